@@ -1,0 +1,17 @@
+"""descent: linear models trained by gradient descent with compiled kernels.
+
+- :class:`descent.SGDRegressor`, a drop-in for scikit-learn's, plus momentum,
+  Nesterov, AdaGrad, RMSprop, Adadelta, Adam/AMSGrad and AdamW, mini-batch and
+  full-batch modes, gradient clipping and a per-epoch ``loss_curve_``;
+- :mod:`descent.optim`, the same update rules stepping NumPy arrays in place
+  with torch.optim's names, defaults and formulas;
+- :func:`descent.minimize`, a ``scipy.optimize.minimize``-like driver for them.
+"""
+
+from . import optim
+from ._minimize import minimize
+from ._sgd import SGDRegressor
+from ._config import show_config
+
+__all__ = ["SGDRegressor", "minimize", "optim", "show_config"]
+__version__ = "0.1.0"
