@@ -284,8 +284,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             sample_weight = np.ascontiguousarray(sample_weight)
         if not np.isfinite(sample_weight).all():
             raise ValueError("sample_weight contains NaN or infinity")
-        if not sample_weight.any():
-            raise ValueError("sample_weight is zero for every sample: nothing to fit")
 
         if not hasattr(self, "_theta"):
             self._allocate(n_features, coef_init, intercept_init)

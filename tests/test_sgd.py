@@ -1,0 +1,358 @@
+"""SGDRegressor's contract: input handling, errors, state, reproducibility."""
+
+import copy
+import os
+import pickle
+import signal
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from descent import SGDRegressor
+from descent.optim import Adam, AdamW
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
+def small_problem(n=60, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+FAST = dict(max_iter=20, tol=None, random_state=0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_non_finite_input_raises(bad, where):
+    X, y = small_problem()
+    X, y = X.copy(), y.copy()
+    (X if where == "X" else y)[3] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        SGDRegressor(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("X,y,match", [
+    (np.ones((5, 2)), np.ones(4), "inconsistent numbers of samples"),
+    (np.ones((0, 2)), np.ones(0), "0 sample"),
+    (np.ones((5, 0)), np.ones(5), "0 feature"),
+    (np.ones(5), np.ones(5), "Expected 2D array"),
+    (np.ones((5, 2, 2)), np.ones(5), "dim"),
+    (np.array([["a", "b"], ["c", "d"]]), np.ones(2), "convert|float"),
+    (np.ones((5, 2)), np.array(["a"] * 5), "convert|float|numeric"),
+])
+def test_malformed_input_raises(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        SGDRegressor(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("sample_weight,match", [
+    (np.ones(3), "sample_weight.shape|shape"),
+    (-np.ones(60), "(?i)negative"),
+    (np.zeros(60), "non-zero"),
+    (np.r_[np.nan, np.ones(59)], "NaN|infinity"),
+])
+def test_bad_sample_weight_raises(sample_weight, match):
+    X, y = small_problem()
+    with pytest.raises(ValueError, match=match):
+        SGDRegressor(**FAST).fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("params,match", [
+    (dict(eta0=-1.0), "eta0"),
+    (dict(alpha=-1.0), "alpha"),
+    (dict(loss="hinge"), "loss"),
+    (dict(learning_rate="pa1"), "learning_rate"),
+    (dict(optimizer="lbfgs"), "optimizer"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(clip_grad_norm=0.0), "clip_grad_norm"),
+    (dict(learning_rate="optimal", alpha=0.0), "alpha must be > 0"),
+    (dict(learning_rate="optimal", optimizer="adam"), "optimal"),
+    (dict(learning_rate="optimal", batch_size=10), "optimal"),
+    (dict(optimizer=Adam(lr=0.1), eta0=0.5), "eta0 is not used"),
+    (dict(optimizer=AdamW()), "weight_decay"),
+    (dict(optimizer=Adam(lr=-1.0)), "lr"),
+])
+def test_bad_parameters_raise_naming_them(params, match):
+    X, y = small_problem()
+    with pytest.raises(ValueError, match=match):
+        SGDRegressor(**params).fit(X, y)
+
+
+def test_accepted_input_forms_give_the_same_model():
+    X, y = small_problem()
+    ref = SGDRegressor(**FAST).fit(X, y).coef_
+    ro_X, ro_y = X.copy(), y.copy()
+    ro_X.flags.writeable = False
+    ro_y.flags.writeable = False
+    forms = [
+        (ro_X, ro_y),                                   # read-only
+        (np.asfortranarray(X), y),                      # Fortran order
+        (X.tolist(), y.tolist()),                       # lists
+        (np.repeat(X, 2, axis=1)[:, ::2], y),           # non-contiguous view
+        (X, y.reshape(-1, 1)[:, 0]),
+    ]
+    for Xf, yf in forms:
+        np.testing.assert_array_equal(SGDRegressor(**FAST).fit(Xf, yf).coef_, ref)
+    # float32 and int inputs work (converted once to float64)
+    coef32 = SGDRegressor(**FAST).fit(X.astype(np.float32), y).coef_
+    np.testing.assert_allclose(coef32, ref, rtol=1e-3, atol=1e-4)
+    Xi = np.round(X * 3).astype(np.int64)
+    assert np.isfinite(SGDRegressor(**FAST).fit(Xi, y).coef_).all()
+
+
+def test_pandas_input_sets_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = small_problem()
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = SGDRegressor(**FAST).fit(df, pd.Series(y))
+    assert list(model.feature_names_in_) == list(df.columns)
+    assert model.n_features_in_ == X.shape[1]
+
+
+@pytest.mark.parametrize("params", [
+    dict(), dict(penalty="l1", average=True), dict(optimizer="adam", batch_size=7),
+    dict(optimizer="rmsprop", batch_size=None), dict(early_stopping=True),
+])
+def test_callers_arrays_are_untouched(params):
+    X, y = small_problem()
+    w = np.linspace(0.5, 2, len(y))
+    coef_init = np.ones(X.shape[1])
+    before = [a.copy() for a in (X, y, w, coef_init)]
+    model = SGDRegressor(**FAST, **params)
+    model.fit(X, y, sample_weight=w, coef_init=coef_init)
+    model.partial_fit(X, y, sample_weight=w) if not params.get("early_stopping") else None
+    model.predict(X)
+    for a, b in zip((X, y, w, coef_init), before):
+        np.testing.assert_array_equal(a, b)
+    assert model.coef_ is not coef_init
+
+
+@pytest.mark.parametrize("params", [
+    dict(learning_rate="constant"), dict(optimizer="momentum", learning_rate="constant"),
+    dict(batch_size=None, learning_rate="constant"),
+    dict(loss="huber", epsilon=1e9, learning_rate="constant"),
+])
+def test_huge_learning_rate_raises_divergence(diabetes, params):
+    X, y = diabetes
+    model = SGDRegressor(eta0=1e6, max_iter=50, random_state=0, **params)
+    with pytest.raises(ValueError, match=r"diverged at epoch \d+.*(Scale|eta0)"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")      # no NaN (or garbage) coefficients
+
+
+def test_divergence_in_partial_fit_keeps_the_previous_state(diabetes):
+    X, y = diabetes
+    model = SGDRegressor(learning_rate="constant", eta0=1e-3, random_state=0)
+    model.partial_fit(X, y)
+    coef = model.coef_.copy()
+    model.set_params(eta0=1e6)
+    with pytest.raises(ValueError, match="diverged at epoch 1"):
+        model.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    model.set_params(eta0=1e-3)
+    model.partial_fit(X, y)      # and it goes on from there
+    assert np.isfinite(model.coef_).all()
+
+
+@pytest.mark.parametrize("params", [dict(), dict(optimizer="adam", batch_size=16),
+                                    dict(average=5, penalty="elasticnet")])
+def test_same_random_state_is_bit_identical(diabetes, params):
+    X, y = diabetes
+    a = SGDRegressor(random_state=3, **params).fit(X, y)
+    b = SGDRegressor(random_state=3, **params).fit(X, y)
+    c = SGDRegressor(random_state=4, **params).fit(X, y)
+    assert a.coef_.tobytes() == b.coef_.tobytes()
+    assert a.loss_curve_ == b.loss_curve_
+    assert a.coef_.tobytes() != c.coef_.tobytes()
+
+
+def test_fitted_attributes(diabetes):
+    X, y = diabetes
+    model = SGDRegressor(random_state=0).fit(X, y)
+    assert model.coef_.shape == (X.shape[1],)
+    assert model.intercept_.shape == (1,)
+    assert model.n_features_in_ == X.shape[1]
+    assert model.t_ == model.n_iter_ * X.shape[0] + 1
+    assert len(model.loss_curve_) == model.n_iter_
+    assert all(isinstance(v, float) for v in model.loss_curve_)
+    assert model.score(X, y) > 0.45
+
+
+def test_full_batch_loss_curve_is_the_exact_objective(diabetes):
+    X, y = diabetes
+    alpha = 0.01
+    model = SGDRegressor(batch_size=None, learning_rate="constant", eta0=0.1,
+                         alpha=alpha, max_iter=3, tol=None).fit(X, y)
+    # the first entry is the objective at the start point w = 0, b = 0
+    assert model.loss_curve_[0] == pytest.approx(0.5 * np.mean(y**2), rel=1e-12)
+    # and each entry is the objective at the weights before that epoch's step:
+    # refit with one step less and evaluate
+    prev = SGDRegressor(batch_size=None, learning_rate="constant", eta0=0.1,
+                        alpha=alpha, max_iter=2, tol=None).fit(X, y)
+    r = X @ prev.coef_ + prev.intercept_ - y
+    objective = 0.5 * np.mean(r**2) + 0.5 * alpha * prev.coef_ @ prev.coef_
+    assert model.loss_curve_[2] == pytest.approx(objective, rel=1e-12)
+
+
+def test_convergence_warning_and_tolerance(diabetes):
+    X, y = diabetes
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):
+        SGDRegressor(max_iter=2, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SGDRegressor(max_iter=1000, tol=1e-3, random_state=0).fit(X, y)
+    # stopped by scikit-learn's rule: n_iter_no_change epochs in a row whose
+    # objective is above the best so far minus tol
+    assert model.n_iter_ < 1000
+    best, count = np.inf, 0
+    for epoch, objective in enumerate(model.loss_curve_, start=1):
+        count = count + 1 if objective > best - 1e-3 else 0
+        best = min(best, objective)
+        if count >= model.n_iter_no_change:
+            break
+    assert epoch == model.n_iter_
+
+
+def test_early_stopping_uses_validation_scores(diabetes):
+    X, y = diabetes
+    model = SGDRegressor(early_stopping=True, n_iter_no_change=3, random_state=0,
+                         max_iter=500).fit(X, y)
+    scores = model.validation_scores_
+    assert len(scores) == model.n_iter_ < 500
+    assert max(scores) > 0.3
+    with pytest.raises(ValueError, match="early_stopping should be False"):
+        SGDRegressor(early_stopping=True).partial_fit(X, y)
+
+
+def test_partial_fit_continues_and_fit_resets(diabetes):
+    X, y = diabetes
+    model = SGDRegressor(optimizer="adam", eta0=0.01, random_state=0)
+    for _ in range(3):
+        assert model.partial_fit(X, y) is model
+    assert model.t_ == 3 * X.shape[0] + 1
+    assert model.n_iter_ == 1
+    # same as 3 epochs of fit without stopping rule? The epoch order differs
+    # (each call reseeds), so compare the state's progress instead.
+    assert model._step == 3 * X.shape[0]
+    model.fit(X, y)
+    assert model._step == model.n_iter_ * X.shape[0]
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :3], y)
+
+
+def test_warm_start_starts_from_previous_coef(diabetes):
+    X, y = diabetes
+    cold = SGDRegressor(max_iter=5, tol=None, random_state=0).fit(X, y)
+    warm = clone(cold).set_params(warm_start=True, max_iter=1, learning_rate="constant",
+                                  eta0=1e-12)
+    warm.fit(X, y)
+    warm.set_params(max_iter=1).fit(X, y)
+    # tiny steps from the warm start point stay there
+    warm2 = SGDRegressor(warm_start=True, max_iter=1, tol=None, learning_rate="constant",
+                         eta0=1e-12, random_state=0)
+    warm2.coef_, warm2.intercept_ = cold.coef_.copy(), cold.intercept_.copy()
+    warm2.fit(X, y)
+    np.testing.assert_allclose(warm2.coef_, cold.coef_, rtol=1e-8)
+    via_init = SGDRegressor(max_iter=1, tol=None, learning_rate="constant", eta0=1e-12,
+                            random_state=0).fit(X, y, coef_init=cold.coef_,
+                                                intercept_init=cold.intercept_)
+    np.testing.assert_array_equal(via_init.coef_, warm2.coef_)
+
+
+def test_verbose_prints_one_line_per_epoch(diabetes, capsys):
+    X, y = diabetes
+    SGDRegressor(verbose=1, max_iter=3, tol=None, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("-- Epoch") == 3
+    assert out.count("Norm:") == 3 and "Avg. loss:" in out and "T: " in out
+
+
+def test_predict_checks(diabetes):
+    X, y = diabetes
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        SGDRegressor().predict(X)
+    model = SGDRegressor(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :4])
+    np.testing.assert_allclose(model.predict(X), X @ model.coef_ + model.intercept_)
+
+
+def test_lifecycle_round_trips(diabetes):
+    joblib = pytest.importorskip("joblib")
+    import io
+    X, y = diabetes
+    model = SGDRegressor(optimizer=Adam(lr=0.01), random_state=0).fit(X, y)
+    expected = model.predict(X)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model),
+                  joblib.load(buffer)):
+        np.testing.assert_array_equal(other.predict(X), expected)
+    refit = clone(model).fit(X, y)
+    np.testing.assert_array_equal(refit.predict(X), expected)
+
+
+def test_pipeline_and_grid_search_over_optimizer_lr(diabetes):
+    X, y = diabetes
+    search = GridSearchCV(
+        SGDRegressor(optimizer=Adam(), max_iter=50, random_state=0),
+        {"optimizer__lr": [1e-4, 1e-2]}, cv=3).fit(X, y)
+    assert search.best_params_ == {"optimizer__lr": 1e-2}
+    pipe = make_pipeline(StandardScaler(), SGDRegressor(random_state=0)).fit(X, y)
+    assert pipe.score(X, y) > 0.45
+
+
+def test_threads_fit_concurrently_and_match_sequential(diabetes):
+    X, y = diabetes
+    configs = [dict(random_state=1), dict(optimizer="adam", batch_size=4, random_state=2)]
+    sequential = [SGDRegressor(**c).fit(X, y).coef_ for c in configs]
+    results = [None, None]
+
+    def work(k):
+        results[k] = SGDRegressor(**configs[k]).fit(X, y).coef_
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, sequential):
+        assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt",
+                    reason="needs POSIX signals")
+def test_ctrl_c_interrupts_between_epochs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 20))
+    y = X @ rng.normal(size=20)
+    model = SGDRegressor(max_iter=100000, tol=None, learning_rate="constant",
+                         eta0=1e-4, random_state=0)
+    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    timer.join()
+    # consistent: the weights of the last finished epoch
+    assert 0 < model.n_iter_ < 100000
+    assert np.isfinite(model.coef_).all()
+    assert model.t_ == model.n_iter_ * X.shape[0] + 1
+    model.set_params(warm_start=True, max_iter=2).fit(X, y)   # and it goes on
+    assert np.isfinite(model.coef_).all()
