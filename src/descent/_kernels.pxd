@@ -83,8 +83,17 @@ ctypedef struct Settings:
     int verbose
 
 
+# What an update rule needs that depends on the step but not on the coordinate.
+ctypedef struct StepScalars:
+    double lr
+    double clr            # Adagrad's decayed lr, Adam's lr / (1 - beta1 ** step)
+    double bc2s           # Adam: sqrt(1 - beta2 ** step)
+    double decay          # AdamW: 1 - lr * weight_decay
+    double momentum_old   # SGD: the momentum applied to the old buffer (0 at step 1)
+    double dampening      # SGD: (0 at step 1)
+
+
 cdef double loss_value(int loss, double y, double p, double epsilon) noexcept nogil
 cdef double loss_dloss(int loss, double y, double p, double epsilon) noexcept nogil
-cdef void rule_step(const RuleParams* rp, double lr, double step, double* w,
-                    const double* g, double* s0, double* s1, double* s2,
-                    double* eff, Py_ssize_t n) noexcept nogil
+cdef StepScalars step_scalars(const RuleParams* rp, double lr, double step,
+                              double beta1_pow, double beta2_pow) noexcept nogil

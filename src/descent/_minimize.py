@@ -31,9 +31,12 @@ def minimize(fun, x0, jac=None, method="adam", *, lr=None, maxiter=1000, tol=1e-
         The gradient: ``jac(x) -> ndarray``; ``True`` if ``fun`` returns it;
         ``None`` for 2-point finite differences (``scipy.optimize.approx_fprime``).
     method : str or descent.optim.Optimizer, default="adam"
-        ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
-        ``"adadelta"``, ``"adam"``, ``"amsgrad"``, ``"adamw"``, or an optimizer
-        instance (then ``lr`` and ``optimizer_options`` must not be given).
+        ``"sgd"``, ``"momentum"``, ``"nesterov"`` (momentum 0.9), ``"adagrad"``,
+        ``"rmsprop"``, ``"adadelta"``, ``"adam"``, ``"amsgrad"``, ``"adamw"``
+        (torch's ``weight_decay=1e-2``: it minimises ``fun`` plus that decay,
+        so the gradient of ``fun`` alone need not reach ``tol``), or an
+        optimizer instance (then ``lr`` and ``optimizer_options`` must not be
+        given).
     lr : float, optional
         Learning rate; defaults to torch.optim's default for the method.
     maxiter : int, default=1000
@@ -72,6 +75,10 @@ def minimize(fun, x0, jac=None, method="adam", *, lr=None, maxiter=1000, tol=1e-
             raise ValueError(f"method must be one of {sorted(_DEFAULT_LR)} or a "
                              f"descent.optim optimizer, got {method!r}")
         opt = make_optimizer(method, _DEFAULT_LR[method] if lr is None else lr)
+        if method == "adamw":
+            # torch's AdamW default; make_optimizer leaves it at 0 for
+            # SGDRegressor, whose penalty supplies the decay.
+            opt.set_params(weight_decay=1e-2)
         if optimizer_options:
             opt.set_params(**optimizer_options)
     opt.reset()

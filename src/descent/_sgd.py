@@ -397,7 +397,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             tol=float(self.tol) if self.tol is not None else -np.inf,
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping),
-            shuffle=bool(self.shuffle),
+            # The full-batch gradient does not depend on the order: rows are
+            # read in storage order whatever shuffle says.
+            shuffle=bool(self.shuffle) and self.batch_size is not None,
             seed=seed,
             batch_size=0 if self.batch_size is None else int(self.batch_size),
             plain=self._uses_plain_path(),

@@ -42,11 +42,15 @@ def _rule_params(rule, **given):
     return params
 
 
-def _check_nonnegative(name, value, upper=None):
+def _check_nonnegative(name, value, upper=None, upper_closed=False):
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    if value < 0 or (upper is not None and value >= upper):
-        allowed = f"in [0, {upper})" if upper is not None else ">= 0"
+    too_big = upper is not None and (value > upper if upper_closed else value >= upper)
+    if value < 0 or too_big:
+        if upper is None:
+            allowed = ">= 0"
+        else:
+            allowed = f"in [0, {upper}{']' if upper_closed else ')'}"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
@@ -92,9 +96,11 @@ class Optimizer(BaseEstimator):
         grad = np.ascontiguousarray(grad, dtype=np.float64)
         if not np.isfinite(grad).all():
             raise ValueError("grad contains NaN or infinity")
+        # Checked at every step (a few comparisons): set_params or
+        # load_state_dict may have changed the hyper-parameters since the last.
+        self._validate()
         state = getattr(self, "_state", None)
         if state is None:
-            self._validate()
             self._state = state = self._init_state(params.size)
             self._shape = params.shape
             self._n_steps = 0
@@ -239,7 +245,7 @@ class Adadelta(Optimizer):
 
     def _validate(self):
         super()._validate()
-        _check_nonnegative("rho", self.rho, upper=1.0 + 1e-300)
+        _check_nonnegative("rho", self.rho, upper=1.0, upper_closed=True)
 
     def _kernel_params(self):
         return _rule_params(self._rule, weight_decay=self.weight_decay,
