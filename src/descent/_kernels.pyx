@@ -17,7 +17,7 @@ import numpy as np
 cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
-    #define DESCENT_PREFETCH(p) __builtin_prefetch((p), 0, 0)
+    #define DESCENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
     #else
     #define DESCENT_PREFETCH(p) ((void)0)
     #endif
@@ -97,13 +97,24 @@ cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexce
         w[j] += a * x[j]
 
 
-cdef inline void prefetch_row(const double* x, Py_ssize_t d) noexcept nogil:
-    # A shuffled row is a cache miss; its index is known rows ahead, so ask
-    # for all its cache lines now.
-    cdef Py_ssize_t j
+ctypedef struct Data:
+    const double* X
+    const double* y
+    const double* sw
+    Py_ssize_t d
+    Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
+
+
+cdef inline void prefetch_sample(const Data* D, Py_ssize_t i) noexcept nogil:
+    # A shuffled sample is a cache miss on its row, target and weight; its
+    # index is known rows ahead, so ask for all their cache lines now.
+    cdef Py_ssize_t j, d = D.d
+    cdef const double* x = D.X + i * d
     for j in range(0, d, 8):
         DESCENT_PREFETCH(x + j)
     DESCENT_PREFETCH(x + d - 1)
+    DESCENT_PREFETCH(D.y + i)
+    DESCENT_PREFETCH(D.sw + i)
 
 
 # ---------------------------------------------------------------------------
@@ -322,14 +333,6 @@ cdef inline void rule_step(const RuleParams* rp, const StepScalars* sc, double* 
 # ---------------------------------------------------------------------------
 # The training loops.
 
-ctypedef struct Data:
-    const double* X
-    const double* y
-    const double* sw
-    Py_ssize_t d
-    Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
-
-
 ctypedef struct Buffers:
     double* theta         # coef (d), intercept
     double* avg           # averaged coef, intercept, count (d + 2), or NULL
@@ -477,7 +480,7 @@ cdef double epoch_plain(LossT* kind, const Data* D, const Settings* s,
         i = idx[k]
         x = D.X + i * d
         if k + ahead < n:
-            prefetch_row(D.X + idx[k + ahead] * d, d)
+            prefetch_sample(D, idx[k + ahead])
         p = wscale * dot(x, v, d) + v[d]
         eta = schedule_eta(s, eta, t)
         loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
@@ -531,11 +534,12 @@ cdef double batch_gradient(LossT* kind, const Data* D, const Settings* s,
     cdef double* gt
     cdef int tid
     memset(g, 0, d1 * sizeof(double))
-    if n_threads <= 1 or n < 64 * n_threads:
+    # Threads pay off once a batch holds enough work to cover the fork/join.
+    if n_threads <= 1 or n * (d + 8) < 50000:
         for k in range(n):
             i = idx[k]
             if k + ahead < n:
-                prefetch_row(D.X + idx[k + ahead] * d, d)
+                prefetch_sample(D, idx[k + ahead])
             p = dot(D.X + i * d, theta, d) + theta[d]
             loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
             c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
@@ -596,7 +600,7 @@ cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
             i = idx[k]
             x = D.X + i * d
             if k + ahead < n:
-                prefetch_row(D.X + idx[k + ahead] * d, d)
+                prefetch_sample(D, idx[k + ahead])
             p = dot(x, w, d) + w[d]
             loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
             c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
@@ -635,10 +639,80 @@ cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
     return loss_sum
 
 
+cdef double epoch_hogwild(LossT* kind, const Data* D, const Settings* s,
+                          const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
+                          Buffers* B, Progress* P) noexcept nogil:
+    # Lock-free parallel per-sample SGD (Hogwild!, Niu, Recht, Re & Wright 2011):
+    # the threads share the epoch's shuffled order (each a contiguous part) and
+    # update the shared weights without locks. A sample's t and step count
+    # follow from its place k in the epoch, so the schedule is the serial one;
+    # what differs is that a sample may read weights missing concurrent
+    # updates. The plain path applies L2 as a per-coordinate shrink and L1 as a
+    # proximal step (the weight scale and the cumulative penalty are global
+    # state that threads cannot share without locks).
+    cdef Py_ssize_t k, i, j, d = D.d, ahead = D.ahead
+    cdef double* w = B.theta
+    cdef const double* x
+    cdef double loss_sum = 0.0, p, c, eta, shrink, thr, step, xnorm
+    cdef double eps = s.epsilon, one = 1.0
+    cdef double l1r = l1_ratio_of(s)
+    cdef double alpha_l2 = (1.0 - l1r) * s.alpha if s.penalty != NO_PENALTY else 0.0
+    cdef double alpha_l1 = l1r * s.alpha if s.penalty != NO_PENALTY else 0.0
+    cdef double fi = 1.0 if s.fit_intercept else 0.0
+    cdef double eta_now = P.eta, t0 = P.t, step0 = P.step
+    cdef RuleParams coef_rule = rp[0], intercept_rule = rp[0]
+    cdef StepScalars sc
+    coef_rule.weight_decay = alpha_l2
+    intercept_rule.weight_decay = 0.0
+    for k in prange(n, num_threads=s.n_threads, schedule='static'):
+        i = idx[k]
+        x = D.X + i * d
+        if k + ahead < n:
+            prefetch_sample(D, idx[k + ahead])
+        p = dot(x, w, d) + w[d]
+        loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
+        c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
+        if s.clip_norm > 0.0:
+            xnorm = fabs(c) * sqrt(dot(x, x, d) + fi)
+            c = c * clip_factor(s, xnorm)
+        if s.plain:
+            eta = schedule_eta(s, eta_now, t0 + k)
+            shrink = 1.0 - eta * alpha_l2
+            shrink = shrink if shrink > 0.0 else 0.0
+            thr = eta * alpha_l1
+            for j in range(d):
+                w[j] = soft_threshold(shrink * w[j] - eta * c * x[j], thr)
+            w[d] = w[d] - eta * c * s.intercept_decay * fi
+        else:
+            step = step0 + k + 1.0
+            eta = schedule_eta(s, eta_now, step)
+            sc = step_scalars(&coef_rule, eta, step, pow(rp.beta1, step),
+                              pow(rp.beta2, step))
+            rule_step(&coef_rule, &sc, w, x, c, alpha_l1, B.s0, B.s1, B.s2, d)
+            if s.fit_intercept:
+                sc.decay = 1.0
+                rule_step(&intercept_rule, &sc, w + d, &one, c, 0.0,
+                          B.s0 + d, B.s1 + d, B.s2 + d, 1)
+    P.t = t0 + n
+    if not s.plain:
+        P.step = step0 + n
+        P.beta1_pow = pow(rp.beta1, P.step)
+        P.beta2_pow = pow(rp.beta2, P.step)
+    return loss_sum
+
+
 cdef double run_epoch(const Data* D, const Settings* s, const RuleParams* rp,
                       const Py_ssize_t* idx, Py_ssize_t n, Buffers* B,
                       Progress* P) noexcept nogil:
     # The one switch on the loss, once per epoch.
+    if s.n_threads > 1 and (s.plain or s.batch_size == 1):
+        if s.loss == SQUARED_ERROR:
+            return epoch_hogwild(<SquaredErrorT*>NULL, D, s, rp, idx, n, B, P)
+        elif s.loss == HUBER:
+            return epoch_hogwild(<HuberT*>NULL, D, s, rp, idx, n, B, P)
+        elif s.loss == EPSILON_INSENSITIVE:
+            return epoch_hogwild(<EpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
+        return epoch_hogwild(<SquaredEpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
     if s.loss == SQUARED_ERROR:
         if s.plain:
             return epoch_plain(<SquaredErrorT*>NULL, D, s, idx, n, B, P)

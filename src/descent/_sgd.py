@@ -8,6 +8,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit
@@ -73,6 +74,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     clip_grad_norm : float or None, default=None
         Clip each update's data gradient (coef and intercept, before the
         penalty) to this L2 norm, as ``torch.nn.utils.clip_grad_norm_``.
+    n_jobs : int or None, default=None
+        Threads, counted as joblib does (None: 1, -1: all cores). With
+        ``batch_size=1`` the threads run lock-free Hogwild! SGD (Niu et al.
+        2011) over the shuffled samples: results then vary from run to run,
+        L2 is a per-coordinate shrink and L1 a proximal step instead of the
+        weight scale and cumulative penalty, and ``average`` is not
+        available. Mini-batch and full batch split each batch's gradient
+        over the threads. ``n_jobs=1`` is bit-reproducible.
 
     Fitted attributes beyond scikit-learn's: ``loss_curve_``, the training
     objective (mean weighted loss plus penalty) of each epoch; and
@@ -117,6 +126,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), HasMethods(["step", "_kernel_params"])],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -144,6 +154,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         optimizer="sgd",
         batch_size=1,
         clip_grad_norm=None,
+        n_jobs=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -167,6 +178,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.clip_grad_norm = clip_grad_norm
+        self.n_jobs = n_jobs
 
     # -- parameter checks beyond the constraints ------------------------------
     def _more_validate_params(self, for_partial_fit=False):
@@ -185,6 +197,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "needs optimizer='sgd' and batch_size=1; use 'constant', "
                 "'invscaling' or 'adaptive' with optimizer="
                 f"{self.optimizer!r}, batch_size={self.batch_size!r}")
+        if self.average and self.batch_size == 1 and self._n_threads() > 1:
+            raise ValueError(
+                "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
+                "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
         if isinstance(self.optimizer, Optimizer):
             if self.eta0 != 0.01:
                 raise ValueError(
@@ -198,6 +214,19 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                     "penalty='l2' with alpha (for AdamW the L2 part of the penalty "
                     "is applied as decoupled weight decay)")
             self.optimizer._validate()
+
+    def _n_threads(self):
+        """Threads for the kernels: joblib's count of n_jobs (None is 1)."""
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs == 0 has no meaning; use None or 1 for one "
+                             "thread, -1 for all cores")
+        n_threads = effective_n_jobs(self.n_jobs)
+        if n_threads > 1 and not _kernels.OPENMP:
+            warnings.warn(
+                f"n_jobs={self.n_jobs!r}: this build of descent has no OpenMP, so "
+                "it runs on one thread (descent.show_config())", UserWarning)
+            return 1
+        return n_threads
 
     def _uses_plain_path(self):
         return self.optimizer == "sgd" and self.batch_size == 1
@@ -406,7 +435,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             clip_norm=float(self.clip_grad_norm or 0.0),
             t=float(self.t_),
             step=float(self._step),
-            n_threads=1,
+            n_threads=self._n_threads(),
             verbose=int(self.verbose),
         )
         settings.update(overrides)
