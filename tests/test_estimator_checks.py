@@ -12,9 +12,10 @@ from descent.optim import Adam
 # visits a sample of weight 2 once, not twice, so weights and repetitions are
 # equivalent only in expectation.
 SAMPLE_WEIGHT = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "sample_weight is not equivalent to repeating samples: SGD is stochastic "
-        "(scikit-learn xfails it for its SGDRegressor too)"),
+    name: ("sample_weight is not equivalent to repeating samples: SGD is stochastic "
+           "(scikit-learn xfails it for its SGDRegressor too)")
+    for name in ("check_sample_weight_equivalence_on_dense_data",
+                 "check_sample_weight_equivalence_on_sparse_data")
 }
 # Three checks fit on unscaled X ~ N(100, 1) (|x|^2 ~ 2e4). Plain SGD or
 # gradient descent with eta0 = 0.01 provably diverges there (eta |x|^2 >> 2):

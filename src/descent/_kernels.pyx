@@ -8,7 +8,7 @@
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport sqrt, fabs, pow, isfinite, INFINITY
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memset
 
 import numpy as np
@@ -98,21 +98,82 @@ cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexce
 
 
 ctypedef struct Data:
-    const double* X
+    const double* X       # dense rows (C order), or NULL
+    const double* data    # CSR rows, or NULL
+    const int* indices
+    const int* indptr
+    bint sparse
     const double* y
     const double* sw
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
 
 
-cdef inline void prefetch_sample(const Data* D, Py_ssize_t i) noexcept nogil:
+# The row layout is a second template parameter of the hot loops: dense rows
+# are read with no index indirection, CSR rows cost O(nnz).
+ctypedef struct DenseT:
+    char unused
+ctypedef struct SparseT:
+    char unused
+
+ctypedef fused LayoutT:
+    DenseT
+    SparseT
+
+
+cdef inline double row_dot(LayoutT* lay, const Data* D, Py_ssize_t i,
+                           const double* w) noexcept nogil:
+    cdef int k
+    cdef double s = 0.0
+    if LayoutT is DenseT:
+        return dot(D.X + i * D.d, w, D.d)
+    else:
+        for k in range(D.indptr[i], D.indptr[i + 1]):
+            s += D.data[k] * w[D.indices[k]]
+        return s
+
+
+cdef inline void row_axpy(LayoutT* lay, const Data* D, Py_ssize_t i, double a,
+                          double* w) noexcept nogil:
+    cdef int k
+    if LayoutT is DenseT:
+        axpy(a, D.X + i * D.d, w, D.d)
+    else:
+        for k in range(D.indptr[i], D.indptr[i + 1]):
+            w[D.indices[k]] += a * D.data[k]
+
+
+cdef inline double row_sqnorm(LayoutT* lay, const Data* D, Py_ssize_t i) noexcept nogil:
+    cdef int k
+    cdef double s = 0.0
+    if LayoutT is DenseT:
+        return dot(D.X + i * D.d, D.X + i * D.d, D.d)
+    else:
+        for k in range(D.indptr[i], D.indptr[i + 1]):
+            s += D.data[k] * D.data[k]
+        return s
+
+
+cdef inline double any_row_dot(const Data* D, Py_ssize_t i, const double* w) noexcept nogil:
+    # For the loops that are not hot (divergence reference, validation score).
+    if D.sparse:
+        return row_dot(<SparseT*>NULL, D, i, w)
+    return row_dot(<DenseT*>NULL, D, i, w)
+
+
+cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noexcept nogil:
     # A shuffled sample is a cache miss on its row, target and weight; its
     # index is known rows ahead, so ask for all their cache lines now.
     cdef Py_ssize_t j, d = D.d
-    cdef const double* x = D.X + i * d
-    for j in range(0, d, 8):
-        DESCENT_PREFETCH(x + j)
-    DESCENT_PREFETCH(x + d - 1)
+    cdef const double* x
+    if LayoutT is DenseT:
+        x = D.X + i * d
+        for j in range(0, d, 8):
+            DESCENT_PREFETCH(x + j)
+        DESCENT_PREFETCH(x + d - 1)
+    else:
+        DESCENT_PREFETCH(D.data + D.indptr[i])
+        DESCENT_PREFETCH(D.indices + D.indptr[i])
     DESCENT_PREFETCH(D.y + i)
     DESCENT_PREFETCH(D.sw + i)
 
@@ -407,7 +468,7 @@ cdef double divergence_reference(const Data* D, const Settings* s,
     for k in range(n):
         i = idx[k]
         at_zero += D.sw[i] * loss_value(s.loss, D.y[i], 0.0, s.epsilon)
-        p = theta[d] if zero else dot(D.X + i * d, theta, d) + theta[d]
+        p = theta[d] if zero else any_row_dot(D, i, theta) + theta[d]
         at_start += D.sw[i] * loss_value(s.loss, D.y[i], p, s.epsilon)
     at_start = at_start / n + penalty_value(s, theta, d)
     at_zero /= n
@@ -426,7 +487,7 @@ cdef double r2_score_rows(const Data* D, const Py_ssize_t* idx, Py_ssize_t n,
     ymean /= sw_sum
     for k in range(n):
         i = idx[k]
-        r = D.y[i] - dot(D.X + i * d, theta, d) - theta[d]
+        r = D.y[i] - any_row_dot(D, i, theta) - theta[d]
         ss_res += D.sw[i] * r * r
         r = D.y[i] - ymean
         ss_tot += D.sw[i] * r * r
@@ -454,7 +515,7 @@ cdef inline double clip_factor(const Settings* s, double gnorm) noexcept nogil:
     return 1.0
 
 
-cdef double epoch_plain(LossT* kind, const Data* D, const Settings* s,
+cdef double epoch_plain(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                         const Py_ssize_t* idx, Py_ssize_t n, Buffers* B,
                         Progress* P) noexcept nogil:
     # One epoch of per-sample SGD with scikit-learn's update:
@@ -464,8 +525,8 @@ cdef double epoch_plain(LossT* kind, const Data* D, const Settings* s,
     # the cumulative penalty of Tsuruoka, Tsujii & Ananiadou (2009): u is the
     # total L1 shrink every weight could have had, q[j] what weight j really got,
     # so weights are clipped at zero and become exactly 0.
-    cdef Py_ssize_t k, i, j, d = D.d, ahead = D.ahead
-    cdef const double* x
+    cdef Py_ssize_t k, i, j, jj, d = D.d, ahead = D.ahead
+    cdef int nnz
     cdef double* v = B.theta
     cdef double* q = B.q
     cdef double p, dl, update, wscale = 1.0, loss_sum = 0.0, z
@@ -478,17 +539,16 @@ cdef double epoch_plain(LossT* kind, const Data* D, const Settings* s,
     cdef double fi = 1.0 if s.fit_intercept else 0.0
     for k in range(n):
         i = idx[k]
-        x = D.X + i * d
         if k + ahead < n:
-            prefetch_sample(D, idx[k + ahead])
-        p = wscale * dot(x, v, d) + v[d]
+            prefetch_sample(lay, D, idx[k + ahead])
+        p = wscale * row_dot(lay, D, i, v) + v[d]
         eta = schedule_eta(s, eta, t)
         loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
-        dl = t_dloss(kind, D.y[i], p, eps)
+        dl = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
         if s.clip_norm > 0.0:
-            # The sample's gradient is dl * (x, 1): clip its norm.
-            dl *= clip_factor(s, fabs(dl) * sqrt(dot(x, x, d) + fi))
-        update = -eta * dl * D.sw[i]
+            # The sample's (weighted) gradient is dl * (x, 1): clip its norm.
+            dl *= clip_factor(s, fabs(dl) * sqrt(row_sqnorm(lay, D, i) + fi))
+        update = -eta * dl
         if has_l2:
             z = 1.0 - eta * shrink_coef
             # Never scale to negative values when eta * alpha is too big.
@@ -498,11 +558,17 @@ cdef double epoch_plain(LossT* kind, const Data* D, const Settings* s,
                     v[j] *= wscale
                 wscale = 1.0
         if update != 0.0:
-            axpy(update / wscale, x, v, d)
+            row_axpy(lay, D, i, update / wscale, v)
             v[d] += update * s.intercept_decay * fi
         if has_l1:
+            # Only the row's coordinates: the others catch up on u when touched.
             u += l1r * eta * s.alpha
-            for j in range(d):
+            nnz = d if LayoutT is DenseT else D.indptr[i + 1] - D.indptr[i]
+            for jj in range(nnz):
+                if LayoutT is DenseT:
+                    j = jj
+                else:
+                    j = D.indices[D.indptr[i] + jj]
                 z = v[j]
                 if wscale * z > 0.0:
                     v[j] = z - (u + q[j]) / wscale
@@ -523,7 +589,7 @@ cdef double epoch_plain(LossT* kind, const Data* D, const Settings* s,
     return loss_sum
 
 
-cdef double batch_gradient(LossT* kind, const Data* D, const Settings* s,
+cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                            const Py_ssize_t* idx, Py_ssize_t n, const double* theta,
                            double* g, double* gthreads, int n_threads) noexcept nogil:
     # Fused pass over the rows idx[0:n]: residual, loss and gradient
@@ -539,11 +605,11 @@ cdef double batch_gradient(LossT* kind, const Data* D, const Settings* s,
         for k in range(n):
             i = idx[k]
             if k + ahead < n:
-                prefetch_sample(D, idx[k + ahead])
-            p = dot(D.X + i * d, theta, d) + theta[d]
+                prefetch_sample(lay, D, idx[k + ahead])
+            p = row_dot(lay, D, i, theta) + theta[d]
             loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
             c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-            axpy(c, D.X + i * d, g, d)
+            row_axpy(lay, D, i, c, g)
             g[d] += c
         return loss_sum
     # Each thread accumulates into its own buffer; they are summed after, in
@@ -552,10 +618,10 @@ cdef double batch_gradient(LossT* kind, const Data* D, const Settings* s,
     for k in prange(n, num_threads=n_threads, schedule='static'):
         i = idx[k]
         gt = gthreads + threadid() * d1
-        p = dot(D.X + i * d, theta, d) + theta[d]
+        p = row_dot(lay, D, i, theta) + theta[d]
         loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
         c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-        axpy(c, D.X + i * d, gt, d)
+        row_axpy(lay, D, i, c, gt)
         gt[d] += c
     for tid in range(n_threads):
         gt = gthreads + tid * d1
@@ -575,7 +641,7 @@ cdef inline StepScalars next_step(const Settings* s, const RuleParams* rp,
     return step_scalars(rp, P.eta, P.step, P.beta1_pow, P.beta2_pow)
 
 
-cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
+cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                           const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
     # One epoch of update-rule steps: per sample (batch_size = 1), on
@@ -583,6 +649,7 @@ cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
     # over the batch, clipped; the L2 part of the penalty is the rule's weight
     # decay (coupled, or decoupled for AdamW), the L1 part its proximal step.
     cdef Py_ssize_t start, bsz, k, i, d = D.d, ahead = D.ahead
+    cdef int kk
     cdef Py_ssize_t batch = s.batch_size if s.batch_size > 0 else n
     cdef double loss_sum = 0.0, c, p, eps = s.epsilon, one = 1.0
     cdef double l1r = l1_ratio_of(s)
@@ -598,16 +665,26 @@ cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
     if batch == 1:
         for k in range(n):
             i = idx[k]
-            x = D.X + i * d
             if k + ahead < n:
-                prefetch_sample(D, idx[k + ahead])
-            p = dot(x, w, d) + w[d]
+                prefetch_sample(lay, D, idx[k + ahead])
+            p = row_dot(lay, D, i, w) + w[d]
             loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
             c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
             if s.clip_norm > 0.0:
-                c *= clip_factor(s, fabs(c) * sqrt(dot(x, x, d) + fi))
+                c *= clip_factor(s, fabs(c) * sqrt(row_sqnorm(lay, D, i) + fi))
             sc = next_step(s, &coef_rule, P)
+            if LayoutT is DenseT:
+                x = D.X + i * d
+            else:
+                # The rule updates every coordinate (its state decays, the L2
+                # penalty acts): scatter the row into the zeroed buffer g.
+                for kk in range(D.indptr[i], D.indptr[i + 1]):
+                    B.g[D.indices[kk]] = D.data[kk]
+                x = B.g
             rule_step(&coef_rule, &sc, w, x, c, alpha_l1, B.s0, B.s1, B.s2, d)
+            if LayoutT is SparseT:
+                for kk in range(D.indptr[i], D.indptr[i + 1]):
+                    B.g[D.indices[kk]] = 0.0
             if s.fit_intercept:
                 sc.decay = 1.0
                 rule_step(&intercept_rule, &sc, w + d, &one, c, 0.0,
@@ -621,8 +698,8 @@ cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
         bsz = batch if start + batch <= n else n - start
         if start == 0:
             P.penalty_start = penalty_value(s, w, d)
-        loss_sum += batch_gradient(kind, D, s, idx + start, bsz, w, B.g, B.gthreads,
-                                   s.n_threads)
+        loss_sum += batch_gradient(kind, lay, D, s, idx + start, bsz, w, B.g,
+                                   B.gthreads, s.n_threads)
         c = 1.0 / bsz
         if s.clip_norm > 0.0:
             c *= clip_factor(s, c * sqrt(dot(B.g, B.g, d) + fi * B.g[d] * B.g[d]))
@@ -639,7 +716,7 @@ cdef double epoch_batched(LossT* kind, const Data* D, const Settings* s,
     return loss_sum
 
 
-cdef double epoch_hogwild(LossT* kind, const Data* D, const Settings* s,
+cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                           const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
     # Lock-free parallel per-sample SGD (Hogwild!, Niu, Recht, Re & Wright 2011):
@@ -664,11 +741,13 @@ cdef double epoch_hogwild(LossT* kind, const Data* D, const Settings* s,
     cdef StepScalars sc
     coef_rule.weight_decay = alpha_l2
     intercept_rule.weight_decay = 0.0
+    if LayoutT is SparseT:
+        return -1.0     # not dispatched: Hogwild! runs on dense rows only
     for k in prange(n, num_threads=s.n_threads, schedule='static'):
         i = idx[k]
         x = D.X + i * d
         if k + ahead < n:
-            prefetch_sample(D, idx[k + ahead])
+            prefetch_sample(lay, D, idx[k + ahead])
         p = dot(x, w, d) + w[d]
         loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
         c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
@@ -701,41 +780,53 @@ cdef double epoch_hogwild(LossT* kind, const Data* D, const Settings* s,
     return loss_sum
 
 
-cdef double run_epoch(const Data* D, const Settings* s, const RuleParams* rp,
-                      const Py_ssize_t* idx, Py_ssize_t n, Buffers* B,
-                      Progress* P) noexcept nogil:
+cdef double run_epoch_layout(LayoutT* lay, const Data* D, const Settings* s,
+                             const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
+                             Buffers* B, Progress* P) noexcept nogil:
     # The one switch on the loss, once per epoch.
     if s.n_threads > 1 and (s.plain or s.batch_size == 1):
         if s.loss == SQUARED_ERROR:
-            return epoch_hogwild(<SquaredErrorT*>NULL, D, s, rp, idx, n, B, P)
+            return epoch_hogwild(<SquaredErrorT*>NULL, lay, D, s, rp, idx, n, B, P)
         elif s.loss == HUBER:
-            return epoch_hogwild(<HuberT*>NULL, D, s, rp, idx, n, B, P)
+            return epoch_hogwild(<HuberT*>NULL, lay, D, s, rp, idx, n, B, P)
         elif s.loss == EPSILON_INSENSITIVE:
-            return epoch_hogwild(<EpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
-        return epoch_hogwild(<SquaredEpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
-    if s.loss == SQUARED_ERROR:
-        if s.plain:
-            return epoch_plain(<SquaredErrorT*>NULL, D, s, idx, n, B, P)
-        return epoch_batched(<SquaredErrorT*>NULL, D, s, rp, idx, n, B, P)
-    elif s.loss == HUBER:
-        if s.plain:
-            return epoch_plain(<HuberT*>NULL, D, s, idx, n, B, P)
-        return epoch_batched(<HuberT*>NULL, D, s, rp, idx, n, B, P)
-    elif s.loss == EPSILON_INSENSITIVE:
-        if s.plain:
-            return epoch_plain(<EpsilonInsensitiveT*>NULL, D, s, idx, n, B, P)
-        return epoch_batched(<EpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
+            return epoch_hogwild(<EpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
+        return epoch_hogwild(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n,
+                             B, P)
     if s.plain:
-        return epoch_plain(<SquaredEpsilonInsensitiveT*>NULL, D, s, idx, n, B, P)
-    return epoch_batched(<SquaredEpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
+        if s.loss == SQUARED_ERROR:
+            return epoch_plain(<SquaredErrorT*>NULL, lay, D, s, idx, n, B, P)
+        elif s.loss == HUBER:
+            return epoch_plain(<HuberT*>NULL, lay, D, s, idx, n, B, P)
+        elif s.loss == EPSILON_INSENSITIVE:
+            return epoch_plain(<EpsilonInsensitiveT*>NULL, lay, D, s, idx, n, B, P)
+        return epoch_plain(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, idx, n, B, P)
+    if s.loss == SQUARED_ERROR:
+        return epoch_batched(<SquaredErrorT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == HUBER:
+        return epoch_batched(<HuberT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == EPSILON_INSENSITIVE:
+        return epoch_batched(<EpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
+    return epoch_batched(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
 
 
-def fit(const double[:, ::1] X, const double[::1] y, const double[::1] sample_weight,
+cdef double run_epoch(const Data* D, const Settings* s, const RuleParams* rp,
+                      const Py_ssize_t* idx, Py_ssize_t n, Buffers* B,
+                      Progress* P) noexcept nogil:
+    if D.sparse:
+        return run_epoch_layout(<SparseT*>NULL, D, s, rp, idx, n, B, P)
+    return run_epoch_layout(<DenseT*>NULL, D, s, rp, idx, n, B, P)
+
+
+def fit(X, const double[::1] y, const double[::1] sample_weight,
         Py_ssize_t[::1] train_idx, const Py_ssize_t[::1] val_idx,
         double[::1] theta, double[::1] avg, double[:, ::1] rule_state,
         double[::1] q, double[::1] loss_curve, double[::1] val_scores,
         Settings settings, RuleParams rule_params):
     """Run up to ``settings.max_iter`` epochs in place on ``theta`` = (coef, intercept).
+
+    ``X`` is a C-contiguous float64 2-D array, or a CSR matrix given as the
+    tuple ``(data, indices, indptr, n_features)`` (float64, int32, int32).
 
     ``avg`` has length d + 2 when averaging (averaged coef, intercept, and the
     count of averaged iterates), else 0; ``rule_state`` is (3, d + 1); ``q`` is
@@ -748,7 +839,10 @@ def fit(const double[:, ::1] X, const double[::1] y, const double[::1] sample_we
     cdef Data D
     cdef Buffers B
     cdef Progress P
-    cdef Py_ssize_t d = X.shape[1], n = train_idx.shape[0], nval = val_idx.shape[0]
+    cdef const double[:, ::1] X_dense
+    cdef const double[::1] X_data
+    cdef const int[::1] X_indices, X_indptr
+    cdef Py_ssize_t d, n_rows, n = train_idx.shape[0], nval = val_idx.shape[0]
     cdef Py_ssize_t j, epoch = 0
     cdef double loss_sum, obj, score
     cdef double best_obj = INFINITY, best_score = -INFINITY, ref
@@ -756,7 +850,24 @@ def fit(const double[:, ::1] X, const double[::1] y, const double[::1] sample_we
     cdef unsigned long long rng = s.seed, fp_mode
     cdef const Py_ssize_t* val_p = &val_idx[0] if nval > 0 else NULL
 
-    if X.shape[0] != y.shape[0] or y.shape[0] != sample_weight.shape[0]:
+    D.sparse = isinstance(X, tuple)
+    if D.sparse:
+        X_data, X_indices, X_indptr, d = X
+        n_rows = X_indptr.shape[0] - 1
+        if X_indices.shape[0] != X_data.shape[0] or X_indptr[n_rows] > X_data.shape[0]:
+            raise ValueError("inconsistent CSR arrays")
+        D.X = NULL
+        D.data = &X_data[0] if X_data.shape[0] > 0 else NULL
+        D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+        D.indptr = &X_indptr[0]
+    else:
+        X_dense = X
+        n_rows, d = X_dense.shape[0], X_dense.shape[1]
+        D.X = &X_dense[0, 0] if n_rows > 0 and d > 0 else NULL
+        D.data = NULL
+        D.indices = NULL
+        D.indptr = NULL
+    if n_rows != y.shape[0] or y.shape[0] != sample_weight.shape[0]:
         raise ValueError("X, y and sample_weight must have the same length")
     if theta.shape[0] != d + 1 or rule_state.shape[1] != d + 1 or rule_state.shape[0] != 3:
         raise ValueError("theta and rule_state must have n_features + 1 entries")
@@ -768,7 +879,23 @@ def fit(const double[:, ::1] X, const double[::1] y, const double[::1] sample_we
         raise ValueError("the per-sample L1 penalty needs q of length n_features")
     if n == 0 or d == 0:
         raise ValueError("no training samples or no features")
-    D.X = &X[0, 0]
+    # Every index the loops will follow is checked once here, so that a
+    # malformed input raises instead of reading or writing out of bounds.
+    for j in range(n):
+        if not 0 <= train_idx[j] < n_rows:
+            raise ValueError("train_idx out of range")
+    for j in range(nval):
+        if not 0 <= val_idx[j] < n_rows:
+            raise ValueError("val_idx out of range")
+    if D.sparse:
+        if X_indptr[0] != 0:
+            raise ValueError("CSR indptr must start at 0")
+        for j in range(n_rows):
+            if X_indptr[j + 1] < X_indptr[j]:
+                raise ValueError("CSR indptr must be non-decreasing")
+        for j in range(X_indptr[n_rows]):
+            if not 0 <= X_indices[j] < d:
+                raise ValueError("CSR column index out of range")
     D.y = &y[0]
     D.sw = &sample_weight[0]
     D.d = d
@@ -790,7 +917,7 @@ def fit(const double[:, ::1] X, const double[::1] y, const double[::1] sample_we
     with nogil:
         fp_mode = descent_flush_denormals()
         if not s.plain:
-            B.g = <double*>malloc((d + 1) * sizeof(double))
+            B.g = <double*>calloc(d + 1, sizeof(double))   # zero: see epoch_batched
             B.gthreads = <double*>malloc(s.n_threads * (d + 1) * sizeof(double))
         ref = divergence_reference(&D, &s, &train_idx[0], n, B.theta)
         for epoch in range(s.max_iter):

@@ -8,6 +8,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -20,6 +21,16 @@ from . import _kernels
 from .optim import OPTIMIZER_NAMES, Optimizer, make_optimizer
 
 __all__ = ["SGDRegressor"]
+
+
+def _kernel_X(X):
+    """X as the kernel takes it: the 2-D array, or CSR as (data, indices,
+    indptr, n_features) with int32 indices (validate_data made it CSR)."""
+    if not sp.issparse(X):
+        return X
+    return (np.ascontiguousarray(X.data, dtype=np.float64),
+            np.ascontiguousarray(X.indices, dtype=np.int32),
+            np.ascontiguousarray(X.indptr, dtype=np.int32), X.shape[1])
 
 MAX_INT = np.iinfo(np.int32).max
 LOSSES = {
@@ -40,6 +51,10 @@ SCHEDULES = {
     "invscaling": _kernels.Schedule.INVSCALING,
     "adaptive": _kernels.Schedule.ADAPTIVE,
 }
+# scikit-learn's SPARSE_INTERCEPT_DECAY: with sparse X the per-sample path
+# moves the intercept 100 times slower, since it is updated at every sample
+# while a feature is only updated when present.
+SPARSE_INTERCEPT_DECAY = 0.01
 # Subsample and search bounds of the 'optimal' schedule's first step.
 OPTIMAL_SUBSAMPLE = 1000
 OPTIMAL_MAX_TRIALS = 60
@@ -303,10 +318,18 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _partial_fit(self, X, y, max_iter, sample_weight, coef_init,
                      intercept_init, reset):
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", copy=False,
-                             y_numeric=True, reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
+                             order="C", copy=False, y_numeric=True,
+                             accept_large_sparse=False, reset=reset)
+        if sp.issparse(X) and self.n_jobs is not None and self.batch_size == 1 \
+                and self._n_threads() > 1:
+            raise ValueError(
+                "n_jobs > 1 with batch_size=1 (Hogwild!) needs dense X; with sparse X "
+                "use n_jobs=None, or batch_size > 1 / None to share the gradient "
+                "work between threads")
         y = np.ascontiguousarray(y, dtype=np.float64)
         n_samples, n_features = X.shape
+        self._sparse_fit = sp.issparse(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
         if not sample_weight.flags.c_contiguous:
@@ -335,7 +358,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         # this call diverges (a few vectors of n_features).
         backup = (self._theta.copy(), self._avg.copy(), self._rule_state.copy())
         result = _kernels.fit(
-            X, y, sample_weight, train_idx, val_idx, self._theta, self._avg,
+            _kernel_X(X), y, sample_weight, train_idx, val_idx, self._theta, self._avg,
             self._rule_state, np.zeros(n_features if self._uses_plain_path() else 0),
             loss_curve, val_scores, settings, rule)
 
@@ -343,6 +366,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if result["status"] == _kernels.Status.DIVERGED:
             if reset:     # fit: nothing was fitted
                 self._reset()
+                for name in ("n_features_in_", "feature_names_in_"):
+                    if hasattr(self, name):
+                        delattr(self, name)
             else:         # partial_fit: back to the state before this call
                 self._theta, self._avg, self._rule_state = backup
             raise ValueError(
@@ -416,7 +442,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             alpha=float(self.alpha),
             l1_ratio=float(self.l1_ratio if self.l1_ratio is not None else 0.0),
             fit_intercept=bool(self.fit_intercept),
-            intercept_decay=1.0,
+            intercept_decay=(SPARSE_INTERCEPT_DECAY
+                             if self._sparse_fit and self._uses_plain_path() else 1.0),
             schedule=int(SCHEDULES[self.learning_rate]),
             eta0=float(lr),
             power_t=float(self.power_t),
@@ -459,7 +486,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 step=0.0, average_start=0.0, verbose=0, tol=-np.inf,
                 early_stopping=False)
             result = _kernels.fit(
-                Xs, ys, sws, idx.copy(), idx[:0], theta, np.zeros(0),
+                _kernel_X(Xs), ys, sws, idx.copy(), idx[:0], theta, np.zeros(0),
                 np.zeros((3, d + 1)), np.zeros(d), np.zeros(1), np.zeros(1),
                 settings, make_optimizer("sgd", eta)._kernel_params())
             if result["status"] == _kernels.Status.DIVERGED:
@@ -509,10 +536,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predict with the linear model: ``X @ coef_ + intercept_``."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_[0]
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

@@ -1,0 +1,139 @@
+# Type stub of the compiled module descent._kernels (_kernels.pyx / _kernels.pxd).
+#
+# Keep in step with the `def` functions of _kernels.pyx and the cpdef enums and
+# structs of _kernels.pxd. The typed-memoryview arguments accept any buffer of
+# that dtype and layout; they are written as C-contiguous NumPy arrays here.
+# Arguments without `const` in the .pyx are written in place (they must be
+# writeable).
+#
+# `Settings`, `RuleParams` and `FitResult` exist only for type checkers:
+# import them under `if TYPE_CHECKING:`. Cython converts a dict to a struct
+# only when it has every field, hence total TypedDicts.
+
+import enum
+from typing import TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+_F64 = npt.NDArray[np.float64]
+_Intp = npt.NDArray[np.intp]
+
+class Loss(enum.IntEnum):
+    SQUARED_ERROR = 0
+    HUBER = 1
+    EPSILON_INSENSITIVE = 2
+    SQUARED_EPSILON_INSENSITIVE = 3
+
+class Penalty(enum.IntEnum):
+    NO_PENALTY = 0
+    L2 = 1
+    L1 = 2
+    ELASTICNET = 3
+
+class Schedule(enum.IntEnum):
+    CONSTANT = 0
+    OPTIMAL = 1
+    INVSCALING = 2
+    ADAPTIVE = 3
+
+class Rule(enum.IntEnum):
+    SGD = 0
+    ADAGRAD = 1
+    RMSPROP = 2
+    ADADELTA = 3
+    ADAM = 4
+    ADAMW = 5
+
+class Status(enum.IntEnum):
+    CONVERGED = 0
+    MAX_ITER = 1
+    DIVERGED = 2
+    INTERRUPTED = 3
+
+class RuleParams(TypedDict):
+    """The RuleParams struct: one update rule's hyper-parameters."""
+
+    rule: int
+    weight_decay: float
+    momentum: float
+    dampening: float
+    nesterov: bool
+    lr_decay: float
+    eps: float
+    alpha: float
+    centered: bool
+    rho: float
+    beta1: float
+    beta2: float
+    amsgrad: bool
+
+class Settings(TypedDict):
+    """The Settings struct: everything a fit call needs besides the arrays."""
+
+    loss: int
+    epsilon: float
+    penalty: int
+    alpha: float
+    l1_ratio: float
+    fit_intercept: bool
+    intercept_decay: float
+    schedule: int
+    eta0: float
+    power_t: float
+    optimal_init: float
+    average_start: float
+    max_iter: int
+    tol: float
+    n_iter_no_change: int
+    early_stopping: bool
+    shuffle: bool
+    seed: int
+    batch_size: int
+    plain: bool
+    clip_norm: float
+    t: float
+    step: float
+    n_threads: int
+    verbose: int
+
+class FitResult(TypedDict):
+    """What `fit` returns. `status` is a plain int with a `Status` value."""
+
+    n_iter: int
+    status: int
+    t: float
+    step: float
+    eta: float
+    best: float
+
+OPENMP: bool
+BUILD_TYPE: str
+
+def max_threads() -> int: ...
+def fit(
+    X: _F64,
+    y: _F64,
+    sample_weight: _F64,
+    train_idx: _Intp,
+    val_idx: _Intp,
+    theta: _F64,
+    avg: _F64,
+    rule_state: _F64,
+    q: _F64,
+    loss_curve: _F64,
+    val_scores: _F64,
+    settings: Settings,
+    rule_params: RuleParams,
+) -> FitResult: ...
+def loss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
+def dloss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
+def penalty(kind: int, w: _F64, alpha: float, l1_ratio: float = 0.15) -> float: ...
+def step(
+    rule_params: RuleParams,
+    lr: float,
+    step: float,
+    w: _F64,
+    g: _F64,
+    state: _F64,
+) -> None: ...
