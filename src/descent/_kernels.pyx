@@ -103,7 +103,8 @@ ctypedef struct Data:
     const int* indices
     const int* indptr
     bint sparse
-    const double* y
+    const double* y       # (n, K) targets, C order
+    Py_ssize_t K
     const double* sw
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
@@ -395,14 +396,16 @@ cdef inline void rule_step(const RuleParams* rp, const StepScalars* sc, double* 
 # The training loops.
 
 ctypedef struct Buffers:
-    double* theta         # coef (d), intercept
-    double* avg           # averaged coef, intercept, count (d + 2), or NULL
-    double* s0            # the update rule's state (d + 1 each)
+    double* theta         # K blocks of (coef (d), intercept)
+    double* avg           # K blocks of (averaged coef, intercept, count), or NULL
+    double* s0            # the update rule's state (K * (d + 1) each)
     double* s1
     double* s2
-    double* g             # gradient accumulator (d + 1), batched path
-    double* gthreads      # per-thread accumulators, full batch with threads
-    double* q             # L1 shrink each weight got (cumulative penalty), plain path
+    double* g             # gradient accumulator (K * (d + 1)), batched path
+    double* gthreads      # per-thread accumulators, batches with threads
+    double* q             # L1 shrink each weight got (cumulative penalty), K * d
+    double* wscale        # per target: w = wscale * v (plain path), K
+    double* dl            # per target dloss of the current sample, K per thread
 
 
 ctypedef struct Progress:
@@ -439,15 +442,20 @@ cdef inline double l1_ratio_of(const Settings* s) noexcept nogil:
     return 0.0
 
 
-cdef double penalty_value(const Settings* s, const double* w, Py_ssize_t d) noexcept nogil:
-    # alpha * (l1_ratio * |w|_1 + (1 - l1_ratio) / 2 * |w|^2), as scikit-learn.
-    cdef Py_ssize_t j
+cdef double penalty_value(const Settings* s, const double* theta, Py_ssize_t d,
+                          Py_ssize_t K, Py_ssize_t stride) noexcept nogil:
+    # alpha * (l1_ratio * |w|_1 + (1 - l1_ratio) / 2 * |w|^2), as scikit-learn,
+    # summed over the K targets whose coefs start every `stride` entries.
+    cdef Py_ssize_t j, tt
     cdef double l1 = 0.0, l2 = 0.0, r = l1_ratio_of(s)
+    cdef const double* w
     if s.penalty == NO_PENALTY:
         return 0.0
-    for j in range(d):
-        l1 += fabs(w[j])
-        l2 += w[j] * w[j]
+    for tt in range(K):
+        w = theta + tt * stride
+        for j in range(d):
+            l1 += fabs(w[j])
+            l2 += w[j] * w[j]
     return s.alpha * (r * l1 + 0.5 * (1.0 - r) * l2)
 
 
@@ -458,42 +466,50 @@ cdef double divergence_reference(const Data* D, const Settings* s,
     # these rows. An epoch whose objective exceeds it by orders of magnitude
     # is diverging. (The zero model keeps a perfect start point, objective ~0,
     # from flagging ordinary SGD noise.) Reads X only if some coef is not 0.
-    cdef Py_ssize_t k, i, j, d = D.d
+    cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K
     cdef double at_zero = 0.0, at_start = 0.0, p
     cdef bint zero = True
-    for j in range(d):
-        if theta[j] != 0.0:
+    for j in range(K * (d + 1)):
+        if j % (d + 1) != d and theta[j] != 0.0:
             zero = False
             break
     for k in range(n):
         i = idx[k]
-        at_zero += D.sw[i] * loss_value(s.loss, D.y[i], 0.0, s.epsilon)
-        p = theta[d] if zero else any_row_dot(D, i, theta) + theta[d]
-        at_start += D.sw[i] * loss_value(s.loss, D.y[i], p, s.epsilon)
-    at_start = at_start / n + penalty_value(s, theta, d)
+        for tt in range(K):
+            at_zero += D.sw[i] * loss_value(s.loss, D.y[i * K + tt], 0.0, s.epsilon)
+            p = theta[tt * (d + 1) + d]
+            if not zero:
+                p += any_row_dot(D, i, theta + tt * (d + 1))
+            at_start += D.sw[i] * loss_value(s.loss, D.y[i * K + tt], p, s.epsilon)
+    at_start = at_start / n + penalty_value(s, theta, d, K, d + 1)
     at_zero /= n
     return at_start if at_start > at_zero else at_zero
 
 
 cdef double r2_score_rows(const Data* D, const Py_ssize_t* idx, Py_ssize_t n,
                           const double* theta) noexcept nogil:
-    # Weighted R^2 of the model theta on the rows idx[0:n] (early stopping).
-    cdef Py_ssize_t k, i, d = D.d
-    cdef double sw_sum = 0.0, ymean = 0.0, ss_res = 0.0, ss_tot = 0.0, r
-    for k in range(n):
-        i = idx[k]
-        sw_sum += D.sw[i]
-        ymean += D.sw[i] * D.y[i]
-    ymean /= sw_sum
-    for k in range(n):
-        i = idx[k]
-        r = D.y[i] - any_row_dot(D, i, theta) - theta[d]
-        ss_res += D.sw[i] * r * r
-        r = D.y[i] - ymean
-        ss_tot += D.sw[i] * r * r
-    if ss_tot == 0.0:
-        return 1.0 if ss_res == 0.0 else 0.0
-    return 1.0 - ss_res / ss_tot
+    # Weighted R^2 of the model theta on the rows idx[0:n] (early stopping),
+    # averaged over the targets as RegressorMixin.score does.
+    cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
+    cdef double sw_sum, ymean, ss_res, ss_tot, r, total = 0.0
+    for tt in range(K):
+        sw_sum = ymean = ss_res = ss_tot = 0.0
+        for k in range(n):
+            i = idx[k]
+            sw_sum += D.sw[i]
+            ymean += D.sw[i] * D.y[i * K + tt]
+        ymean /= sw_sum
+        for k in range(n):
+            i = idx[k]
+            r = D.y[i * K + tt] - any_row_dot(D, i, theta + tt * (d + 1)) - theta[tt * (d + 1) + d]
+            ss_res += D.sw[i] * r * r
+            r = D.y[i * K + tt] - ymean
+            ss_tot += D.sw[i] * r * r
+        if ss_tot == 0.0:
+            total += 1.0 if ss_res == 0.0 else 0.0
+        else:
+            total += 1.0 - ss_res / ss_tot
+    return total / K
 
 
 cdef inline void update_average(double* avg, const double* theta, double wscale,
@@ -515,6 +531,32 @@ cdef inline double clip_factor(const Settings* s, double gnorm) noexcept nogil:
     return 1.0
 
 
+cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
+                                const Settings* s, Py_ssize_t i, const double* theta,
+                                const double* wscale, double* dl) noexcept nogil:
+    # For sample i and each target: dl[t] = sw_i dloss(y_it, x_i . w_t + b_t),
+    # clipped jointly (the sample's gradient is dl (x) (x_i, 1)); returns
+    # sum_t sw_i loss_it. One pass over the row per target, the row in cache.
+    cdef Py_ssize_t tt, d = D.d, K = D.K
+    cdef double p, y, loss_sum = 0.0, sq = 0.0, f
+    cdef double sw = D.sw[i]
+    for tt in range(K):
+        p = row_dot(lay, D, i, theta + tt * (d + 1))
+        if wscale != NULL:
+            p *= wscale[tt]
+        p += theta[tt * (d + 1) + d]
+        y = D.y[i * K + tt]
+        loss_sum += sw * t_loss(kind, y, p, s.epsilon)
+        dl[tt] = sw * t_dloss(kind, y, p, s.epsilon)
+        sq += dl[tt] * dl[tt]
+    if s.clip_norm > 0.0:
+        f = clip_factor(s, sqrt(sq) * sqrt(row_sqnorm(lay, D, i)
+                                           + (1.0 if s.fit_intercept else 0.0)))
+        for tt in range(K):
+            dl[tt] *= f
+    return loss_sum
+
+
 cdef double epoch_plain(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                         const Py_ssize_t* idx, Py_ssize_t n, Buffers* B,
                         Progress* P) noexcept nogil:
@@ -524,67 +566,74 @@ cdef double epoch_plain(LossT* kind, LayoutT* lay, const Data* D, const Settings
     # multiplied (Bottou's svmsgd; Shalev-Shwartz et al. 2007). The L1 part is
     # the cumulative penalty of Tsuruoka, Tsujii & Ananiadou (2009): u is the
     # total L1 shrink every weight could have had, q[j] what weight j really got,
-    # so weights are clipped at zero and become exactly 0.
-    cdef Py_ssize_t k, i, j, jj, d = D.d, ahead = D.ahead
+    # so weights are clipped at zero and become exactly 0. Each target has its
+    # own v, wscale and q; all are updated from the same row.
+    cdef Py_ssize_t k, i, j, jj, tt, d = D.d, K = D.K, ahead = D.ahead
     cdef int nnz
-    cdef double* v = B.theta
-    cdef double* q = B.q
-    cdef double p, dl, update, wscale = 1.0, loss_sum = 0.0, z
-    cdef double eta = P.eta, t = P.t, u = P.u, eps = s.epsilon
+    cdef double* v
+    cdef double* q
+    cdef double update, ws, loss_sum = 0.0, z
+    cdef double eta = P.eta, t = P.t, u = P.u
     cdef double l1r = l1_ratio_of(s)
     cdef double shrink_coef = (1.0 - l1r) * s.alpha
     cdef bint has_l2 = s.penalty != NO_PENALTY and l1r < 1.0
     cdef bint has_l1 = s.penalty != NO_PENALTY and l1r > 0.0
     cdef bint averaging = s.average_start > 0.0
     cdef double fi = 1.0 if s.fit_intercept else 0.0
+    for tt in range(K):
+        B.wscale[tt] = 1.0
     for k in range(n):
         i = idx[k]
         if k + ahead < n:
             prefetch_sample(lay, D, idx[k + ahead])
-        p = wscale * row_dot(lay, D, i, v) + v[d]
         eta = schedule_eta(s, eta, t)
-        loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
-        dl = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-        if s.clip_norm > 0.0:
-            # The sample's (weighted) gradient is dl * (x, 1): clip its norm.
-            dl *= clip_factor(s, fabs(dl) * sqrt(row_sqnorm(lay, D, i) + fi))
-        update = -eta * dl
-        if has_l2:
-            z = 1.0 - eta * shrink_coef
-            # Never scale to negative values when eta * alpha is too big.
-            wscale *= z if z > 0.0 else 0.0
-            if wscale < 1e-9:
-                for j in range(d):
-                    v[j] *= wscale
-                wscale = 1.0
-        if update != 0.0:
-            row_axpy(lay, D, i, update / wscale, v)
-            v[d] += update * s.intercept_decay * fi
+        loss_sum += sample_dloss(kind, lay, D, s, i, B.theta, B.wscale, B.dl)
         if has_l1:
-            # Only the row's coordinates: the others catch up on u when touched.
             u += l1r * eta * s.alpha
-            nnz = d if LayoutT is DenseT else D.indptr[i + 1] - D.indptr[i]
-            for jj in range(nnz):
-                if LayoutT is DenseT:
-                    j = jj
-                else:
-                    j = D.indices[D.indptr[i] + jj]
-                z = v[j]
-                if wscale * z > 0.0:
-                    v[j] = z - (u + q[j]) / wscale
-                    if v[j] < 0.0:
-                        v[j] = 0.0
-                elif wscale * z < 0.0:
-                    v[j] = z + (u - q[j]) / wscale
-                    if v[j] > 0.0:
-                        v[j] = 0.0
-                q[j] += wscale * (v[j] - z)
-        if averaging and t >= s.average_start:
-            update_average(B.avg, v, wscale, d)
+        for tt in range(K):
+            v = B.theta + tt * (d + 1)
+            ws = B.wscale[tt]
+            update = -eta * B.dl[tt]
+            if has_l2:
+                z = 1.0 - eta * shrink_coef
+                # Never scale to negative values when eta * alpha is too big.
+                ws *= z if z > 0.0 else 0.0
+                if ws < 1e-9:
+                    for j in range(d):
+                        v[j] *= ws
+                    ws = 1.0
+            if update != 0.0:
+                row_axpy(lay, D, i, update / ws, v)
+                v[d] += update * s.intercept_decay * fi
+            if has_l1:
+                # Only the row's coordinates: the others catch up on u when touched.
+                q = B.q + tt * d
+                nnz = d if LayoutT is DenseT else D.indptr[i + 1] - D.indptr[i]
+                for jj in range(nnz):
+                    if LayoutT is DenseT:
+                        j = jj
+                    else:
+                        j = D.indices[D.indptr[i] + jj]
+                    z = v[j]
+                    if ws * z > 0.0:
+                        v[j] = z - (u + q[j]) / ws
+                        if v[j] < 0.0:
+                            v[j] = 0.0
+                    elif ws * z < 0.0:
+                        v[j] = z + (u - q[j]) / ws
+                        if v[j] > 0.0:
+                            v[j] = 0.0
+                    q[j] += ws * (v[j] - z)
+            if averaging and t >= s.average_start:
+                update_average(B.avg + tt * (d + 2), v, ws, d)
+            B.wscale[tt] = ws
         t += 1.0
-    if wscale != 1.0:
-        for j in range(d):
-            v[j] *= wscale
+    for tt in range(K):
+        if B.wscale[tt] != 1.0:
+            v = B.theta + tt * (d + 1)
+            for j in range(d):
+                v[j] *= B.wscale[tt]
+            B.wscale[tt] = 1.0
     P.eta, P.t, P.u = eta, t, u
     return loss_sum
 
@@ -592,40 +641,45 @@ cdef double epoch_plain(LossT* kind, LayoutT* lay, const Data* D, const Settings
 cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                            const Py_ssize_t* idx, Py_ssize_t n, const double* theta,
                            double* g, double* gthreads, int n_threads) noexcept nogil:
-    # Fused pass over the rows idx[0:n]: residual, loss and gradient
-    # accumulation in the same row loop, so X is read once per step.
-    # g <- sum_i sw_i dloss_i (x_i, 1); returns sum_i sw_i loss_i.
-    cdef Py_ssize_t k, i, j, d = D.d, d1 = D.d + 1, ahead = D.ahead
-    cdef double p, c, loss_sum = 0.0, eps = s.epsilon
+    # Fused pass over the rows idx[0:n]: residuals, losses and gradient
+    # accumulation of every target in the same row loop, so X is read once
+    # per step. g_t <- sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
+    cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K, ahead = D.ahead
+    cdef Py_ssize_t size = K * (d + 1)
+    cdef double p, c, y, loss_sum = 0.0, eps = s.epsilon
     cdef double* gt
     cdef int tid
-    memset(g, 0, d1 * sizeof(double))
+    memset(g, 0, size * sizeof(double))
     # Threads pay off once a batch holds enough work to cover the fork/join.
-    if n_threads <= 1 or n * (d + 8) < 50000:
+    if n_threads <= 1 or n * K * (d + 8) < 50000:
         for k in range(n):
             i = idx[k]
             if k + ahead < n:
                 prefetch_sample(lay, D, idx[k + ahead])
-            p = row_dot(lay, D, i, theta) + theta[d]
-            loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
-            c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-            row_axpy(lay, D, i, c, g)
-            g[d] += c
+            for tt in range(K):
+                p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
+                y = D.y[i * K + tt]
+                loss_sum += D.sw[i] * t_loss(kind, y, p, eps)
+                c = D.sw[i] * t_dloss(kind, y, p, eps)
+                row_axpy(lay, D, i, c, g + tt * (d + 1))
+                g[tt * (d + 1) + d] += c
         return loss_sum
     # Each thread accumulates into its own buffer; they are summed after, in
     # thread order, so a given thread count gives reproducible results.
-    memset(gthreads, 0, n_threads * d1 * sizeof(double))
+    memset(gthreads, 0, n_threads * size * sizeof(double))
     for k in prange(n, num_threads=n_threads, schedule='static'):
         i = idx[k]
-        gt = gthreads + threadid() * d1
-        p = row_dot(lay, D, i, theta) + theta[d]
-        loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
-        c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-        row_axpy(lay, D, i, c, gt)
-        gt[d] += c
+        gt = gthreads + threadid() * size
+        for tt in range(K):
+            p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
+            y = D.y[i * K + tt]
+            loss_sum += D.sw[i] * t_loss(kind, y, p, eps)
+            c = D.sw[i] * t_dloss(kind, y, p, eps)
+            row_axpy(lay, D, i, c, gt + tt * (d + 1))
+            gt[tt * (d + 1) + d] += c
     for tid in range(n_threads):
-        gt = gthreads + tid * d1
-        for j in range(d1):
+        gt = gthreads + tid * size
+        for j in range(size):
             g[j] += gt[j]
     return loss_sum
 
@@ -641,6 +695,32 @@ cdef inline StepScalars next_step(const Settings* s, const RuleParams* rp,
     return step_scalars(rp, P.eta, P.step, P.beta1_pow, P.beta2_pow)
 
 
+cdef inline void rule_step_targets(const RuleParams* coef_rule,
+                                   const RuleParams* intercept_rule, StepScalars sc,
+                                   const Settings* s, double* theta, const double* src,
+                                   Py_ssize_t src_stride, const double* c,
+                                   double c_scale, double alpha_l1, Py_ssize_t d,
+                                   Py_ssize_t K, double* s0, double* s1,
+                                   double* s2) noexcept nogil:
+    # One update of every target, gradient scaled by c[t] * c_scale: a batch
+    # gradient src is K blocks of (d + 1) (src_stride = d + 1), a sample's row
+    # x is shared by the targets (src_stride = 0; the intercept's input is 1).
+    # The intercept is not penalised and, for AdamW, not decayed.
+    cdef Py_ssize_t tt, o
+    cdef double decay = sc.decay, one = 1.0
+    cdef const double* intercept_src
+    for tt in range(K):
+        o = tt * (d + 1)
+        sc.decay = decay
+        rule_step(coef_rule, &sc, theta + o, src + tt * src_stride, c[tt] * c_scale,
+                  alpha_l1, s0 + o, s1 + o, s2 + o, d)
+        if s.fit_intercept:
+            sc.decay = 1.0
+            intercept_src = src + o + d if src_stride > 0 else &one
+            rule_step(intercept_rule, &sc, theta + o + d, intercept_src,
+                      c[tt] * c_scale, 0.0, s0 + o + d, s1 + o + d, s2 + o + d, 1)
+
+
 cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                           const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
@@ -648,10 +728,10 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
     # mini-batches (k) or one full-batch step (0). The gradient is the mean
     # over the batch, clipped; the L2 part of the penalty is the rule's weight
     # decay (coupled, or decoupled for AdamW), the L1 part its proximal step.
-    cdef Py_ssize_t start, bsz, k, i, d = D.d, ahead = D.ahead
+    cdef Py_ssize_t start, bsz, k, i, tt, d = D.d, K = D.K, ahead = D.ahead
     cdef int kk
     cdef Py_ssize_t batch = s.batch_size if s.batch_size > 0 else n
-    cdef double loss_sum = 0.0, c, p, eps = s.epsilon, one = 1.0
+    cdef double loss_sum = 0.0, c, sq
     cdef double l1r = l1_ratio_of(s)
     cdef double alpha_l1 = l1r * s.alpha if s.penalty != NO_PENALTY else 0.0
     cdef double fi = 1.0 if s.fit_intercept else 0.0
@@ -667,11 +747,7 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
             i = idx[k]
             if k + ahead < n:
                 prefetch_sample(lay, D, idx[k + ahead])
-            p = row_dot(lay, D, i, w) + w[d]
-            loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
-            c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-            if s.clip_norm > 0.0:
-                c *= clip_factor(s, fabs(c) * sqrt(row_sqnorm(lay, D, i) + fi))
+            loss_sum += sample_dloss(kind, lay, D, s, i, w, NULL, B.dl)
             sc = next_step(s, &coef_rule, P)
             if LayoutT is DenseT:
                 x = D.X + i * d
@@ -681,37 +757,39 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
                 for kk in range(D.indptr[i], D.indptr[i + 1]):
                     B.g[D.indices[kk]] = D.data[kk]
                 x = B.g
-            rule_step(&coef_rule, &sc, w, x, c, alpha_l1, B.s0, B.s1, B.s2, d)
+            rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, x, 0, B.dl, 1.0,
+                              alpha_l1, d, K, B.s0, B.s1, B.s2)
             if LayoutT is SparseT:
                 for kk in range(D.indptr[i], D.indptr[i + 1]):
                     B.g[D.indices[kk]] = 0.0
-            if s.fit_intercept:
-                sc.decay = 1.0
-                rule_step(&intercept_rule, &sc, w + d, &one, c, 0.0,
-                          B.s0 + d, B.s1 + d, B.s2 + d, 1)
             P.t += 1.0
             if averaging and P.t - 1.0 >= s.average_start:
-                update_average(B.avg, w, 1.0, d)
+                for tt in range(K):
+                    update_average(B.avg + tt * (d + 2), w + tt * (d + 1), 1.0, d)
         return loss_sum
+    for tt in range(K):
+        B.dl[tt] = 1.0
     start = 0
     while start < n:
         bsz = batch if start + batch <= n else n - start
         if start == 0:
-            P.penalty_start = penalty_value(s, w, d)
+            P.penalty_start = penalty_value(s, w, d, K, d + 1)
         loss_sum += batch_gradient(kind, lay, D, s, idx + start, bsz, w, B.g,
                                    B.gthreads, s.n_threads)
         c = 1.0 / bsz
         if s.clip_norm > 0.0:
-            c *= clip_factor(s, c * sqrt(dot(B.g, B.g, d) + fi * B.g[d] * B.g[d]))
+            sq = 0.0
+            for tt in range(K):
+                sq += (dot(B.g + tt * (d + 1), B.g + tt * (d + 1), d)
+                       + fi * B.g[tt * (d + 1) + d] * B.g[tt * (d + 1) + d])
+            c *= clip_factor(s, c * sqrt(sq))
         sc = next_step(s, &coef_rule, P)
-        rule_step(&coef_rule, &sc, w, B.g, c, alpha_l1, B.s0, B.s1, B.s2, d)
-        if s.fit_intercept:
-            sc.decay = 1.0
-            rule_step(&intercept_rule, &sc, w + d, B.g + d, c, 0.0,
-                      B.s0 + d, B.s1 + d, B.s2 + d, 1)
+        rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, B.g, d + 1, B.dl, c,
+                          alpha_l1, d, K, B.s0, B.s1, B.s2)
         P.t += bsz
         if averaging and P.t - 1.0 >= s.average_start:
-            update_average(B.avg, w, 1.0, d)
+            for tt in range(K):
+                update_average(B.avg + tt * (d + 2), w + tt * (d + 1), 1.0, d)
         start += bsz
     return loss_sum
 
@@ -727,11 +805,12 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
     # updates. The plain path applies L2 as a per-coordinate shrink and L1 as a
     # proximal step (the weight scale and the cumulative penalty are global
     # state that threads cannot share without locks).
-    cdef Py_ssize_t k, i, j, d = D.d, ahead = D.ahead
+    cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K, ahead = D.ahead
     cdef double* w = B.theta
+    cdef double* wt
+    cdef double* dl
     cdef const double* x
-    cdef double loss_sum = 0.0, p, c, eta, shrink, thr, step, xnorm
-    cdef double eps = s.epsilon, one = 1.0
+    cdef double loss_sum = 0.0, eta, shrink, thr, step, c
     cdef double l1r = l1_ratio_of(s)
     cdef double alpha_l2 = (1.0 - l1r) * s.alpha if s.penalty != NO_PENALTY else 0.0
     cdef double alpha_l1 = l1r * s.alpha if s.penalty != NO_PENALTY else 0.0
@@ -748,30 +827,26 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
         x = D.X + i * d
         if k + ahead < n:
             prefetch_sample(lay, D, idx[k + ahead])
-        p = dot(x, w, d) + w[d]
-        loss_sum += D.sw[i] * t_loss(kind, D.y[i], p, eps)
-        c = D.sw[i] * t_dloss(kind, D.y[i], p, eps)
-        if s.clip_norm > 0.0:
-            xnorm = fabs(c) * sqrt(dot(x, x, d) + fi)
-            c = c * clip_factor(s, xnorm)
+        dl = B.dl + threadid() * K
+        loss_sum += sample_dloss(kind, lay, D, s, i, w, NULL, dl)
         if s.plain:
             eta = schedule_eta(s, eta_now, t0 + k)
             shrink = 1.0 - eta * alpha_l2
             shrink = shrink if shrink > 0.0 else 0.0
             thr = eta * alpha_l1
-            for j in range(d):
-                w[j] = soft_threshold(shrink * w[j] - eta * c * x[j], thr)
-            w[d] = w[d] - eta * c * s.intercept_decay * fi
+            for tt in range(K):
+                wt = w + tt * (d + 1)
+                c = dl[tt]
+                for j in range(d):
+                    wt[j] = soft_threshold(shrink * wt[j] - eta * c * x[j], thr)
+                wt[d] = wt[d] - eta * c * s.intercept_decay * fi
         else:
             step = step0 + k + 1.0
             eta = schedule_eta(s, eta_now, step)
             sc = step_scalars(&coef_rule, eta, step, pow(rp.beta1, step),
                               pow(rp.beta2, step))
-            rule_step(&coef_rule, &sc, w, x, c, alpha_l1, B.s0, B.s1, B.s2, d)
-            if s.fit_intercept:
-                sc.decay = 1.0
-                rule_step(&intercept_rule, &sc, w + d, &one, c, 0.0,
-                          B.s0 + d, B.s1 + d, B.s2 + d, 1)
+            rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, x, 0, dl, 1.0,
+                              alpha_l1, d, K, B.s0, B.s1, B.s2)
     P.t = t0 + n
     if not s.plain:
         P.step = step0 + n
@@ -818,9 +893,9 @@ cdef double run_epoch(const Data* D, const Settings* s, const RuleParams* rp,
     return run_epoch_layout(<DenseT*>NULL, D, s, rp, idx, n, B, P)
 
 
-def fit(X, const double[::1] y, const double[::1] sample_weight,
+def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         Py_ssize_t[::1] train_idx, const Py_ssize_t[::1] val_idx,
-        double[::1] theta, double[::1] avg, double[:, ::1] rule_state,
+        double[:, ::1] theta, double[:, ::1] avg, double[:, ::1] rule_state,
         double[::1] q, double[::1] loss_curve, double[::1] val_scores,
         Settings settings, RuleParams rule_params):
     """Run up to ``settings.max_iter`` epochs in place on ``theta`` = (coef, intercept).
@@ -828,10 +903,11 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
     ``X`` is a C-contiguous float64 2-D array, or a CSR matrix given as the
     tuple ``(data, indices, indptr, n_features)`` (float64, int32, int32).
 
-    ``avg`` has length d + 2 when averaging (averaged coef, intercept, and the
-    count of averaged iterates), else 0; ``rule_state`` is (3, d + 1); ``q`` is
-    (d,) for the per-sample path with an L1 penalty. ``train_idx`` is shuffled
-    in place. Returns a dict with ``n_iter``, ``status``, ``t``, ``step``,
+    ``y`` is (n, K) for K targets; ``theta`` is (K, d + 1): each target's coef
+    and intercept. ``avg`` is (K, d + 2) when averaging (averaged coef,
+    intercept, and the count of averaged iterates), else (0, 0);
+    ``rule_state`` is (3, K * (d + 1)); ``q`` is (K * d,) for the per-sample
+    path with an L1 penalty. ``train_idx`` is shuffled in place. Returns a dict with ``n_iter``, ``status``, ``t``, ``step``,
     ``eta`` and ``best`` (the lowest epoch objective).
     """
     cdef Settings s = settings
@@ -843,6 +919,7 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
     cdef const double[::1] X_data
     cdef const int[::1] X_indices, X_indptr
     cdef Py_ssize_t d, n_rows, n = train_idx.shape[0], nval = val_idx.shape[0]
+    cdef Py_ssize_t K = y.shape[1]
     cdef Py_ssize_t j, epoch = 0
     cdef double loss_sum, obj, score
     cdef double best_obj = INFINITY, best_score = -INFINITY, ref
@@ -869,15 +946,17 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
         D.indptr = NULL
     if n_rows != y.shape[0] or y.shape[0] != sample_weight.shape[0]:
         raise ValueError("X, y and sample_weight must have the same length")
-    if theta.shape[0] != d + 1 or rule_state.shape[1] != d + 1 or rule_state.shape[0] != 3:
-        raise ValueError("theta and rule_state must have n_features + 1 entries")
-    if avg.shape[0] not in (0, d + 2) or loss_curve.shape[0] < s.max_iter:
-        raise ValueError("avg or loss_curve has the wrong length")
+    if (theta.shape[0] != K or theta.shape[1] != d + 1 or rule_state.shape[0] != 3
+            or rule_state.shape[1] != K * (d + 1)):
+        raise ValueError("theta must be (K, n_features + 1), rule_state (3, K * (d + 1))")
+    if (avg.shape[0] != 0 and (avg.shape[0] != K or avg.shape[1] != d + 2)
+            or loss_curve.shape[0] < s.max_iter):
+        raise ValueError("avg or loss_curve has the wrong shape")
     if s.early_stopping and (nval == 0 or val_scores.shape[0] < s.max_iter):
         raise ValueError("early stopping needs validation rows and val_scores")
-    if s.plain and s.penalty in (L1, ELASTICNET) and q.shape[0] != d:
-        raise ValueError("the per-sample L1 penalty needs q of length n_features")
-    if n == 0 or d == 0:
+    if s.plain and s.penalty in (L1, ELASTICNET) and q.shape[0] != K * d:
+        raise ValueError("the per-sample L1 penalty needs q of length K * n_features")
+    if n == 0 or d == 0 or K == 0:
         raise ValueError("no training samples or no features")
     # Every index the loops will follow is checked once here, so that a
     # malformed input raises instead of reading or writing out of bounds.
@@ -896,18 +975,21 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
         for j in range(X_indptr[n_rows]):
             if not 0 <= X_indices[j] < d:
                 raise ValueError("CSR column index out of range")
-    D.y = &y[0]
+    D.y = &y[0, 0]
+    D.K = K
     D.sw = &sample_weight[0]
     D.d = d
     # Prefetch far enough ahead to cover a DRAM miss with the work of the rows
     # in between: ~8 rows at d = 10, 1 row at d >= 500 (measured, bench/).
     D.ahead = max(1, min(8, 512 // (d + 1)))
-    B.theta = &theta[0]
-    B.avg = &avg[0] if avg.shape[0] > 0 else NULL
+    B.theta = &theta[0, 0]
+    B.avg = &avg[0, 0] if avg.shape[0] > 0 else NULL
     B.s0, B.s1, B.s2 = &rule_state[0, 0], &rule_state[1, 0], &rule_state[2, 0]
     B.q = &q[0] if q.shape[0] > 0 else NULL
     B.g = NULL
     B.gthreads = NULL
+    B.wscale = NULL
+    B.dl = NULL
     P.eta, P.t, P.step, P.u, P.penalty_start = s.eta0, s.t, s.step, 0.0, 0.0
     P.beta1_pow = pow(rp.beta1, s.step)
     P.beta2_pow = pow(rp.beta2, s.step)
@@ -916,9 +998,12 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
 
     with nogil:
         fp_mode = descent_flush_denormals()
+        B.wscale = <double*>malloc(K * sizeof(double))
+        B.dl = <double*>malloc(s.n_threads * K * sizeof(double))
         if not s.plain:
-            B.g = <double*>calloc(d + 1, sizeof(double))   # zero: see epoch_batched
-            B.gthreads = <double*>malloc(s.n_threads * (d + 1) * sizeof(double))
+            # zeroed: the per-sample sparse path scatters rows into it
+            B.g = <double*>calloc(K * (d + 1), sizeof(double))
+            B.gthreads = <double*>malloc(s.n_threads * K * (d + 1) * sizeof(double))
         ref = divergence_reference(&D, &s, &train_idx[0], n, B.theta)
         for epoch in range(s.max_iter):
             if s.shuffle:
@@ -928,14 +1013,14 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
                 # Full batch: the exact objective at the start of the step.
                 obj = loss_sum / n + P.penalty_start
             else:
-                obj = loss_sum / n + penalty_value(&s, B.theta, d)
+                obj = loss_sum / n + penalty_value(&s, B.theta, d, K, d + 1)
             loss_curve[epoch] = obj
             # Divergence: non-finite weights, or an objective grown by four
             # orders of magnitude over the start point's.
             if not isfinite(obj) or obj > 1e4 * ref + 1e-300:
                 status = DIVERGED
                 break
-            for j in range(d + 1):
+            for j in range(K * (d + 1)):
                 if not isfinite(B.theta[j]):
                     status = DIVERGED
                     break
@@ -943,7 +1028,7 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
                 break
             if s.verbose > 0:
                 with gil:
-                    print_epoch(epoch + 1, theta, d, P.t, obj)
+                    print_epoch(epoch + 1, theta, P.t, obj)
             if s.early_stopping:
                 score = r2_score_rows(&D, val_p, nval, B.theta)
                 val_scores[epoch] = score
@@ -983,6 +1068,8 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
             epoch = s.max_iter
         free(B.g)
         free(B.gthreads)
+        free(B.wscale)
+        free(B.dl)
         descent_restore_fp(fp_mode)
     if status == DIVERGED:
         epoch += 1
@@ -990,16 +1077,18 @@ def fit(X, const double[::1] y, const double[::1] sample_weight,
                 best=best_obj)
 
 
-cdef void print_epoch(Py_ssize_t epoch, double[::1] theta, Py_ssize_t d,
-                      double t, double obj):
-    cdef Py_ssize_t j, nnz = 0
-    cdef double norm = 0.0
-    for j in range(d):
-        norm += theta[j] * theta[j]
-        nnz += theta[j] != 0.0
+cdef void print_epoch(Py_ssize_t epoch, double[:, ::1] theta, double t, double obj):
+    # scikit-learn's verbose lines (over all targets' coefs; mean intercept).
+    cdef Py_ssize_t j, tt, nnz = 0, K = theta.shape[0], d = theta.shape[1] - 1
+    cdef double norm = 0.0, bias = 0.0
+    for tt in range(K):
+        for j in range(d):
+            norm += theta[tt, j] * theta[tt, j]
+            nnz += theta[tt, j] != 0.0
+        bias += theta[tt, d] / K
     print("-- Epoch %d" % epoch)
     print("Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f"
-          % (sqrt(norm), nnz, theta[d], <long long>(t - 1), obj))
+          % (sqrt(norm), nnz, bias, <long long>(t - 1), obj))
 
 
 # ---------------------------------------------------------------------------
@@ -1031,7 +1120,7 @@ def penalty(int kind, const double[::1] w, double alpha, double l1_ratio=0.15):
     s.penalty = kind
     s.alpha = alpha
     s.l1_ratio = l1_ratio
-    return penalty_value(&s, &w[0], w.shape[0])
+    return penalty_value(&s, &w[0], w.shape[0], 1, w.shape[0])
 
 
 def step(RuleParams rule_params, double lr, double step, double[::1] w,

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -311,6 +311,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _reset(self):
         for name in ("_theta", "_avg", "_rule_state", "_step", "_optimal_init",
+                     "_multi_output",
                      "coef_", "intercept_", "t_", "n_iter_", "loss_curve_",
                      "validation_scores_"):
             if hasattr(self, name):
@@ -319,16 +320,32 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     def _partial_fit(self, X, y, max_iter, sample_weight, coef_init,
                      intercept_init, reset):
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
-                             order="C", copy=False, y_numeric=True,
+                             order="C", copy=False, y_numeric=True, multi_output=True,
                              accept_large_sparse=False, reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            # scikit-learn's SGDRegressor takes a column vector as 1-D y
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning, stacklevel=3)
+            y = y[:, 0]
+        multi_output = y.ndim == 2
+        if reset:
+            self._multi_output = multi_output
+        elif multi_output != self._multi_output or (
+                multi_output and y.shape[1] != self._theta.shape[0]):
+            raise ValueError(
+                f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
+                f"fitted on {self._theta.shape[0]}")
         if sp.issparse(X) and self.n_jobs is not None and self.batch_size == 1 \
                 and self._n_threads() > 1:
             raise ValueError(
                 "n_jobs > 1 with batch_size=1 (Hogwild!) needs dense X; with sparse X "
                 "use n_jobs=None, or batch_size > 1 / None to share the gradient "
                 "work between threads")
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
         n_samples, n_features = X.shape
+        n_targets = y.shape[1]
         self._sparse_fit = sp.issparse(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
@@ -338,7 +355,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("sample_weight contains NaN or infinity")
 
         if not hasattr(self, "_theta"):
-            self._allocate(n_features, coef_init, intercept_init)
+            self._allocate(n_features, n_targets, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0
 
@@ -359,7 +376,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         backup = (self._theta.copy(), self._avg.copy(), self._rule_state.copy())
         result = _kernels.fit(
             _kernel_X(X), y, sample_weight, train_idx, val_idx, self._theta, self._avg,
-            self._rule_state, np.zeros(n_features if self._uses_plain_path() else 0),
+            self._rule_state,
+            np.zeros(n_targets * n_features if self._uses_plain_path() else 0),
             loss_curve, val_scores, settings, rule)
 
         n_iter = result["n_iter"]
@@ -390,26 +408,35 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "of that epoch (warm_start=True continues from them)")
         return self
 
-    def _allocate(self, n_features, coef_init, intercept_init):
-        theta = np.zeros(n_features + 1)
+    def _allocate(self, n_features, n_targets, coef_init, intercept_init):
+        # theta: (n_targets, n_features + 1), each row a target's coef and intercept
+        theta = np.zeros((n_targets, n_features + 1))
+        coef_shape = (n_targets, n_features) if self._multi_output else (n_features,)
         if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=np.float64).ravel()
-            if coef_init.shape != (n_features,):
-                raise ValueError("Provided coef_init does not match dataset.")
+            coef_init = np.asarray(coef_init, dtype=np.float64)
+            if not self._multi_output:
+                coef_init = coef_init.ravel()
+            if coef_init.shape != coef_shape:
+                raise ValueError(
+                    f"Provided coef_init does not match dataset: shape "
+                    f"{coef_init.shape}, expected {coef_shape}.")
             if not np.isfinite(coef_init).all():
                 raise ValueError("coef_init contains NaN or infinity")
-            theta[:-1] = coef_init
+            theta[:, :-1] = coef_init
         if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=np.float64)
-            if intercept_init.shape not in ((1,), ()):
-                raise ValueError("Provided intercept_init does not match dataset.")
+            intercept_init = np.asarray(intercept_init, dtype=np.float64).reshape(-1)
+            if intercept_init.shape != (n_targets,):
+                raise ValueError(
+                    "Provided intercept_init does not match dataset: shape "
+                    f"{intercept_init.shape}, expected ({n_targets},).")
             if not np.isfinite(intercept_init).all():
                 raise ValueError("intercept_init contains NaN or infinity")
-            theta[-1] = intercept_init.reshape(())
+            theta[:, -1] = intercept_init
         self._theta = theta
         # averaged coef, intercept, and the number of iterates averaged
-        self._avg = np.zeros(n_features + 2) if self.average else np.zeros(0)
-        self._rule_state = self._init_rule_state(n_features + 1)
+        self._avg = (np.zeros((n_targets, n_features + 2)) if self.average
+                     else np.zeros((0, 0)))
+        self._rule_state = self._init_rule_state(n_targets * (n_features + 1))
         self._step = 0.0
 
     def _split(self, y, sample_weight):
@@ -481,20 +508,23 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
         def cost(eta):
             theta = self._theta.copy()
+            K = theta.shape[0]
             settings = self._settings(
                 1, seed, eta, optimal_init=1.0 / (eta * self.alpha), t=1.0,
                 step=0.0, average_start=0.0, verbose=0, tol=-np.inf,
                 early_stopping=False)
             result = _kernels.fit(
-                _kernel_X(Xs), ys, sws, idx.copy(), idx[:0], theta, np.zeros(0),
-                np.zeros((3, d + 1)), np.zeros(d), np.zeros(1), np.zeros(1),
+                _kernel_X(Xs), ys, sws, idx.copy(), idx[:0], theta, np.zeros((0, 0)),
+                np.zeros((3, K * (d + 1))), np.zeros(K * d), np.zeros(1), np.zeros(1),
                 settings, make_optimizer("sgd", eta)._kernel_params())
             if result["status"] == _kernels.Status.DIVERGED:
                 return np.inf
-            pred = Xs @ theta[:-1] + theta[-1]
-            value = (np.dot(sws, _kernels.loss(settings["loss"], ys, pred, self.epsilon))
-                     / size + _kernels.penalty(settings["penalty"], theta[:-1],
-                                               self.alpha, settings["l1_ratio"]))
+            pred = np.asarray(Xs @ theta[:, :-1].T) + theta[:, -1]
+            losses = _kernels.loss(settings["loss"], ys.ravel(), pred.ravel(),
+                                   self.epsilon).reshape(ys.shape)
+            value = (np.dot(sws, losses.sum(axis=1)) / size
+                     + sum(_kernels.penalty(settings["penalty"], w, self.alpha,
+                                            settings["l1_ratio"]) for w in theta[:, :-1]))
             return value if np.isfinite(value) else np.inf
 
         # Bottou keeps lo_eta in both branches: when halving helped, that is
@@ -528,18 +558,21 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """Set coef_ / intercept_ from the kernel's state (averaged if on)."""
         theta = self._theta
         if self.average and self.average <= self.t_ - 1.0:
-            theta = self._avg[:-1]
-        self.coef_ = theta[:-1].copy()
-        self.intercept_ = theta[-1:].copy()
+            theta = self._avg[:, :-1]
+        self.coef_ = theta[:, :-1].copy() if self._multi_output else theta[0, :-1].copy()
+        self.intercept_ = theta[:, -1].copy()
 
     # -- prediction -----------------------------------------------------------
     def predict(self, X):
         """Predict with the linear model: ``X @ coef_ + intercept_``."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
+        if self._multi_output:
+            return np.asarray(X @ self.coef_.T) + self.intercept_
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
         return tags
