@@ -18,6 +18,9 @@ import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
 _Intp = npt.NDArray[np.intp]
+_I32 = npt.NDArray[np.int32]
+# CSR rows as (data, indices, indptr, n_features)
+_CSR = tuple[_F64, _I32, _I32, int]
 
 class Loss(enum.IntEnum):
     SQUARED_ERROR = 0
@@ -112,9 +115,9 @@ BUILD_TYPE: str
 
 def max_threads() -> int: ...
 def fit(
-    X: _F64,
+    X: _F64 | _CSR,
     y: _F64,
-    sample_weight: _F64,
+    sample_weight: _F64 | None,
     train_idx: _Intp,
     val_idx: _Intp,
     theta: _F64,

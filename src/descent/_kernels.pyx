@@ -105,7 +105,7 @@ ctypedef struct Data:
     bint sparse
     const double* y       # (n, K) targets, C order
     Py_ssize_t K
-    const double* sw
+    const double* sw      # sample weights, or NULL for all ones
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
 
@@ -155,6 +155,11 @@ cdef inline double row_sqnorm(LayoutT* lay, const Data* D, Py_ssize_t i) noexcep
         return s
 
 
+cdef inline double weight(const Data* D, Py_ssize_t i) noexcept nogil:
+    # sample_weight=None is NULL: no n-sized array of ones to allocate and read.
+    return D.sw[i] if D.sw != NULL else 1.0
+
+
 cdef inline double any_row_dot(const Data* D, Py_ssize_t i, const double* w) noexcept nogil:
     # For the loops that are not hot (divergence reference, validation score).
     if D.sparse:
@@ -176,7 +181,8 @@ cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noex
         DESCENT_PREFETCH(D.data + D.indptr[i])
         DESCENT_PREFETCH(D.indices + D.indptr[i])
     DESCENT_PREFETCH(D.y + i)
-    DESCENT_PREFETCH(D.sw + i)
+    if D.sw != NULL:
+        DESCENT_PREFETCH(D.sw + i)
 
 
 # ---------------------------------------------------------------------------
@@ -476,11 +482,11 @@ cdef double divergence_reference(const Data* D, const Settings* s,
     for k in range(n):
         i = idx[k]
         for tt in range(K):
-            at_zero += D.sw[i] * loss_value(s.loss, D.y[i * K + tt], 0.0, s.epsilon)
+            at_zero += weight(D, i) * loss_value(s.loss, D.y[i * K + tt], 0.0, s.epsilon)
             p = theta[tt * (d + 1) + d]
             if not zero:
                 p += any_row_dot(D, i, theta + tt * (d + 1))
-            at_start += D.sw[i] * loss_value(s.loss, D.y[i * K + tt], p, s.epsilon)
+            at_start += weight(D, i) * loss_value(s.loss, D.y[i * K + tt], p, s.epsilon)
     at_start = at_start / n + penalty_value(s, theta, d, K, d + 1)
     at_zero /= n
     return at_start if at_start > at_zero else at_zero
@@ -496,15 +502,15 @@ cdef double r2_score_rows(const Data* D, const Py_ssize_t* idx, Py_ssize_t n,
         sw_sum = ymean = ss_res = ss_tot = 0.0
         for k in range(n):
             i = idx[k]
-            sw_sum += D.sw[i]
-            ymean += D.sw[i] * D.y[i * K + tt]
+            sw_sum += weight(D, i)
+            ymean += weight(D, i) * D.y[i * K + tt]
         ymean /= sw_sum
         for k in range(n):
             i = idx[k]
             r = D.y[i * K + tt] - any_row_dot(D, i, theta + tt * (d + 1)) - theta[tt * (d + 1) + d]
-            ss_res += D.sw[i] * r * r
+            ss_res += weight(D, i) * r * r
             r = D.y[i * K + tt] - ymean
-            ss_tot += D.sw[i] * r * r
+            ss_tot += weight(D, i) * r * r
         if ss_tot == 0.0:
             total += 1.0 if ss_res == 0.0 else 0.0
         else:
@@ -539,7 +545,7 @@ cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
     # sum_t sw_i loss_it. One pass over the row per target, the row in cache.
     cdef Py_ssize_t tt, d = D.d, K = D.K
     cdef double p, y, loss_sum = 0.0, sq = 0.0, f
-    cdef double sw = D.sw[i]
+    cdef double sw = weight(D, i)
     for tt in range(K):
         p = row_dot(lay, D, i, theta + tt * (d + 1))
         if wscale != NULL:
@@ -659,8 +665,8 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
             for tt in range(K):
                 p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
                 y = D.y[i * K + tt]
-                loss_sum += D.sw[i] * t_loss(kind, y, p, eps)
-                c = D.sw[i] * t_dloss(kind, y, p, eps)
+                loss_sum += weight(D, i) * t_loss(kind, y, p, eps)
+                c = weight(D, i) * t_dloss(kind, y, p, eps)
                 row_axpy(lay, D, i, c, g + tt * (d + 1))
                 g[tt * (d + 1) + d] += c
         return loss_sum
@@ -673,8 +679,8 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
         for tt in range(K):
             p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
             y = D.y[i * K + tt]
-            loss_sum += D.sw[i] * t_loss(kind, y, p, eps)
-            c = D.sw[i] * t_dloss(kind, y, p, eps)
+            loss_sum += weight(D, i) * t_loss(kind, y, p, eps)
+            c = weight(D, i) * t_dloss(kind, y, p, eps)
             row_axpy(lay, D, i, c, gt + tt * (d + 1))
             gt[tt * (d + 1) + d] += c
     for tid in range(n_threads):
@@ -902,6 +908,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
 
     ``X`` is a C-contiguous float64 2-D array, or a CSR matrix given as the
     tuple ``(data, indices, indptr, n_features)`` (float64, int32, int32).
+    ``sample_weight`` may be None (all ones).
 
     ``y`` is (n, K) for K targets; ``theta`` is (K, d + 1): each target's coef
     and intercept. ``avg`` is (K, d + 2) when averaging (averaged coef,
@@ -944,7 +951,8 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         D.data = NULL
         D.indices = NULL
         D.indptr = NULL
-    if n_rows != y.shape[0] or y.shape[0] != sample_weight.shape[0]:
+    if n_rows != y.shape[0] or (sample_weight is not None
+                                and y.shape[0] != sample_weight.shape[0]):
         raise ValueError("X, y and sample_weight must have the same length")
     if (theta.shape[0] != K or theta.shape[1] != d + 1 or rule_state.shape[0] != 3
             or rule_state.shape[1] != K * (d + 1)):
@@ -977,7 +985,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
                 raise ValueError("CSR column index out of range")
     D.y = &y[0, 0]
     D.K = K
-    D.sw = &sample_weight[0]
+    D.sw = &sample_weight[0] if sample_weight is not None else NULL
     D.d = d
     # Prefetch far enough ahead to cover a DRAM miss with the work of the rows
     # in between: ~8 rows at d = 10, 1 row at d >= 500 (measured, bench/).

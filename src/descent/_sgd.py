@@ -347,12 +347,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         n_samples, n_features = X.shape
         n_targets = y.shape[1]
         self._sparse_fit = sp.issparse(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
-        if not sample_weight.flags.c_contiguous:
+        if sample_weight is not None:     # None stays None: the kernel reads 1
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
             sample_weight = np.ascontiguousarray(sample_weight)
-        if not np.isfinite(sample_weight).all():
-            raise ValueError("sample_weight contains NaN or infinity")
+            if not np.isfinite(sample_weight).all():
+                raise ValueError("sample_weight contains NaN or infinity")
 
         if not hasattr(self, "_theta"):
             self._allocate(n_features, n_targets, coef_init, intercept_init)
@@ -453,7 +453,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 f"set ({train_idx.shape[0]} and {val_idx.shape[0]} samples). Please "
                 "either change validation_fraction, increase number of samples, or "
                 "disable early_stopping.")
-        if not np.any(sample_weight[val_idx] > 0):
+        if sample_weight is not None and not np.any(sample_weight[val_idx] > 0):
             raise ValueError(
                 "The sample weights for validation set are all zero, consider "
                 "using a different random state.")
@@ -502,7 +502,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         rng = np.random.RandomState(seed)
         size = min(OPTIMAL_SUBSAMPLE, train_idx.shape[0])
         sub = np.sort(rng.choice(train_idx, size=size, replace=False))
-        Xs, ys, sws = X[sub], y[sub], sample_weight[sub]
+        Xs, ys = X[sub], y[sub]
+        sws = None if sample_weight is None else sample_weight[sub]
         idx = np.arange(size, dtype=np.intp)
         d = X.shape[1]
 
@@ -522,7 +523,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             pred = np.asarray(Xs @ theta[:, :-1].T) + theta[:, -1]
             losses = _kernels.loss(settings["loss"], ys.ravel(), pred.ravel(),
                                    self.epsilon).reshape(ys.shape)
-            value = (np.dot(sws, losses.sum(axis=1)) / size
+            per_sample = losses.sum(axis=1)
+            value = ((per_sample.sum() if sws is None else np.dot(sws, per_sample)) / size
                      + sum(_kernels.penalty(settings["penalty"], w, self.alpha,
                                             settings["l1_ratio"]) for w in theta[:, :-1]))
             return value if np.isfinite(value) else np.inf

@@ -5,53 +5,62 @@
 
 1. the row blocks of ``X``, ``y`` (and ``sample_weight``) are persisted once on
    the workers, each block's ``X``, ``y`` and weights together on one worker;
-2. every epoch, each worker gets the current model state: coef, intercept,
-   the optimizer's state, the averaged weights and the step counters, a few
-   vectors of ``n_features + 1``. It runs one ``partial_fit`` epoch of the
-   compiled kernel over each of its blocks in turn (shuffling inside each
-   block as the estimator does, and the order of its blocks too), and sends
-   back only that state and the sum of its blocks' epoch objectives;
-3. the client mixes the workers' states, weighted by their number of rows,
-   into the next epoch's state, and applies the estimator's stopping rule
+2. every epoch, each worker gets the current model, a partially fitted
+   ``SGDRegressor`` whose state is a few vectors of ``n_features + 1`` (coef,
+   intercept, the optimizer's moments, the averaged weights) and counters. It
+   runs one ``partial_fit`` epoch of the compiled kernel over each of its
+   blocks in turn (shuffling inside each block as the estimator does, and the
+   order of its blocks too), and sends back only that small model and the sum
+   of its blocks' epoch objectives;
+3. the client mixes the workers' models, weighted by their number of rows,
+   into the next epoch's model, and applies the estimator's stopping rule
    (``tol``, ``n_iter_no_change``, ``max_iter``; the ``adaptive`` schedule's
    division of the learning rate by 5) to the epoch objective: the
    row-weighted mean of the workers' epoch objectives, which is what
-   ``loss_curve_`` holds for an in-memory ``fit``.
+   ``loss_curve_`` holds for an in-memory ``fit`` (mean loss plus penalty).
 
 The result is a plain fitted ``descent.SGDRegressor``: it predicts, pickles and
 goes on with ``partial_fit`` without dask.
 
-What is mixed, and how:
+How a worker continues from the mixed model: in the first epoch, each worker
+seeds its model with ``fit(first_block, coef_init=..., intercept_init=...)``
+on a clone with ``max_iter=1, tol=None``, which is exactly the first
+``partial_fit`` epoch (``fit`` resets and runs ``max_iter`` epochs), with the
+start point the estimator's own allocation puts there; then ``partial_fit`` on
+its other blocks. From the second epoch on, the mixed model is shipped and
+each worker calls ``partial_fit`` on it, block after block, so ``t_``, the
+optimizer state and the averaged weights carry over as they do in memory.
+(``fit(coef_init=...)`` every epoch would restart the learning-rate schedule
+at ``t_ = 1`` and the optimizer from zero each time, and ``partial_fit`` takes
+no start point.)
+
+What is mixed, and how (``_mix``: the only place that knows the estimator's
+state attributes ``_theta``, ``_rule_state``, ``_avg``, ``_step``, ``t_``):
 
 - coef and intercept, and the update rule's state (momentum buffers, Adam's
   moments, AdaGrad's sums...), are the row-weighted means of the workers';
 - ``t_`` and the optimizer's step count grow by the samples and the updates of
-  all workers, as one in-memory epoch over all rows would make them grow: the
+  all workers, as one in-memory epoch over all rows makes them grow, so the
   learning-rate schedule of an epoch starts where the in-memory one would;
 - with ``average``, the averaged weights are the exact running mean of all
-  the iterates of all the workers (each worker's mean is un-normalised and the
-  sums are added).
-
-A worker's model starts every epoch from the mixed state. The model state is
-carried by the private attributes that ``SGDRegressor.partial_fit`` carries
-between calls (``_theta``, ``_avg``, ``_rule_state``, ``_step``, ``t_``,
-``_optimal_init``), read and written only by ``_get_state`` / ``_set_state``
-below, and allocated by the estimator's own ``_allocate``. ``fit(coef_init=...,
-max_iter=1)`` would start each epoch over with ``t_ = 1`` and a fresh optimizer
-(the step size schedule would restart every epoch), and ``partial_fit`` has no
-``coef_init``: setting the state is the way to continue from mixed weights.
+  the iterates of all the workers (each worker's mean times its count, minus
+  the common start, summed);
+- everything else (``_optimal_init``, ``n_features_in_``...) is taken from
+  the model of the first worker.
 
 Not supported: ``early_stopping=True`` (it needs a validation split). Blocks
 may be NumPy arrays or SciPy sparse matrices (converted to CSR once). With
 ``batch_size=None`` each worker makes one full-batch step per block per epoch
-(the mean of these steps is not one full-batch step over all rows). With ``learning_rate="optimal"`` the first step is searched on
-(a subsample of up to 1000 rows of) the first block.
+(the mean of these steps is not one full-batch step over all rows). With
+``learning_rate="optimal"`` each worker searches the first step on (a
+subsample of up to 1000 rows of) its first block in the first epoch; the
+first worker's is kept.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,71 +97,38 @@ FROM_ESTIMATOR = _FromEstimator()
 
 
 # ---------------------------------------------------------------------------
-# The model state that partial_fit carries from one call to the next.
+# Mixing.
 
-def _get_state(est):
-    """Copy of the state that ``est.partial_fit`` continues from (small)."""
-    return {
-        "theta": est._theta.copy(),
-        "avg": est._avg.copy(),
-        "rule_state": est._rule_state.copy(),
-        "step": float(est._step),
-        "t": float(est.t_),
-        "optimal_init": getattr(est, "_optimal_init", None),
-    }
+def _mix(models, n_rows, start):
+    """Iterative parameter mixing of the workers' end-of-epoch models.
 
-
-def _set_state(est, state, n_features):
-    """Make ``est`` (unfitted or fitted) continue from ``state`` at the next
-    ``partial_fit``, as if it had made the calls that led to it."""
-    est._reset()
-    est._theta = state["theta"].copy()
-    est._avg = state["avg"].copy()
-    est._rule_state = state["rule_state"].copy()
-    est._step = state["step"]
-    est.t_ = state["t"]
-    if state["optimal_init"] is not None:
-        est._optimal_init = state["optimal_init"]
-    est.n_features_in_ = n_features
-    return est
-
-
-def _initial_state(est, n_features, coef_init, intercept_init):
-    """The state an in-memory ``fit`` starts from (allocated by the estimator)."""
-    est._reset()
-    est._allocate(n_features, coef_init, intercept_init)
-    est.t_ = 1.0
-    state = _get_state(est)
-    est._reset()
-    return state
-
-
-def _mix(start, results):
-    """Iterative parameter mixing of the workers' end-of-epoch states.
-
-    ``results`` are ``(state, objective_sum, n_rows)``; weights are the rows.
+    ``n_rows`` are the weights; ``start`` is the model all workers started the
+    epoch from (None in the first epoch: nothing fitted yet).
     """
-    n = np.array([r[2] for r in results], dtype=np.float64)
+    n = np.asarray(n_rows, dtype=np.float64)
     w = n / n.sum()
-    states = [r[0] for r in results]
-    mixed = {
-        "theta": sum(wk * s["theta"] for wk, s in zip(w, states)),
-        "rule_state": sum(wk * s["rule_state"] for wk, s in zip(w, states)),
-        # counters: everything every worker did in this epoch
-        "t": start["t"] + sum(s["t"] - start["t"] for s in states),
-        "step": start["step"] + sum(s["step"] - start["step"] for s in states),
-        "optimal_init": start["optimal_init"],
-    }
-    avg = start["avg"]
-    if avg.shape[0] > 0:
-        # avg = (running mean of the iterates, count): sum the new iterates.
-        c0, mean0 = avg[-1], avg[:-1]
-        total = c0 * mean0 + sum(s["avg"][-1] * s["avg"][:-1] - c0 * mean0
-                                 for s in states)
-        count = c0 + sum(s["avg"][-1] - c0 for s in states)
-        avg = np.append(total / count if count > 0 else mean0, count)
-    mixed["avg"] = avg.copy()
-    return mixed, float(sum(r[1] for r in results) / n.sum())
+    mixed = copy.deepcopy(models[0])
+    mixed._theta = sum(wk * m._theta for wk, m in zip(w, models))
+    mixed._rule_state = sum(wk * m._rule_state for wk, m in zip(w, models))
+    # counters: what every worker did in this epoch, added up
+    t0, step0 = (1.0, 0.0) if start is None else (start.t_, start._step)
+    mixed.t_ = t0 + sum(m.t_ - t0 for m in models)
+    mixed._step = step0 + sum(m._step - step0 for m in models)
+    if models[0]._avg.size > 0:
+        # _avg[..., :-1] is the running mean of the iterates, _avg[..., -1:] its
+        # count: add up the sums of the iterates each worker added.
+        if start is None:
+            mean0 = np.zeros_like(models[0]._avg[..., :-1])
+            c0 = np.zeros_like(models[0]._avg[..., -1:])
+        else:
+            mean0, c0 = start._avg[..., :-1], start._avg[..., -1:]
+        total = c0 * mean0 + sum(m._avg[..., -1:] * m._avg[..., :-1] - c0 * mean0
+                                 for m in models)
+        count = c0 + sum(m._avg[..., -1:] - c0 for m in models)
+        mean = np.where(count > 0, total / np.where(count > 0, count, 1.0), mean0)
+        mixed._avg = np.concatenate([mean, count], axis=-1)
+    mixed._publish()
+    return mixed
 
 
 # ---------------------------------------------------------------------------
@@ -164,7 +140,10 @@ def _pack_block(X, y, sample_weight):
         X = sp.csr_matrix(X, dtype=np.float64)
     else:
         X = np.ascontiguousarray(X, dtype=np.float64)
-    y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).reshape(-1))
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    y = np.ascontiguousarray(y)
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
         raise ValueError(
             f"a block of X has shape {X.shape} and its block of y {y.shape}: "
@@ -177,34 +156,32 @@ def _pack_block(X, y, sample_weight):
     return X, y, sample_weight
 
 
-def _search_first_step(template, state, n_features, block, seed):
-    """``learning_rate="optimal"``: the estimator's own search of the first
-    step, made by a first ``partial_fit`` on one block (whose epoch is then
-    dropped). Returns the schedule's offset ``_optimal_init``."""
-    X, y, sample_weight = block
-    est = _set_state(clone(template), state, n_features)
-    est.random_state = int(seed)
-    est.partial_fit(X, y, sample_weight=sample_weight)
-    return est._optimal_init
-
-
-def _worker_epoch(template, state, n_features, blocks, seeds, epoch):
-    """One epoch over a worker's blocks, from ``state``. Returns the end state,
-    the row-weighted sum of the blocks' epoch objectives and the row count."""
-    est = _set_state(clone(template), state, n_features)
+def _worker_epoch(model, blocks, seeds, epoch, coef_init, intercept_init):
+    """One epoch over a worker's blocks, continuing ``model`` (or, in the first
+    epoch, seeding an unfitted clone with ``fit(..., max_iter=1)``). Returns
+    the model, the row-weighted sum of the blocks' epoch objectives and the
+    number of rows."""
+    model = copy.deepcopy(model)
+    first = not hasattr(model, "t_")
     objective = 0.0
     n_rows = 0
-    for (X, y, sample_weight), seed in zip(blocks, seeds):
-        est.random_state = int(seed)
+    for j, ((X, y, sample_weight), seed) in enumerate(zip(blocks, seeds)):
+        model.random_state = int(seed)
         try:
-            est.partial_fit(X, y, sample_weight=sample_weight)
+            if first and j == 0:
+                # = the first partial_fit epoch, from the given start point
+                model.set_params(max_iter=1, tol=None, warm_start=False)
+                model.fit(X, y, coef_init=coef_init, intercept_init=intercept_init,
+                          sample_weight=sample_weight)
+            else:
+                model.partial_fit(X, y, sample_weight=sample_weight)
         except ValueError as exc:
             if "diverged" in str(exc):
                 raise ValueError(f"epoch {epoch} of fit_dask: {exc}") from None
             raise
-        objective += est.loss_curve_[0] * X.shape[0]
+        objective += model.loss_curve_[-1] * X.shape[0]
         n_rows += X.shape[0]
-    return _get_state(est), objective, n_rows
+    return model, objective, n_rows
 
 
 # ---------------------------------------------------------------------------
@@ -228,29 +205,34 @@ def _check_chunks_known(a, name):
             "`.compute_chunk_sizes()` first")
 
 
-def _as_column_like(a, X, name):
-    """y or sample_weight as a 1-d dask array with X's row chunks."""
+def _as_column_like(a, X, name, allow_2d=False):
+    """y or sample_weight as a dask array with X's row blocks: 1-d, or (y of
+    a multi-output fit) 2-d in one column block."""
     if not hasattr(a, "to_dask_array") and not isinstance(a, da.Array):
         a = np.asarray(a)
         if a.ndim == 2 and a.shape[1] == 1:
             a = a[:, 0]
-        if a.ndim != 1 or a.shape[0] != X.shape[0]:
+        if (a.ndim not in ((1, 2) if allow_2d else (1,))
+                or a.shape[0] != X.shape[0]):
             raise ValueError(
                 f"{name} has shape {a.shape}, X has {X.shape[0]} rows")
-        return da.from_array(a, chunks=(X.chunks[0],))
+        return da.from_array(a, chunks=(X.chunks[0],) + a.shape[1:])
     a = _as_dask_array(a, name)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-d (or one column), got shape {a.shape}")
+    if a.ndim not in ((1, 2) if allow_2d else (1,)):
+        raise ValueError(
+            f"{name} must be 1-d{' or 2-d' if allow_2d else ''} (or one column), "
+            f"got shape {a.shape}")
     _check_chunks_known(a, name)
     if a.shape[0] != X.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows and {name} has {a.shape[0]}: inconsistent "
             "numbers of samples")
-    if a.chunks[0] != X.chunks[0]:
-        # Same rows, other blocks: re-block the 1-d array like X (on the workers).
-        a = a.rechunk((X.chunks[0],))
+    chunks = (X.chunks[0],) + ((a.shape[1],) if a.ndim == 2 else ())
+    if a.chunks != chunks:
+        # Same rows, other blocks: re-block like X (on the workers).
+        a = a.rechunk(chunks)
     return a
 
 
@@ -287,10 +269,12 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     X : dask.array.Array of shape (n_samples, n_features), or dask DataFrame
         Row blocks are the units of work; column blocks are merged. A
         DataFrame is converted with ``to_dask_array(lengths=True)``.
-    y : dask array, dask Series / one-column DataFrame, or array-like
-        The targets. Blocked differently from ``X`` (same length), it is
-        re-blocked like ``X``; an array-like is sent blocked like ``X``.
-    sample_weight : same kinds as ``y``, default=None
+    y : dask array, dask Series / DataFrame, or array-like
+        The targets, 1-d, or 2-d for a multi-output fit (where the installed
+        ``SGDRegressor`` supports it). Blocked differently from ``X`` (same
+        length), it is re-blocked like ``X``; an array-like is sent blocked
+        like ``X``.
+    sample_weight : same kinds as ``y`` (1-d), default=None
     coef_init, intercept_init : array-like, default=None
         The start point, as in ``SGDRegressor.fit``.
     max_iter, tol, n_iter_no_change : default: the estimator's
@@ -335,20 +319,20 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
         if value is not FROM_ESTIMATOR:
             overrides[name] = value
     checked = clone(estimator).set_params(**overrides)
-    checked._validate_params()
+    checked._validate_params()          # scikit-learn's parameter constraints
     if checked.early_stopping:
         raise ValueError(
             "early_stopping=True is not supported by fit_dask (it needs a "
             "validation split): set early_stopping=False, and tol / "
             "n_iter_no_change apply to the training objective")
-    checked._more_validate_params(for_partial_fit=True)
     max_iter, tol = checked.max_iter, checked.tol
     n_iter_no_change = checked.n_iter_no_change
     adaptive = checked.learning_rate == "adaptive"
-    _, eta = checked._rule_and_lr()      # base learning rate (adaptive: varies)
+    # the base learning rate (the adaptive schedule divides it on plateaus)
+    eta = (checked.eta0 if isinstance(checked.optimizer, str)
+           else checked.optimizer.lr)
     rng = check_random_state(
         random_state if random_state is not None else estimator.random_state)
-
     if (estimator.warm_start and coef_init is None
             and getattr(estimator, "coef_", None) is not None):
         coef_init, intercept_init = estimator.coef_, estimator.intercept_
@@ -363,17 +347,15 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     if X.ndim != 2:
         raise ValueError(f"X must be 2-d, got shape {X.shape}")
     _check_chunks_known(X, "X")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X has shape {X.shape}: no samples or no features")
     if np.isnan(X.shape[1]):
         raise ValueError("X has an unknown number of columns")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X has shape {X.shape}: no samples or no features")
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
-    n_samples, n_features = int(X.shape[0]), int(X.shape[1])
-    y = _as_column_like(y, X, "y")
+    y = _as_column_like(y, X, "y", allow_2d=True)
     if sample_weight is not None:
         sample_weight = _as_column_like(sample_weight, X, "sample_weight")
-    start = _initial_state(clone(checked), n_features, coef_init, intercept_init)
 
     Xb = X.to_delayed().ravel()
     yb = y.to_delayed().ravel()
@@ -386,54 +368,51 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     blocks = client.compute(packed)        # futures: the blocks stay on workers
     n_blocks = len(blocks)
 
-    template = clone(checked).set_params(verbose=0, warm_start=False)
-    estimator._reset()
+    # The model shipped in the first epoch: unfitted, verbose off on workers.
+    model = clone(checked).set_params(verbose=0, warm_start=False)
+    start = None                           # nothing fitted yet
     curve = []
-    state = start
     try:
         distributed.wait(blocks)
         for f in blocks:
             if f.status == "error":
                 f.result()                 # raises the block's error
-        if checked.learning_rate == "optimal":
-            fut = client.submit(_search_first_step, template, state, n_features,
-                                blocks[0], int(rng.randint(MAX_INT)), pure=False)
-            state = dict(state, optimal_init=fut.result())
 
         best, no_improvement, n_iter = np.inf, 0, 0
         for epoch in range(1, max_iter + 1):
             seeds = rng.randint(MAX_INT, size=n_blocks)
             order = (rng.permutation(n_blocks) if checked.shuffle
-                     else np.arange(n_blocks))
+                     else np.arange(n_blocks)).tolist()
             # Where the blocks are now (asked each epoch: workers come and go).
             who_has = client.who_has(blocks)
-            by_worker = {}
+            by_worker: dict[str | None, list[int]] = {}
             for i in order:
                 holders = sorted(who_has.get(blocks[i].key, ()))
                 by_worker.setdefault(holders[0] if holders else None, []).append(i)
             if adaptive:
-                template = _with_lr(template, eta)
+                model = _with_lr(model, eta)
             futures = [
-                client.submit(_worker_epoch, template, state, n_features,
-                              [blocks[i] for i in idx], [seeds[i] for i in idx],
-                              epoch, workers=None if w is None else [w],
+                client.submit(_worker_epoch, model, [blocks[i] for i in idx],
+                              [seeds[i] for i in idx], epoch, coef_init,
+                              intercept_init, workers=None if w is None else [w],
                               allow_other_workers=True, pure=False)
                 for w, idx in sorted(by_worker.items(), key=lambda kv: str(kv[0]))
             ]
             results = client.gather(futures)
-            state, objective = _mix(state, results)
-            n_iter = epoch
-            if not (np.isfinite(objective) and np.isfinite(state["theta"]).all()):
+            mixed = _mix([r[0] for r in results], [r[2] for r in results], start)
+            objective = sum(r[1] for r in results) / sum(r[2] for r in results)
+            if not (np.isfinite(objective) and np.isfinite(mixed._theta).all()):
                 raise ValueError(
                     f"SGD diverged at epoch {epoch} of fit_dask: the mixed weights "
                     "or the epoch objective are not finite. Scale the data or "
                     f"lower the learning rate (it is {eta!r}).")
-            curve.append(objective)
+            model = start = mixed
+            n_iter = epoch
+            curve.append(float(objective))
             if estimator.verbose:
-                print(f"-- Epoch {epoch}\nNorm: "
-                      f"{np.linalg.norm(state['theta'][:-1]):.2f}, Bias: "
-                      f"{state['theta'][-1]:.6f}, T: {int(state['t'] - 1)}, "
-                      f"Avg. loss: {objective:f}")
+                print(f"-- Epoch {epoch}\nNorm: {np.linalg.norm(model.coef_):.2f}, "
+                      f"Bias: {np.ravel(model.intercept_)[0]:.6f}, "
+                      f"T: {int(model.t_ - 1)}, Avg. loss: {objective:f}")
             if tol is not None and objective > best - tol:
                 no_improvement += 1
             else:
@@ -449,30 +428,37 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
                     break
     except KeyboardInterrupt:
         if curve:     # keep the last mixed model, as fit does
-            _finish(estimator, state, n_features, curve, feature_names)
+            _finish(estimator, model, curve, feature_names)
         raise
     finally:
         client.cancel(blocks)
 
-    _finish(estimator, state, n_features, curve, feature_names)
+    _finish(estimator, model, curve, feature_names)
     if tol is not None and n_iter == max_iter:
         warnings.warn(
             "Maximum number of iteration reached before convergence. "
-            "Consider increasing max_iter to improve the fit.", ConvergenceWarning)
+            "Consider increasing max_iter to improve the fit.", ConvergenceWarning,
+            stacklevel=2)
     return estimator
 
 
-def _with_lr(template, eta):
-    """The template with base learning rate ``eta`` (the adaptive schedule)."""
-    if isinstance(template.optimizer, str):
-        return template.set_params(eta0=eta)
-    return template.set_params(optimizer=clone(template.optimizer).set_params(lr=eta))
+def _with_lr(model, eta):
+    """``model`` with base learning rate ``eta`` (the adaptive schedule)."""
+    if isinstance(model.optimizer, str):
+        return model.set_params(eta0=eta)
+    return model.set_params(optimizer=clone(model.optimizer).set_params(lr=eta))
 
 
-def _finish(estimator, state, n_features, curve, feature_names):
-    _set_state(estimator, state, n_features)
+def _finish(estimator, model, curve, feature_names):
+    """Give ``estimator`` the fitted state of ``model`` (not its parameters)."""
+    params = estimator.get_params(deep=False)
+    for name in list(vars(estimator)):
+        if name not in params:
+            delattr(estimator, name)
+    for name, value in vars(model).items():
+        if name not in params:
+            setattr(estimator, name, value)
     estimator.n_iter_ = len(curve)
     estimator.loss_curve_ = list(curve)
     if feature_names is not None:
         estimator.feature_names_in_ = feature_names
-    estimator._publish()
