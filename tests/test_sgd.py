@@ -42,7 +42,7 @@ def test_non_finite_input_raises(bad, where):
     X, y = small_problem()
     X, y = X.copy(), y.copy()
     (X if where == "X" else y)[3] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         SGDRegressor(**FAST).fit(X, y)
 
 

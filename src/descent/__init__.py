@@ -9,9 +9,9 @@
 """
 
 from . import optim
+from ._config import show_config
 from ._minimize import minimize
 from ._sgd import SGDRegressor
-from ._config import show_config
 
 __all__ = ["SGDRegressor", "minimize", "optim", "show_config"]
 __version__ = "0.1.0"

@@ -914,8 +914,10 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     and intercept. ``avg`` is (K, d + 2) when averaging (averaged coef,
     intercept, and the count of averaged iterates), else (0, 0);
     ``rule_state`` is (3, K * (d + 1)); ``q`` is (K * d,) for the per-sample
-    path with an L1 penalty. ``train_idx`` is shuffled in place. Returns a dict with ``n_iter``, ``status``, ``t``, ``step``,
-    ``eta`` and ``best`` (the lowest epoch objective).
+    path with an L1 penalty. ``train_idx`` is shuffled in place.
+
+    Returns a dict with ``n_iter``, ``status``, ``t``, ``step``, ``eta`` and
+    ``best`` (the lowest epoch objective).
     """
     cdef Settings s = settings
     cdef RuleParams rp = rule_params

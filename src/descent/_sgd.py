@@ -212,7 +212,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "needs optimizer='sgd' and batch_size=1; use 'constant', "
                 "'invscaling' or 'adaptive' with optimizer="
                 f"{self.optimizer!r}, batch_size={self.batch_size!r}")
-        if self.average and self.batch_size == 1 and self._n_threads() > 1:
+        if self.average and self.batch_size == 1 and self.n_jobs not in (None, 1) \
+                and effective_n_jobs(self.n_jobs) > 1:
             raise ValueError(
                 "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
                 "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
@@ -239,7 +240,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if n_threads > 1 and not _kernels.OPENMP:
             warnings.warn(
                 f"n_jobs={self.n_jobs!r}: this build of descent has no OpenMP, so "
-                "it runs on one thread (descent.show_config())", UserWarning)
+                "it runs on one thread (descent.show_config())", UserWarning, stacklevel=5)
             return 1
         return n_threads
 
@@ -292,7 +293,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(
                 "Maximum number of iteration reached before convergence. "
                 "Consider increasing max_iter to improve the fit.",
-                ConvergenceWarning)
+                ConvergenceWarning, stacklevel=3)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -337,14 +338,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
                 f"fitted on {self._theta.shape[0]}")
-        if sp.issparse(X) and self.n_jobs is not None and self.batch_size == 1 \
-                and self._n_threads() > 1:
+        if sp.issparse(X) and self.batch_size == 1 and self.n_jobs not in (None, 1) \
+                and effective_n_jobs(self.n_jobs) > 1:
             raise ValueError(
                 "n_jobs > 1 with batch_size=1 (Hogwild!) needs dense X; with sparse X "
                 "use n_jobs=None, or batch_size > 1 / None to share the gradient "
                 "work between threads")
         y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
         n_targets = y.shape[1]
         self._sparse_fit = sp.issparse(X)
         if sample_weight is not None:     # None stays None: the kernel reads 1
@@ -368,7 +369,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             self._optimal_init = 1.0 / (eta * self.alpha)
 
         rule, lr = self._rule_and_lr()
-        settings = self._settings(max_iter, seed, lr)
+        settings = self._settings(max_iter, seed, lr, n_threads=self._n_threads())
         loss_curve = np.zeros(max_iter)
         val_scores = np.zeros(max_iter)
         # The kernel works in place; keep the start point to come back to if
@@ -489,7 +490,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             clip_norm=float(self.clip_grad_norm or 0.0),
             t=float(self.t_),
             step=float(self._step),
-            n_threads=self._n_threads(),
+            n_threads=1,
             verbose=int(self.verbose),
         )
         settings.update(overrides)

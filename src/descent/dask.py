@@ -294,6 +294,16 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
         ``loss_curve_`` (epoch objectives), ``t_``, ``n_features_in_``
         (and ``feature_names_in_`` for a DataFrame with string column names).
 
+    Notes
+    -----
+    One model per worker per epoch: the shards of parameter mixing are the
+    workers' sets of blocks, wherever dask put them (asked again every
+    epoch). Per epoch, mixing K models makes about the progress of one model
+    over n / K rows, with less noise; expect a few more epochs than ``fit``.
+    Tasks go to the worker holding their blocks, with loose restrictions, so
+    a lost worker's blocks are recomputed and trained elsewhere. If training
+    fails (e.g. diverges), ``estimator`` is left as it was.
+
     Examples
     --------
     >>> from distributed import Client                    # doctest: +SKIP

@@ -274,7 +274,8 @@ class Adam(Optimizer):
         try:
             beta1, beta2 = self.betas
         except (TypeError, ValueError):
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+            raise ValueError(
+                f"betas must be a pair (beta1, beta2), got {self.betas!r}") from None
         _check_nonnegative("betas[0]", beta1, upper=1.0)
         _check_nonnegative("betas[1]", beta2, upper=1.0)
 

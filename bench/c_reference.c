@@ -1,0 +1,202 @@
+/* Plain C references for bench/bench_sgd.py, compiled at bench time with
+ *
+ *     cc -O3 -fno-math-errno -shared -fPIC c_reference.c -o libc_reference.so
+ *
+ * (the flags of descent's Release kernels: no -ffast-math, no -march=native)
+ * and loaded with ctypes. Squared loss + L2 penalty, one update per sample,
+ * scikit-learn's update:
+ *
+ *     p = w.x + b;  dloss = p - y
+ *     w *= 1 - eta * alpha;  w += -eta * dloss * x;  b += -eta * dloss
+ *
+ * `shuffle` != 0 reorders `idx` (length n, caller-initialised to 0..n-1) by
+ * Fisher-Yates with splitmix64 at the start of every epoch, as descent does;
+ * `shuffle` == 0 visits the rows in storage order without touching idx.
+ * Every function returns the sum of the per-sample losses 0.5 * r^2 of its
+ * last epoch (so that the compiler cannot drop any work).
+ */
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+static inline uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z;
+    *state += 0x9E3779B97F4A7C15ULL;
+    z = *state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void shuffle_indices(ptrdiff_t *idx, ptrdiff_t n, uint64_t *state)
+{
+    for (ptrdiff_t i = n - 1; i > 0; --i) {
+        ptrdiff_t j = (ptrdiff_t)(splitmix64(state) % (uint64_t)(i + 1));
+        ptrdiff_t tmp = idx[i];
+        idx[i] = idx[j];
+        idx[j] = tmp;
+    }
+}
+
+/* The issue's "plain C loop": a single-accumulator dot product and the O(d)
+ * shrink fused with the axpy, nothing else. */
+double sgd_plain(const double *X, const double *y, ptrdiff_t n, ptrdiff_t d,
+                 double *w, double *b, double eta, double alpha, int epochs,
+                 ptrdiff_t *idx, int shuffle, uint64_t seed)
+{
+    double loss = 0.0;
+    const double shrink = 1.0 - eta * alpha;
+    uint64_t rng = seed;
+    for (int e = 0; e < epochs; ++e) {
+        if (shuffle)
+            shuffle_indices(idx, n, &rng);
+        loss = 0.0;
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            const ptrdiff_t i = shuffle ? idx[k] : k;
+            const double *x = X + i * d;
+            double p = *b;
+            for (ptrdiff_t j = 0; j < d; ++j)
+                p += w[j] * x[j];
+            const double r = p - y[i];
+            loss += 0.5 * r * r;
+            const double u = -eta * r;
+            for (ptrdiff_t j = 0; j < d; ++j)
+                w[j] = shrink * w[j] + u * x[j];
+            *b += u;
+        }
+    }
+    return loss;
+}
+
+/* Diagnostic, not a target: the same algorithm with the usual tricks --
+ * four-accumulator dot product, the L2 shrink as a scalar (w = wscale * v),
+ * and software prefetch of the row `prefetch_dist` samples ahead (0: none).
+ * Tells how much of descent's time is the algorithm and how much is memory
+ * latency that a deeper prefetch could hide. */
+double sgd_tuned(const double *X, const double *y, ptrdiff_t n, ptrdiff_t d,
+                 double *w, double *b, double eta, double alpha, int epochs,
+                 ptrdiff_t *idx, int shuffle, uint64_t seed, int prefetch_dist)
+{
+    double loss = 0.0, wscale = 1.0;
+    const double shrink = 1.0 - eta * alpha;
+    uint64_t rng = seed;
+    const ptrdiff_t lines = d < 64 ? d : 64;
+    for (int e = 0; e < epochs; ++e) {
+        if (shuffle)
+            shuffle_indices(idx, n, &rng);
+        loss = 0.0;
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            const ptrdiff_t i = shuffle ? idx[k] : k;
+            const double *x = X + i * d;
+            if (prefetch_dist > 0 && k + prefetch_dist < n) {
+                const ptrdiff_t ip = shuffle ? idx[k + prefetch_dist] : k + prefetch_dist;
+                const double *xp = X + ip * d;
+                for (ptrdiff_t j = 0; j < lines; j += 8)
+                    __builtin_prefetch(xp + j, 0, 0);
+            }
+            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+            ptrdiff_t j = 0;
+            for (; j + 4 <= d; j += 4) {
+                s0 += x[j] * w[j];
+                s1 += x[j + 1] * w[j + 1];
+                s2 += x[j + 2] * w[j + 2];
+                s3 += x[j + 3] * w[j + 3];
+            }
+            for (; j < d; ++j)
+                s0 += x[j] * w[j];
+            const double p = wscale * ((s0 + s1) + (s2 + s3)) + *b;
+            const double r = p - y[i];
+            loss += 0.5 * r * r;
+            const double u = -eta * r;
+            wscale *= shrink;
+            if (wscale < 1e-9) {
+                for (j = 0; j < d; ++j)
+                    w[j] *= wscale;
+                wscale = 1.0;
+            }
+            const double a = u / wscale;
+            for (j = 0; j < d; ++j)
+                w[j] += a * x[j];
+            *b += u;
+        }
+    }
+    for (ptrdiff_t j = 0; j < d; ++j)
+        w[j] *= wscale;
+    return loss;
+}
+
+static inline void adam_coord(double *theta, double *m, double *v, double g,
+                              double clr, double bc2s, double beta1,
+                              double beta2, double eps)
+{
+    *m += (1.0 - beta1) * (g - *m);
+    *v = beta2 * *v + (1.0 - beta2) * g * g;
+    *theta -= clr * *m / (sqrt(*v) / bc2s + eps);
+}
+
+/* Diagnostic: plain per-sample Adam (torch.optim.Adam's formulas) on
+ * theta = (w, b), with the L2 penalty's gradient alpha * w added to the
+ * coefficients' gradient. m, v: length d + 1, zero at the start; *step counts
+ * the updates (0 at the start). */
+double adam_plain(const double *X, const double *y, ptrdiff_t n, ptrdiff_t d,
+                  double *theta, double *m, double *v, double *step,
+                  double lr, double beta1, double beta2, double eps, double alpha,
+                  int epochs, ptrdiff_t *idx, int shuffle, uint64_t seed)
+{
+    double loss = 0.0;
+    uint64_t rng = seed;
+    double b1t = pow(beta1, *step), b2t = pow(beta2, *step);
+    for (int e = 0; e < epochs; ++e) {
+        if (shuffle)
+            shuffle_indices(idx, n, &rng);
+        loss = 0.0;
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            const ptrdiff_t i = shuffle ? idx[k] : k;
+            const double *x = X + i * d;
+            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+            ptrdiff_t j = 0;
+            for (; j + 4 <= d; j += 4) {
+                s0 += x[j] * theta[j];
+                s1 += x[j + 1] * theta[j + 1];
+                s2 += x[j + 2] * theta[j + 2];
+                s3 += x[j + 3] * theta[j + 3];
+            }
+            for (; j < d; ++j)
+                s0 += x[j] * theta[j];
+            const double r = (s0 + s1) + (s2 + s3) + theta[d] - y[i];
+            loss += 0.5 * r * r;
+            *step += 1.0;
+            b1t *= beta1;
+            b2t *= beta2;
+            const double clr = lr / (1.0 - b1t);
+            const double bc2s = sqrt(1.0 - b2t);
+            for (j = 0; j < d; ++j)
+                adam_coord(theta + j, m + j, v + j, r * x[j] + alpha * theta[j],
+                           clr, bc2s, beta1, beta2, eps);
+            adam_coord(theta + d, m + d, v + d, r, clr, bc2s, beta1, beta2, eps);
+        }
+    }
+    return loss;
+}
+
+/* Diagnostic floor: one pass out = X @ w (four-accumulator dot per row), the
+ * memory traffic of a full-batch step without its arithmetic. */
+void stream_dot(const double *X, ptrdiff_t n, ptrdiff_t d, const double *w, double *out)
+{
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const double *x = X + i * d;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        ptrdiff_t j = 0;
+        for (; j + 4 <= d; j += 4) {
+            s0 += x[j] * w[j];
+            s1 += x[j + 1] * w[j + 1];
+            s2 += x[j + 2] * w[j + 2];
+            s3 += x[j + 3] * w[j + 3];
+        }
+        for (; j < d; ++j)
+            s0 += x[j] * w[j];
+        out[i] = (s0 + s1) + (s2 + s3);
+    }
+}
