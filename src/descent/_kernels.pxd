@@ -33,6 +33,7 @@ cpdef enum Status:
     MAX_ITER = 1     # max_iter epochs ran
     DIVERGED = 2     # non-finite weights or an exploding objective
     INTERRUPTED = 3  # a signal (Ctrl-C) arrived between two epochs
+    OUT_OF_MEMORY = 4
 
 
 # Hyper-parameters of one update rule, with torch.optim's names. The learning
@@ -68,9 +69,9 @@ ctypedef struct Settings:
     double power_t
     double optimal_init     # t offset of the 'optimal' schedule
     double average_start    # 0: no averaging; else the sample count t at which it starts
-    int max_iter
+    long long max_iter
     double tol              # -inf disables the tolerance test
-    int n_iter_no_change
+    long long n_iter_no_change
     bint early_stopping
     bint shuffle
     unsigned long long seed

@@ -53,6 +53,7 @@ class Status(enum.IntEnum):
     MAX_ITER = 1
     DIVERGED = 2
     INTERRUPTED = 3
+    OUT_OF_MEMORY = 4
 
 class RuleParams(TypedDict):
     """The RuleParams struct: one update rule's hyper-parameters."""
@@ -109,6 +110,8 @@ class FitResult(TypedDict):
     step: float
     eta: float
     best: float
+    loss_curve: list[float]
+    validation_scores: list[float]
 
 OPENMP: bool
 BUILD_TYPE: str
@@ -124,8 +127,6 @@ def fit(
     avg: _F64,
     rule_state: _F64,
     q: _F64,
-    loss_curve: _F64,
-    val_scores: _F64,
     settings: Settings,
     rule_params: RuleParams,
 ) -> FitResult: ...

@@ -370,8 +370,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
         rule, lr = self._rule_and_lr()
         settings = self._settings(max_iter, seed, lr, n_threads=self._n_threads())
-        loss_curve = np.zeros(max_iter)
-        val_scores = np.zeros(max_iter)
         # The kernel works in place; keep the start point to come back to if
         # this call diverges (a few vectors of n_features).
         backup = (self._theta.copy(), self._avg.copy(), self._rule_state.copy())
@@ -379,10 +377,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             _kernel_X(X), y, sample_weight, train_idx, val_idx, self._theta, self._avg,
             self._rule_state,
             np.zeros(n_targets * n_features if self._uses_plain_path() else 0),
-            loss_curve, val_scores, settings, rule)
+            settings, rule)
 
         n_iter = result["n_iter"]
-        if result["status"] == _kernels.Status.DIVERGED:
+        if result["status"] in (_kernels.Status.DIVERGED, _kernels.Status.OUT_OF_MEMORY):
             if reset:     # fit: nothing was fitted
                 self._reset()
                 for name in ("n_features_in_", "feature_names_in_"):
@@ -390,6 +388,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                         delattr(self, name)
             else:         # partial_fit: back to the state before this call
                 self._theta, self._avg, self._rule_state = backup
+            if result["status"] == _kernels.Status.OUT_OF_MEMORY:
+                raise MemoryError("descent could not allocate its work buffers")
             raise ValueError(
                 f"SGD diverged at epoch {n_iter}: the weights overflowed or the "
                 "training objective grew by orders of magnitude. Scale the data "
@@ -397,9 +397,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 + (", or the optimizer's lr" if isinstance(self.optimizer, Optimizer)
                    else "") + f"; it is {lr!r}).")
         self.n_iter_ = n_iter
-        self.loss_curve_ = loss_curve[:n_iter].tolist()
+        self.loss_curve_ = result["loss_curve"]
         if self.early_stopping:
-            self.validation_scores_ = val_scores[:n_iter].tolist()
+            self.validation_scores_ = result["validation_scores"]
         self.t_ = result["t"]
         self._step = result["step"]
         self._publish()
@@ -491,7 +491,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             t=float(self.t_),
             step=float(self._step),
             n_threads=1,
-            verbose=int(self.verbose),
+            verbose=1 if self.verbose else 0,
         )
         settings.update(overrides)
         return settings
@@ -517,7 +517,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 early_stopping=False)
             result = _kernels.fit(
                 _kernel_X(Xs), ys, sws, idx.copy(), idx[:0], theta, np.zeros((0, 0)),
-                np.zeros((3, K * (d + 1))), np.zeros(K * d), np.zeros(1), np.zeros(1),
+                np.zeros((3, K * (d + 1))), np.zeros(K * d),
                 settings, make_optimizer("sgd", eta)._kernel_params())
             if result["status"] == _kernels.Status.DIVERGED:
                 return np.inf
