@@ -40,6 +40,22 @@ static void shuffle_indices(ptrdiff_t *idx, ptrdiff_t n, uint64_t *state)
     }
 }
 
+/* Four independent partial sums (the dot product descent's kernels use). */
+static inline double dot4(const double *x, const double *w, ptrdiff_t d)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    ptrdiff_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+        s0 += x[j] * w[j];
+        s1 += x[j + 1] * w[j + 1];
+        s2 += x[j + 2] * w[j + 2];
+        s3 += x[j + 3] * w[j + 3];
+    }
+    for (; j < d; ++j)
+        s0 += x[j] * w[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* The issue's "plain C loop": a single-accumulator dot product and the O(d)
  * shrink fused with the axpy, nothing else. */
 double sgd_plain(const double *X, const double *y, ptrdiff_t n, ptrdiff_t d,
@@ -96,17 +112,9 @@ double sgd_tuned(const double *X, const double *y, ptrdiff_t n, ptrdiff_t d,
                 for (ptrdiff_t j = 0; j < lines; j += 8)
                     __builtin_prefetch(xp + j, 0, 0);
             }
-            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-            ptrdiff_t j = 0;
-            for (; j + 4 <= d; j += 4) {
-                s0 += x[j] * w[j];
-                s1 += x[j + 1] * w[j + 1];
-                s2 += x[j + 2] * w[j + 2];
-                s3 += x[j + 3] * w[j + 3];
-            }
-            for (; j < d; ++j)
-                s0 += x[j] * w[j];
-            const double p = wscale * ((s0 + s1) + (s2 + s3)) + *b;
+            const double dot = dot4(x, w, d);
+            ptrdiff_t j;
+            const double p = wscale * dot + *b;
             const double r = p - y[i];
             loss += 0.5 * r * r;
             const double u = -eta * r;
@@ -155,17 +163,9 @@ double adam_plain(const double *X, const double *y, ptrdiff_t n, ptrdiff_t d,
         for (ptrdiff_t k = 0; k < n; ++k) {
             const ptrdiff_t i = shuffle ? idx[k] : k;
             const double *x = X + i * d;
-            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-            ptrdiff_t j = 0;
-            for (; j + 4 <= d; j += 4) {
-                s0 += x[j] * theta[j];
-                s1 += x[j + 1] * theta[j + 1];
-                s2 += x[j + 2] * theta[j + 2];
-                s3 += x[j + 3] * theta[j + 3];
-            }
-            for (; j < d; ++j)
-                s0 += x[j] * theta[j];
-            const double r = (s0 + s1) + (s2 + s3) + theta[d] - y[i];
+            const double dot = dot4(x, theta, d);
+            ptrdiff_t j;
+            const double r = dot + theta[d] - y[i];
             loss += 0.5 * r * r;
             *step += 1.0;
             b1t *= beta1;
@@ -187,16 +187,6 @@ void stream_dot(const double *X, ptrdiff_t n, ptrdiff_t d, const double *w, doub
 {
     for (ptrdiff_t i = 0; i < n; ++i) {
         const double *x = X + i * d;
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-        ptrdiff_t j = 0;
-        for (; j + 4 <= d; j += 4) {
-            s0 += x[j] * w[j];
-            s1 += x[j + 1] * w[j + 1];
-            s2 += x[j + 2] * w[j + 2];
-            s3 += x[j + 3] * w[j + 3];
-        }
-        for (; j < d; ++j)
-            s0 += x[j] * w[j];
-        out[i] = (s0 + s1) + (s2 + s3);
+        out[i] = dot4(x, w, d);
     }
 }

@@ -269,10 +269,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        coef_init : array-like of shape (n_features,), default=None
-        intercept_init : array-like of shape (1,), default=None
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        coef_init : array-like of shape (n_features,) or (n_targets, n_features)
+        intercept_init : array-like of shape (1,) or (n_targets,)
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -301,7 +301,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """One epoch over (X, y), continuing from the current state.
 
         The optimizer's state (moments, step count), the averaged weights and
-        ``t_`` carry over between calls; ``fit`` resets them.
+        ``t_`` carry over between calls; ``fit`` resets them. As in
+        scikit-learn, each call starts from ``eta0`` (the ``adaptive``
+        schedule's reductions act within a ``fit``), and there is no
+        stopping rule or early stopping.
         """
         first_call = not hasattr(self, "_theta")
         if first_call:

@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""n_jobs=2 against n_jobs=1: Hogwild! per-sample SGD and threaded full-batch
+gradients, with the final objective of each (speed without the same answer is
+not speed). Interleaved repeats, medians; prints a markdown table.
+
+    python bench/bench_threads.py [--quick]
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+import descent
+
+
+def objective(model, X, y, alpha):
+    r = X @ model.coef_ + model.intercept_[0] - y
+    return 0.5 * np.mean(r * r) + 0.5 * alpha * model.coef_ @ model.coef_
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller data, 3 repeats")
+    args = parser.parse_args()
+    n, d, repeats = (8_000, 1000, 3) if args.quick else (20_000, 1000, 5)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) / np.sqrt(d) + 0.1 * rng.standard_normal(n)
+    alpha = 1e-4
+    modes = {
+        "per-sample SGD (Hogwild! with 2)": dict(learning_rate="constant", eta0=1e-4,
+                                                 max_iter=5),
+        "per-sample Adam (Hogwild! with 2)": dict(optimizer="adam", eta0=1e-3,
+                                                  learning_rate="constant", max_iter=3),
+        "full batch": dict(batch_size=None, learning_rate="constant", eta0=0.5,
+                           max_iter=20),
+        "mini-batch 256": dict(batch_size=256, learning_rate="constant", eta0=0.05,
+                               max_iter=5),
+    }
+    print(f"# n_jobs=2 vs n_jobs=1, {n:,} x {d} dense float64, {repeats} repeats, "
+          f"OpenMP {descent.show_config(print_out=False)['openmp']}\n")
+    print("| mode | n_jobs=1 ns/sample/epoch | n_jobs=2 | speed-up | objective 1 | "
+          "objective 2 | rel. diff |")
+    print("|---|---|---|---|---|---|---|")
+    for name, params in modes.items():
+        times = {1: [], 2: []}
+        objectives = {}
+        for _ in range(repeats):
+            for n_jobs in (1, 2):
+                model = descent.SGDRegressor(alpha=alpha, tol=None, random_state=0,
+                                             n_jobs=n_jobs, **params)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    start = time.perf_counter()
+                    model.fit(X, y)
+                    times[n_jobs].append(time.perf_counter() - start)
+                objectives[n_jobs] = objective(model, X, y, alpha)
+        ns = {k: statistics.median(v) / (n * params["max_iter"]) * 1e9
+              for k, v in times.items()}
+        speedup = statistics.median(a / b for a, b in zip(times[1], times[2]))
+        rel = objectives[2] / objectives[1] - 1
+        print(f"| {name} | {ns[1]:.0f} | {ns[2]:.0f} | {speedup:.2f}x | "
+              f"{objectives[1]:.6f} | {objectives[2]:.6f} | {rel:+.1e} |")
+
+
+if __name__ == "__main__":
+    main()
