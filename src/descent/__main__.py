@@ -80,8 +80,9 @@ def main():
     rows = [
         ("defaults (sgd)", {}),
         ("sgd, average=True", {"average": True}),
-        ("adam, batch 32", {"optimizer": "adam", "batch_size": 32, "eta0": 0.01,
-                            "learning_rate": "constant", "tol": 1e-6}),
+        ("adam, batch 32, average", {"optimizer": "adam", "batch_size": 32,
+                                     "eta0": 0.03, "learning_rate": "constant",
+                                     "average": True, "max_iter": 300, "tol": None}),
     ]
     run("diabetes 442x10", X, y, 442, rows)
     run("synthetic 200kx100", Xs, ys, 20_000, rows[:2])

@@ -34,6 +34,21 @@ cdef extern from *:
     #define DESCENT_HAVE_OPENMP 0
     #define DESCENT_MAX_THREADS() 1
     #endif
+    /* The Debug build (CMake) checks every row and coordinate index the hot
+       loops follow through raw pointers, where Cython's boundscheck cannot
+       see, and aborts loudly on the first one out of range. */
+    #if defined(DESCENT_DEBUG) && DESCENT_DEBUG
+    #include <stdio.h>
+    #include <stdlib.h>
+    static void descent_check_failed(const char* cond, const char* file, int line) {
+        fprintf(stderr, "descent: kernel index check failed: %s (%s:%d)%c",
+                cond, file, line, 10);
+        abort(); }
+    #define DESCENT_CHECK(cond) \
+        do { if (!(cond)) descent_check_failed(#cond, __FILE__, __LINE__); } while (0)
+    #else
+    #define DESCENT_CHECK(cond) ((void)0)
+    #endif
     /* Flush denormals to zero (FTZ + DAZ) while a fit runs. A decaying state
        (Adam's beta ** t, a momentum buffer fed zero gradients) otherwise
        settles on the smallest denormal, 0.9 * 5e-324 rounding back to 5e-324,
@@ -58,6 +73,7 @@ cdef extern from *:
     void DESCENT_PREFETCH(const void* p) nogil
     int DESCENT_HAVE_OPENMP
     int DESCENT_MAX_THREADS() nogil
+    void DESCENT_CHECK(bint cond) nogil
     unsigned long long descent_flush_denormals() nogil
     void descent_restore_fp(unsigned long long old) nogil
     const char* DESCENT_BUILD_TYPE
@@ -127,6 +143,7 @@ ctypedef struct Data:
     const int* indices
     const int* indptr
     bint sparse
+    Py_ssize_t n_rows
     const double* y       # (n, K) targets, C order
     Py_ssize_t K
     const double* sw      # sample weights, or NULL for all ones
@@ -150,10 +167,12 @@ cdef inline double row_dot(LayoutT* lay, const Data* D, Py_ssize_t i,
                            const double* w) noexcept nogil:
     cdef int k
     cdef double s = 0.0
+    DESCENT_CHECK(0 <= i < D.n_rows)
     if LayoutT is DenseT:
         return dot(D.X + i * D.d, w, D.d)
     else:
         for k in range(D.indptr[i], D.indptr[i + 1]):
+            DESCENT_CHECK(0 <= D.indices[k] < D.d)
             s += D.data[k] * w[D.indices[k]]
         return s
 
@@ -161,10 +180,12 @@ cdef inline double row_dot(LayoutT* lay, const Data* D, Py_ssize_t i,
 cdef inline void row_axpy(LayoutT* lay, const Data* D, Py_ssize_t i, double a,
                           double* w) noexcept nogil:
     cdef int k
+    DESCENT_CHECK(0 <= i < D.n_rows)
     if LayoutT is DenseT:
         axpy(a, D.X + i * D.d, w, D.d)
     else:
         for k in range(D.indptr[i], D.indptr[i + 1]):
+            DESCENT_CHECK(0 <= D.indices[k] < D.d)
             w[D.indices[k]] += a * D.data[k]
 
 
@@ -181,6 +202,7 @@ cdef inline double row_sqnorm(LayoutT* lay, const Data* D, Py_ssize_t i) noexcep
 
 cdef inline double weight(const Data* D, Py_ssize_t i) noexcept nogil:
     # sample_weight=None is NULL: no n-sized array of ones to allocate and read.
+    DESCENT_CHECK(0 <= i < D.n_rows)
     return D.sw[i] if D.sw != NULL else 1.0
 
 
@@ -995,8 +1017,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     if (theta.shape[0] != K or theta.shape[1] != d + 1 or rule_state.shape[0] != 3
             or rule_state.shape[1] != K * (d + 1)):
         raise ValueError("theta must be (K, n_features + 1), rule_state (3, K * (d + 1))")
-    if (avg.shape[0] != 0 and (avg.shape[0] != K or avg.shape[1] != d + 2)
-            ):
+    if avg.shape[0] != 0 and (avg.shape[0] != K or avg.shape[1] != d + 2):
         raise ValueError("avg has the wrong shape")
     if s.early_stopping and nval == 0:
         raise ValueError("early stopping needs validation rows")
@@ -1023,6 +1044,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
                 raise ValueError("CSR column index out of range")
     D.y = &y[0, 0]
     D.K = K
+    D.n_rows = n_rows
     D.sw = &sample_weight[0] if sample_weight is not None else NULL
     D.d = d
     # Prefetch far enough ahead to cover a DRAM miss with the work of the rows
