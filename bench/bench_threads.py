@@ -7,13 +7,54 @@ not speed). Interleaved repeats, medians; prints a markdown table.
 """
 
 import argparse
+import ctypes
 import statistics
+import subprocess
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 import descent
+
+# The machine's own scaling: an embarrassingly parallel C loop (no shared
+# writes, no memory traffic) on 1 and 2 OpenMP threads. A speed-up of n_jobs=2
+# cannot exceed what this control shows.
+CONTROL_C = r"""
+#include <omp.h>
+double control(long n, int threads) {
+    double s = 0.0;
+    #pragma omp parallel for num_threads(threads) reduction(+:s) schedule(static)
+    for (long i = 0; i < n; ++i) s += (double)i * 1e-9 * (double)(i & 1023);
+    return s;
+}
+"""
+
+
+def control_speedup(repeats):
+    """Median time ratio 1 thread / 2 threads of CONTROL_C, or None without cc."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, lib = Path(tmp, "control.c"), Path(tmp, "control.so")
+        src.write_text(CONTROL_C)
+        try:
+            subprocess.run(["cc", "-O2", "-fopenmp", "-shared", "-fPIC", str(src), "-o",
+                            str(lib)], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        control = ctypes.CDLL(str(lib)).control
+        control.restype = ctypes.c_double
+        control.argtypes = [ctypes.c_long, ctypes.c_int]
+        ratios = []
+        for _ in range(repeats):
+            seconds = []
+            for threads in (1, 2):
+                start = time.perf_counter()
+                control(200_000_000, threads)
+                seconds.append(time.perf_counter() - start)
+            ratios.append(seconds[0] / seconds[1])
+        return statistics.median(ratios)
 
 
 def objective(model, X, y, alpha):
@@ -42,6 +83,10 @@ def main():
     }
     print(f"# n_jobs=2 vs n_jobs=1, {n:,} x {d} dense float64, {repeats} repeats, "
           f"OpenMP {descent.show_config(print_out=False)['openmp']}\n")
+    control = control_speedup(repeats)
+    if control is not None:
+        print(f"Machine control (parallel C loop, no shared data): 2 threads = "
+              f"{control:.2f}x 1 thread.\n")
     print("| mode | n_jobs=1 ns/sample/epoch | n_jobs=2 | speed-up | objective 1 | "
           "objective 2 | rel. diff |")
     print("|---|---|---|---|---|---|---|")

@@ -702,8 +702,10 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
     cdef double* gt
     cdef int tid
     memset(g, 0, size * sizeof(double))
-    # Threads pay off once a batch holds enough work to cover the fork/join.
-    if n_threads <= 1 or n * K * (d + 8) < 50000:
+    # Threads pay off once a batch holds enough work to cover the fork/join
+    # (and, on a shared or throttled machine, the wait for a second core):
+    # a full batch, or mini-batches of megabytes.
+    if n_threads <= 1 or n * K * (d + 8) < 2000000:
         for k in range(n):
             i = idx[k]
             if k + ahead < n:
