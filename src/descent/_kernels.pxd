@@ -36,6 +36,12 @@ cpdef enum Status:
     OUT_OF_MEMORY = 4
 
 
+# Row indices (the shuffled order, validation rows) are 32-bit: at 1M x 10
+# the permutation is then 5 % of X's size instead of 10 %. More rows than
+# 2**31 - 1 go through partial_fit in chunks.
+ctypedef int row_t
+
+
 # Hyper-parameters of one update rule, with torch.optim's names. The learning
 # rate is passed separately because schedules change it step by step.
 ctypedef struct RuleParams:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
-_Intp = npt.NDArray[np.intp]
+_Rows = npt.NDArray[np.int32]
 _I32 = npt.NDArray[np.int32]
 # CSR rows as (data, indices, indptr, n_features)
 _CSR = tuple[_F64, _I32, _I32, int]
@@ -121,8 +121,8 @@ def fit(
     X: _F64 | _CSR,
     y: _F64,
     sample_weight: _F64 | None,
-    train_idx: _Intp,
-    val_idx: _Intp,
+    train_idx: _Rows,
+    val_idx: _Rows,
     theta: _F64,
     avg: _F64,
     rule_state: _F64,

@@ -243,11 +243,12 @@ cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept no
     return z ^ (z >> 31)
 
 
-cdef void shuffle_indices(Py_ssize_t* idx, Py_ssize_t n,
+cdef void shuffle_indices(row_t* idx, Py_ssize_t n,
                           unsigned long long* state) noexcept nogil:
     # Fisher-Yates. j = floor(r32 * (i + 1) / 2**32) with a 32-bit random r32
     # (Lemire 2019) replaces a 64-bit division; its bias is below n / 2**32.
-    cdef Py_ssize_t i, j, tmp
+    cdef Py_ssize_t i, j
+    cdef row_t tmp
     for i in range(n - 1, 0, -1):
         if <unsigned long long>i < 0xFFFFFFFFULL:
             j = <Py_ssize_t>(((splitmix64(state) >> 32) * <unsigned long long>(i + 1)) >> 32)
@@ -512,7 +513,7 @@ cdef double penalty_value(const Settings* s, const double* theta, Py_ssize_t d,
 
 
 cdef double divergence_reference(const Data* D, const Settings* s,
-                                 const Py_ssize_t* idx, Py_ssize_t n,
+                                 const row_t* idx, Py_ssize_t n,
                                  const double* theta) noexcept nogil:
     # The larger of the objectives of the zero model and of the start point on
     # these rows. An epoch whose objective exceeds it by orders of magnitude
@@ -538,7 +539,7 @@ cdef double divergence_reference(const Data* D, const Settings* s,
     return at_start if at_start > at_zero else at_zero
 
 
-cdef double r2_score_rows(const Data* D, const Py_ssize_t* idx, Py_ssize_t n,
+cdef double r2_score_rows(const Data* D, const row_t* idx, Py_ssize_t n,
                           const double* theta) noexcept nogil:
     # Weighted R^2 of the model theta on the rows idx[0:n] (early stopping),
     # averaged over the targets as RegressorMixin.score does.
@@ -625,7 +626,7 @@ ctypedef fused TargetsT:
 
 
 cdef double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data* D,
-                        const Settings* s, const Py_ssize_t* idx, Py_ssize_t n,
+                        const Settings* s, const row_t* idx, Py_ssize_t n,
                         Buffers* B, Progress* P) noexcept nogil:
     # One epoch of per-sample SGD with scikit-learn's update:
     #   w <- (1 - eta alpha (1 - l1_ratio)) w - eta dloss x,   b <- b - eta dloss
@@ -714,7 +715,7 @@ cdef double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data
 
 
 cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
-                           const Py_ssize_t* idx, Py_ssize_t n, const double* theta,
+                           const row_t* idx, Py_ssize_t n, const double* theta,
                            double* g, double* gthreads, int n_threads) noexcept nogil:
     # Fused pass over the rows idx[0:n]: residuals, losses and gradient
     # accumulation of every target in the same row loop, so X is read once
@@ -799,7 +800,7 @@ cdef inline void rule_step_targets(const RuleParams* coef_rule,
 
 
 cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
-                          const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
+                          const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
     # One epoch of update-rule steps: per sample (batch_size = 1), on
     # mini-batches (k) or one full-batch step (0). The gradient is the mean
@@ -872,7 +873,7 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
 
 
 cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
-                          const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
+                          const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
     # Lock-free parallel per-sample SGD (Hogwild!, Niu, Recht, Re & Wright 2011):
     # the threads share the epoch's shuffled order (each a contiguous part) and
@@ -890,7 +891,7 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
 
 
 cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
-                          const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
+                          const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
     cdef DenseT* lay = NULL    # the layout type, for the row helpers
     cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K, ahead = D.ahead
@@ -942,7 +943,7 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
 
 
 cdef double plain_for_loss(LayoutT* lay, TargetsT* targets, const Data* D,
-                           const Settings* s, const Py_ssize_t* idx, Py_ssize_t n,
+                           const Settings* s, const row_t* idx, Py_ssize_t n,
                            Buffers* B, Progress* P) noexcept nogil:
     if s.loss == SQUARED_ERROR:
         return epoch_plain(<SquaredErrorT*>NULL, lay, targets, D, s, idx, n, B, P)
@@ -955,7 +956,7 @@ cdef double plain_for_loss(LayoutT* lay, TargetsT* targets, const Data* D,
 
 
 cdef double run_epoch_layout(LayoutT* lay, const Data* D, const Settings* s,
-                             const RuleParams* rp, const Py_ssize_t* idx, Py_ssize_t n,
+                             const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                              Buffers* B, Progress* P) noexcept nogil:
     # The one switch on the loss, once per epoch.
     if s.n_threads > 1 and (s.plain or s.batch_size == 1):
@@ -981,7 +982,7 @@ cdef double run_epoch_layout(LayoutT* lay, const Data* D, const Settings* s,
 
 
 cdef double run_epoch(const Data* D, const Settings* s, const RuleParams* rp,
-                      const Py_ssize_t* idx, Py_ssize_t n, Buffers* B,
+                      const row_t* idx, Py_ssize_t n, Buffers* B,
                       Progress* P) noexcept nogil:
     if D.sparse:
         return run_epoch_layout(<SparseT*>NULL, D, s, rp, idx, n, B, P)
@@ -989,7 +990,7 @@ cdef double run_epoch(const Data* D, const Settings* s, const RuleParams* rp,
 
 
 def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
-        Py_ssize_t[::1] train_idx, const Py_ssize_t[::1] val_idx,
+        row_t[::1] train_idx, const row_t[::1] val_idx,
         double[:, ::1] theta, double[:, ::1] avg, double[:, ::1] rule_state,
         double[::1] q, Settings settings, RuleParams rule_params):
     """Run up to ``settings.max_iter`` epochs in place on ``theta`` = (coef, intercept).
@@ -1026,7 +1027,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     cdef double* curve = NULL      # per epoch: objective, validation score
     cdef Py_ssize_t capacity = 0
     cdef unsigned long long rng = s.seed, fp_mode
-    cdef const Py_ssize_t* val_p = &val_idx[0] if nval > 0 else NULL
+    cdef const row_t* val_p = &val_idx[0] if nval > 0 else NULL
 
     D.sparse = isinstance(X, tuple)
     if D.sparse:

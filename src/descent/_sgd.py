@@ -445,8 +445,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _split(self, y, sample_weight):
         n = y.shape[0]
+        if n > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"{n} samples in one call: fit and partial_fit take at most 2**31 - 1 "
+                "rows at a time; stream larger data through partial_fit in chunks")
         if not self.early_stopping:
-            return np.arange(n, dtype=np.intp), np.zeros(0, dtype=np.intp)
+            return np.arange(n, dtype=np.int32), np.zeros(0, dtype=np.int32)
         cv = ShuffleSplit(test_size=self.validation_fraction,
                           random_state=self.random_state)
         train_idx, val_idx = next(cv.split(np.zeros((n, 1)), y))
@@ -461,8 +465,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 "The sample weights for validation set are all zero, consider "
                 "using a different random state.")
-        return (np.ascontiguousarray(train_idx, dtype=np.intp),
-                np.ascontiguousarray(val_idx, dtype=np.intp))
+        return (np.ascontiguousarray(train_idx, dtype=np.int32),
+                np.ascontiguousarray(val_idx, dtype=np.int32))
 
     def _settings(self, max_iter, seed, lr, **overrides):
         penalty = PENALTIES[self.penalty]
@@ -508,7 +512,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         sub = np.sort(rng.choice(train_idx, size=size, replace=False))
         Xs, ys = X[sub], y[sub]
         sws = None if sample_weight is None else sample_weight[sub]
-        idx = np.arange(size, dtype=np.intp)
+        idx = np.arange(size, dtype=np.int32)
         d = X.shape[1]
 
         def cost(eta):
