@@ -386,7 +386,7 @@ cdef inline void rule_step(const RuleParams* rp, const StepScalars* sc, double* 
     # inline: in a per-sample loop the intercept's one-element call then costs
     # a few instructions instead of a call with loop set-up (measured 2x at d=10).
     cdef Py_ssize_t j
-    cdef double gj, buf, inv, delta, eff
+    cdef double gj, buf, inv, delta, eff, var
     cdef int rule = rp.rule
     cdef double wd = rp.weight_decay if rule != ADAMW else 0.0
     cdef double mom = rp.momentum, mom_old = sc.momentum_old, damp = sc.dampening
@@ -421,7 +421,9 @@ cdef inline void rule_step(const RuleParams* rp, const StepScalars* sc, double* 
             gj = c * src[j] + wd * w[j]
             s0[j] = alpha * s0[j] + (1.0 - alpha) * gj * gj
             s2[j] += (1.0 - alpha) * (gj - s2[j])
-            inv = 1.0 / (sqrt(s0[j] - centered * s2[j] * s2[j]) + eps)
+            # centered: the variance s0 - s2^2 can round below 0 (torch: NaN)
+            var = s0[j] - centered * s2[j] * s2[j]
+            inv = 1.0 / (sqrt(var if var > 0.0 else 0.0) + eps)
             s1[j] = mom * s1[j] + gj * inv
             w[j] = soft_threshold(w[j] - lr * s1[j], l1 * lr * inv)
     elif rule == ADADELTA:
@@ -1054,6 +1056,8 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         raise ValueError("theta must be (K, n_features + 1), rule_state (3, K * (d + 1))")
     if avg.shape[0] != 0 and (avg.shape[0] != K or avg.shape[1] != d + 2):
         raise ValueError("avg has the wrong shape")
+    if s.average_start > 0.0 and avg.shape[0] == 0:
+        raise ValueError("averaging needs avg of shape (K, n_features + 2)")
     if s.early_stopping and nval == 0:
         raise ValueError("early stopping needs validation rows")
     if s.plain and s.penalty in (L1, ELASTICNET) and q.shape[0] != K * d:
@@ -1098,8 +1102,9 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     P.eta, P.t, P.step, P.u, P.penalty_start = s.eta0, s.t, s.step, 0.0, 0.0
     P.beta1_pow = pow(rp.beta1, s.step)
     P.beta2_pow = pow(rp.beta2, s.step)
-    if s.n_threads < 1:
-        s.n_threads = 1
+    # More threads than OpenMP has cores only oversubscribe (and a huge count
+    # would exhaust the thread stacks): cap at omp_get_max_threads().
+    s.n_threads = max(1, min(s.n_threads, DESCENT_MAX_THREADS()))
 
     with nogil:
         fp_mode = descent_flush_denormals()

@@ -217,6 +217,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
                 "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
+        if self.clip_grad_norm is not None and self.clip_grad_norm < 1e-300:
+            raise ValueError(
+                f"clip_grad_norm={self.clip_grad_norm!r} is below 1e-300; the kernels "
+                "flush denormal numbers to zero, so use 1e-300 or more")
         if isinstance(self.optimizer, Optimizer):
             if self.eta0 != 0.01:
                 raise ValueError(
@@ -236,8 +240,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if self.n_jobs == 0:
             raise ValueError("n_jobs == 0 has no meaning; use None or 1 for one "
                              "thread, -1 for all cores")
-        n_threads = effective_n_jobs(self.n_jobs)
-        if n_threads > 1 and not _kernels.OPENMP:
+        # more threads than OpenMP has cores would only oversubscribe
+        n_threads = min(effective_n_jobs(self.n_jobs), max(1, _kernels.max_threads()))
+        if effective_n_jobs(self.n_jobs) > 1 and not _kernels.OPENMP:
             warnings.warn(
                 f"n_jobs={self.n_jobs!r}: this build of descent has no OpenMP, so "
                 "it runs on one thread (descent.show_config())", UserWarning, stacklevel=5)
@@ -360,6 +365,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
         if not hasattr(self, "_theta"):
             self._allocate(n_features, n_targets, coef_init, intercept_init)
+        elif self.average and self._avg.shape[0] == 0:
+            # averaging switched on (set_params) between partial_fit calls
+            self._avg = np.zeros((n_targets, n_features + 2))
         if not hasattr(self, "t_"):
             self.t_ = 1.0
 
@@ -369,7 +377,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
         if self.learning_rate == "optimal" and not hasattr(self, "_optimal_init"):
             eta = self._search_optimal_eta0(X, y, sample_weight, train_idx, seed)
-            self._optimal_init = 1.0 / (eta * self.alpha)
+            self._optimal_init = self._optimal_t0(eta)
 
         rule, lr = self._rule_and_lr()
         settings = self._settings(max_iter, seed, lr, n_threads=self._n_threads())
@@ -416,6 +424,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         # theta: (n_targets, n_features + 1), each row a target's coef and intercept
         theta = np.zeros((n_targets, n_features + 1))
         coef_shape = (n_targets, n_features) if self._multi_output else (n_features,)
+        for name, value in (("coef_init", coef_init), ("intercept_init", intercept_init)):
+            if value is not None and np.iscomplexobj(value):
+                raise ValueError(f"{name} must be real, got complex values")
         if coef_init is not None:
             coef_init = np.asarray(coef_init, dtype=np.float64)
             if not self._multi_output:
@@ -484,15 +495,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             power_t=float(self.power_t),
             optimal_init=float(getattr(self, "_optimal_init", 0.0)),
             average_start=float(self.average) if self.average else 0.0,
-            max_iter=int(max_iter),
+            # beyond 2**62 is the same as "never": keep it in the C struct's range
+            max_iter=min(int(max_iter), 2**62),
             tol=float(self.tol) if self.tol is not None else -np.inf,
-            n_iter_no_change=int(self.n_iter_no_change),
+            n_iter_no_change=min(int(self.n_iter_no_change), 2**62),
             early_stopping=bool(self.early_stopping),
             # The full-batch gradient does not depend on the order: rows are
             # read in storage order whatever shuffle says.
             shuffle=bool(self.shuffle) and self.batch_size is not None,
             seed=seed,
-            batch_size=0 if self.batch_size is None else int(self.batch_size),
+            batch_size=0 if self.batch_size is None else min(int(self.batch_size), 2**62),
             plain=self._uses_plain_path(),
             clip_norm=float(self.clip_grad_norm or 0.0),
             t=float(self.t_),
@@ -502,6 +514,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         )
         settings.update(overrides)
         return settings
+
+    def _optimal_t0(self, eta):
+        """t0 of the 'optimal' schedule 1 / (alpha (t0 + t - 1)) whose first
+        step is eta."""
+        t0 = 1.0 / (eta * self.alpha) if eta * self.alpha > 0 else np.inf
+        if not np.isfinite(t0):
+            raise ValueError(
+                f"alpha={self.alpha!r} is too small for learning_rate='optimal' (its "
+                "steps 1 / (alpha t) overflow): use a larger alpha or another schedule")
+        return t0
 
     def _search_optimal_eta0(self, X, y, sample_weight, train_idx, seed):
         """Bottou's sgd-2 ``determineEta0``: the first step of the 'optimal'
@@ -519,7 +541,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             theta = self._theta.copy()
             K = theta.shape[0]
             settings = self._settings(
-                1, seed, eta, optimal_init=1.0 / (eta * self.alpha), t=1.0,
+                1, seed, eta, optimal_init=self._optimal_t0(eta), t=1.0,
                 step=0.0, average_start=0.0, verbose=0, tol=-np.inf,
                 early_stopping=False)
             result = _kernels.fit(

@@ -58,12 +58,23 @@ class Optimizer(BaseEstimator):
     """Base class: state handling, validation and the in-place ``step``."""
 
     _rule: int
+    _max_grad = np.inf      # the adaptive rules square the gradient: 1e150
 
     def _validate(self):
         _check_nonnegative("lr", self.lr)
         _check_nonnegative("weight_decay", self.weight_decay)
         if hasattr(self, "eps"):
             _check_nonnegative("eps", self.eps)
+            if self.eps < 1e-300:
+                # torch accepts 0, which turns a zero gradient into 0 / 0
+                raise ValueError(
+                    f"eps must be at least 1e-300 (it keeps the step finite when a "
+                    f"gradient is 0), got {self.eps!r}")
+        for flag in ("nesterov", "centered", "amsgrad"):
+            if hasattr(self, flag) and not isinstance(getattr(self, flag),
+                                                      (bool, np.bool_)):
+                raise ValueError(f"{flag} must be True or False, got "
+                                 f"{getattr(self, flag)!r}")
 
     def _kernel_params(self):
         """The kernel's RuleParams (dict) for this optimizer's settings."""
@@ -79,7 +90,11 @@ class Optimizer(BaseEstimator):
         ``params`` must be a writeable, C-contiguous float64 ndarray; ``grad`` is
         anything of the same shape that converts to float64 and is read only.
         """
-        if not isinstance(params, np.ndarray) or params.dtype != np.float64:
+        # Checked at every step (a few comparisons): set_params or
+        # load_state_dict may have changed the hyper-parameters since the last.
+        self._validate()
+        if (not isinstance(params, np.ndarray) or isinstance(params, np.matrix)
+                or params.dtype != np.float64):
             raise ValueError(
                 "params must be a float64 numpy.ndarray, got "
                 f"{type(params).__name__} of dtype {getattr(params, 'dtype', None)}")
@@ -93,12 +108,18 @@ class Optimizer(BaseEstimator):
         if grad.shape != params.shape:
             raise ValueError(
                 f"grad has shape {grad.shape}, params has shape {params.shape}")
+        if np.may_share_memory(grad, params):
+            grad = grad.copy()      # the kernel writes params while reading grad
         grad = np.ascontiguousarray(grad, dtype=np.float64)
-        if not np.isfinite(grad).all():
-            raise ValueError("grad contains NaN or infinity")
-        # Checked at every step (a few comparisons): set_params or
-        # load_state_dict may have changed the hyper-parameters since the last.
-        self._validate()
+        # One pass for NaN, infinity and values whose squares overflow: the
+        # adaptive rules square the gradient (|g| > 1.3e154 gives inf, then NaN).
+        if grad.size and not np.abs(grad).max() < self._max_grad:
+            raise ValueError(
+                "grad contains NaN or infinity" if not np.isfinite(grad).all() else
+                f"grad has values above {self._max_grad:g} in magnitude, whose squares "
+                f"overflow float64 in {type(self).__name__}: scale the objective")
+        if params.size and not np.isfinite(params).all():
+            raise ValueError("params contains NaN or infinity")
         state = getattr(self, "_state", None)
         if state is None:
             self._state = state = self._init_state(params.size)
@@ -142,11 +163,31 @@ class Optimizer(BaseEstimator):
         if state is None:
             return self.reset()
         state = np.array(state, dtype=np.float64, order="C")
-        shape = tuple(state_dict["shape"])
+        shape = state_dict["shape"]
+        if not (isinstance(shape, (tuple, list))
+                and all(isinstance(k, (int, np.integer)) and k >= 0 for k in shape)):
+            raise ValueError(f"state_dict['shape'] must be a tuple of sizes, got {shape!r}")
+        shape = tuple(int(k) for k in shape)
         if state.shape != (3, math.prod(shape)):
             raise ValueError("state_dict['state'] does not match state_dict['shape']")
-        self._state, self._shape, self._n_steps = state, shape, int(state_dict["step"])
+        if not np.isfinite(state).all():
+            raise ValueError("state_dict['state'] contains NaN or infinity")
+        step = state_dict["step"]
+        if not (isinstance(step, (int, np.integer)) and 0 <= step <= 2**53):
+            raise ValueError(f"state_dict['step'] must be an integer in [0, 2**53], "
+                             f"got {step!r}")
+        self._check_state(state)
+        self._state, self._shape, self._n_steps = state, shape, int(step)
         return self
+
+    def _check_state(self, state):
+        """Rules whose state rows are running sums of squares need them >= 0."""
+        rows = {_kernels.Rule.ADAGRAD: (0,), _kernels.Rule.RMSPROP: (0,),
+                _kernels.Rule.ADADELTA: (0, 1), _kernels.Rule.ADAM: (1, 2),
+                _kernels.Rule.ADAMW: (1, 2)}.get(self._rule, ())
+        for row in rows:
+            if (state[row] < 0).any():
+                raise ValueError("state_dict['state'] has negative second moments")
 
 
 class SGD(Optimizer):
@@ -183,6 +224,7 @@ class Adagrad(Optimizer):
     """AdaGrad (Duchi, Hazan & Singer 2011) with torch's ``lr_decay``."""
 
     _rule = _kernels.Rule.ADAGRAD
+    _max_grad = 1e150
 
     def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
@@ -211,6 +253,7 @@ class RMSprop(Optimizer):
     """RMSprop (Tieleman & Hinton 2012), optionally centered and with momentum."""
 
     _rule = _kernels.Rule.RMSPROP
+    _max_grad = 1e150
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False):
@@ -223,7 +266,8 @@ class RMSprop(Optimizer):
 
     def _validate(self):
         super()._validate()
-        _check_nonnegative("alpha", self.alpha)
+        # torch only asks alpha >= 0; above 1 the second moment turns negative
+        _check_nonnegative("alpha", self.alpha, upper=1.0, upper_closed=True)
         _check_nonnegative("momentum", self.momentum)
 
     def _kernel_params(self):
@@ -236,6 +280,7 @@ class Adadelta(Optimizer):
     """Adadelta (Zeiler 2012); ``eps`` inside both square roots, as torch."""
 
     _rule = _kernels.Rule.ADADELTA
+    _max_grad = 1e150
 
     def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         self.lr = lr
@@ -260,6 +305,7 @@ class Adam(Optimizer):
     """
 
     _rule = _kernels.Rule.ADAM
+    _max_grad = 1e150
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False):
