@@ -312,8 +312,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         stopping rule or early stopping.
         """
         first_call = not hasattr(self, "_theta")
+        # every call: set_params may have changed the parameters since the last
+        self._more_validate_params(for_partial_fit=True)
         if first_call:
-            self._more_validate_params(for_partial_fit=True)
             self._reset()
         return self._partial_fit(X, y, 1, sample_weight, None, None,
                                  reset=first_call)
