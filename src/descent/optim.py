@@ -182,9 +182,11 @@ class Optimizer(BaseEstimator):
 
     def _check_state(self, state):
         """Rules whose state rows are running sums of squares need them >= 0."""
-        rows = {_kernels.Rule.ADAGRAD: (0,), _kernels.Rule.RMSPROP: (0,),
-                _kernels.Rule.ADADELTA: (0, 1), _kernels.Rule.ADAM: (1, 2),
-                _kernels.Rule.ADAMW: (1, 2)}.get(self._rule, ())
+        squares: dict[int, tuple[int, ...]] = {
+            _kernels.Rule.ADAGRAD: (0,), _kernels.Rule.RMSPROP: (0,),
+            _kernels.Rule.ADADELTA: (0, 1), _kernels.Rule.ADAM: (1, 2),
+            _kernels.Rule.ADAMW: (1, 2)}
+        rows = squares.get(int(self._rule), ())
         for row in rows:
             if (state[row] < 0).any():
                 raise ValueError("state_dict['state'] has negative second moments")
