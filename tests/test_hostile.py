@@ -879,6 +879,15 @@ def test_hostile_hyperparameters(data, names, n, d, k, sparse, how):
                                               VALID_PARAM_VALUES[name]), label=name)
         kw[name] = value
         mention.append(name)
+    # A huge max_iter is honoured: give it a stopping rule that fires (tol),
+    # or the fit runs for billions of epochs (loss_curve_ grows 16 bytes each)
+    iters = kw["max_iter"]
+    if isinstance(iters, (int, np.integer)) and not isinstance(iters, bool) \
+            and iters > 1000:
+        if "tol" in names or "n_iter_no_change" in names:
+            kw["max_iter"] = 5
+        else:
+            kw["tol"], kw["n_iter_no_change"] = 1e-3, min(kw["n_iter_no_change"], 5)
     # parameters that are checked together with others, and the base
     # configuration's extreme values, which may be refused in their own right
     mention += INTERACTING + PARAMS

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from descent import SGDRegressor
-from descent.optim import Adam, AdamW
+from descent.optim import Adagrad, Adam, AdamW
 
 
 @pytest.fixture(scope="module")
@@ -356,3 +356,13 @@ def test_ctrl_c_interrupts_between_epochs():
     assert model.t_ == model.n_iter_ * X.shape[0] + 1
     model.set_params(warm_start=True, max_iter=2).fit(X, y)   # and it goes on
     assert np.isfinite(model.coef_).all()
+
+
+def test_switching_optimizer_between_partial_fit_calls_starts_it_fresh(diabetes):
+    X, y = diabetes
+    model = SGDRegressor(optimizer="adam", eta0=0.01, random_state=0).partial_fit(X, y)
+    model.set_params(optimizer=Adagrad(lr=0.1, initial_accumulator_value=0.1))
+    # Adam's moments are not Adagrad's sums (reused, they made this diverge)
+    model.partial_fit(X, y)
+    assert model._step == X.shape[0]          # the new rule counts from 0
+    assert model.score(X, y) > 0.4

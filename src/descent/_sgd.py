@@ -321,7 +321,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _reset(self):
         for name in ("_theta", "_avg", "_rule_state", "_step", "_optimal_init",
-                     "_multi_output",
+                     "_multi_output", "_rule_id",
                      "coef_", "intercept_", "t_", "n_iter_", "loss_curve_",
                      "validation_scores_"):
             if hasattr(self, name):
@@ -381,6 +381,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             self._optimal_init = self._optimal_t0(eta)
 
         rule, lr = self._rule_and_lr()
+        if getattr(self, "_rule_id", rule["rule"]) != rule["rule"]:
+            # the optimizer changed (set_params) between partial_fit calls: the
+            # old rule's state means something else to the new one; start the
+            # new rule fresh, as a new torch optimizer would
+            self._rule_state = self._init_rule_state(self._rule_state.shape[1])
+            self._step = 0.0
+        self._rule_id = rule["rule"]
         settings = self._settings(max_iter, seed, lr, n_threads=self._n_threads())
         # The kernel works in place; keep the start point to come back to if
         # this call diverges (a few vectors of n_features).
