@@ -497,6 +497,17 @@ cdef inline double l1_ratio_of(const Settings* s) noexcept nogil:
     return 0.0
 
 
+cdef inline void penalty_parts(const Settings* s, double* alpha_l1,
+                               double* alpha_l2) noexcept nogil:
+    # The L1 and L2 coefficients of the penalty (both 0 without one).
+    cdef double r = l1_ratio_of(s)
+    if s.penalty == NO_PENALTY:
+        alpha_l1[0] = alpha_l2[0] = 0.0
+    else:
+        alpha_l1[0] = r * s.alpha
+        alpha_l2[0] = (1.0 - r) * s.alpha
+
+
 cdef double penalty_value(const Settings* s, const double* theta, Py_ssize_t d,
                           Py_ssize_t K, Py_ssize_t stride) noexcept nogil:
     # alpha * (l1_ratio * |w|_1 + (1 - l1_ratio) / 2 * |w|^2), as scikit-learn,
@@ -724,7 +735,7 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
     # per step. g_t <- sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
     cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K, ahead = D.ahead
     cdef Py_ssize_t size = K * (d + 1)
-    cdef double p, c, y, loss_sum = 0.0, eps = s.epsilon
+    cdef double p, c, y, sw, loss_sum = 0.0, eps = s.epsilon
     cdef double* gt
     cdef int tid
     memset(g, 0, size * sizeof(double))
@@ -736,11 +747,12 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
             i = idx[k]
             if k + ahead < n:
                 prefetch_sample(lay, D, idx[k + ahead])
+            sw = weight(D, i)
             for tt in range(K):
                 p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
                 y = D.y[i * K + tt]
-                loss_sum += weight(D, i) * t_loss(kind, y, p, eps)
-                c = weight(D, i) * t_dloss(kind, y, p, eps)
+                loss_sum += sw * t_loss(kind, y, p, eps)
+                c = sw * t_dloss(kind, y, p, eps)
                 row_axpy(lay, D, i, c, g + tt * (d + 1))
                 g[tt * (d + 1) + d] += c
         return loss_sum
@@ -750,11 +762,12 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
     for k in prange(n, num_threads=n_threads, schedule='static'):
         i = idx[k]
         gt = gthreads + threadid() * size
+        sw = weight(D, i)
         for tt in range(K):
             p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
             y = D.y[i * K + tt]
-            loss_sum += weight(D, i) * t_loss(kind, y, p, eps)
-            c = weight(D, i) * t_dloss(kind, y, p, eps)
+            loss_sum += sw * t_loss(kind, y, p, eps)
+            c = sw * t_dloss(kind, y, p, eps)
             row_axpy(lay, D, i, c, gt + tt * (d + 1))
             gt[tt * (d + 1) + d] += c
     for tid in range(n_threads):
@@ -811,16 +824,15 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
     cdef Py_ssize_t start, bsz, k, i, tt, d = D.d, K = D.K, ahead = D.ahead
     cdef int kk
     cdef Py_ssize_t batch = s.batch_size if s.batch_size > 0 else n
-    cdef double loss_sum = 0.0, c, sq
-    cdef double l1r = l1_ratio_of(s)
-    cdef double alpha_l1 = l1r * s.alpha if s.penalty != NO_PENALTY else 0.0
+    cdef double loss_sum = 0.0, c, sq, alpha_l1, alpha_l2
     cdef double fi = 1.0 if s.fit_intercept else 0.0
     cdef bint averaging = s.average_start > 0.0
     cdef const double* x
     cdef double* w = B.theta
     cdef RuleParams coef_rule = rp[0], intercept_rule = rp[0]
     cdef StepScalars sc
-    coef_rule.weight_decay = (1.0 - l1r) * s.alpha if s.penalty != NO_PENALTY else 0.0
+    penalty_parts(s, &alpha_l1, &alpha_l2)
+    coef_rule.weight_decay = alpha_l2
     intercept_rule.weight_decay = 0.0     # the intercept is not penalised
     if batch == 1:
         for k in range(n):
@@ -901,14 +913,12 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
     cdef double* wt
     cdef double* dl
     cdef const double* x
-    cdef double loss_sum = 0.0, eta, shrink, thr, step, c
-    cdef double l1r = l1_ratio_of(s)
-    cdef double alpha_l2 = (1.0 - l1r) * s.alpha if s.penalty != NO_PENALTY else 0.0
-    cdef double alpha_l1 = l1r * s.alpha if s.penalty != NO_PENALTY else 0.0
+    cdef double loss_sum = 0.0, eta, shrink, thr, step, c, alpha_l1, alpha_l2
     cdef double fi = 1.0 if s.fit_intercept else 0.0
     cdef double eta_now = P.eta, t0 = P.t, step0 = P.step
     cdef RuleParams coef_rule = rp[0], intercept_rule = rp[0]
     cdef StepScalars sc
+    penalty_parts(s, &alpha_l1, &alpha_l2)
     coef_rule.weight_decay = alpha_l2
     intercept_rule.weight_decay = 0.0
     for k in prange(n, num_threads=s.n_threads, schedule='static'):

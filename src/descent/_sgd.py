@@ -212,8 +212,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "needs optimizer='sgd' and batch_size=1; use 'constant', "
                 "'invscaling' or 'adaptive' with optimizer="
                 f"{self.optimizer!r}, batch_size={self.batch_size!r}")
-        if self.average and self.batch_size == 1 and self.n_jobs not in (None, 1) \
-                and effective_n_jobs(self.n_jobs) > 1:
+        if self.average and self._hogwild():
             raise ValueError(
                 "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
                 "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
@@ -248,6 +247,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "it runs on one thread (descent.show_config())", UserWarning, stacklevel=5)
             return 1
         return n_threads
+
+    def _hogwild(self):
+        """Whether per-sample training would run as lock-free Hogwild! threads
+        (judged on the request, so that every build refuses the same things)."""
+        return (self.batch_size == 1 and self.n_jobs not in (None, 1)
+                and effective_n_jobs(self.n_jobs) > 1)
 
     def _uses_plain_path(self):
         return self.optimizer == "sgd" and self.batch_size == 1
@@ -347,8 +352,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
                 f"fitted on {self._theta.shape[0]}")
-        if sp.issparse(X) and self.batch_size == 1 and self.n_jobs not in (None, 1) \
-                and effective_n_jobs(self.n_jobs) > 1:
+        if sp.issparse(X) and self._hogwild():
             raise ValueError(
                 "n_jobs > 1 with batch_size=1 (Hogwild!) needs dense X; with sparse X "
                 "use n_jobs=None, or batch_size > 1 / None to share the gradient "
