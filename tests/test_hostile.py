@@ -352,6 +352,9 @@ def estimator_kwargs(draw):
         batch_size=batch_size,
         clip_grad_norm=draw(st.sampled_from([None, None, 1.0, 1e-3])),
         n_jobs=n_jobs,
+        sparse_update=draw(st.sampled_from(
+            ["auto", "dense"] if average or batch_size != 1 else
+            ["auto", "lazy", "dense"])),
     )
 
 
@@ -856,6 +859,7 @@ VALID_PARAM_VALUES = {
     "batch_size": [1, 2, None, 10**6],
     "clip_grad_norm": [None, 1e-3, 1.0, 1e300, TINY, 1e-310],
     "n_jobs": [None, 1, 2, -1],
+    "sparse_update": ["auto", "lazy", "dense"],
 }
 
 
@@ -965,6 +969,8 @@ def repaired(kw):
         kw["eta0"] = 0.01
     if kw["penalty"] == "elasticnet" and kw["l1_ratio"] is None:
         kw["l1_ratio"] = 0.15
+    if kw["sparse_update"] == "lazy" and (kw["average"] or kw["batch_size"] != 1):
+        kw["sparse_update"] = "auto"
     return kw
 
 

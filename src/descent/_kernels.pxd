@@ -83,6 +83,7 @@ ctypedef struct Settings:
     unsigned long long seed
     Py_ssize_t batch_size   # 1: per sample, k: mini-batch, 0: full batch
     bint plain              # per-sample scikit-learn SGD path (weight scale, cumulative L1)
+    bint lazy               # sparse per-sample rule steps touch only the row's coefs
     double clip_norm        # 0: no clipping
     double t                # scikit-learn's t_: samples seen + 1
     double step             # optimizer updates done so far

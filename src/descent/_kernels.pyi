@@ -95,6 +95,7 @@ class Settings(TypedDict):
     seed: int
     batch_size: int
     plain: bool
+    lazy: bool
     clip_norm: float
     t: float
     step: float

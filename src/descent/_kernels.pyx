@@ -8,7 +8,7 @@
 
 from cython.parallel cimport prange, threadid
 cimport scipy.linalg.cython_blas as blas
-from libc.math cimport sqrt, fabs, pow, isfinite, INFINITY, NAN
+from libc.math cimport sqrt, fabs, exp, pow, isfinite, INFINITY, NAN
 from libc.stdlib cimport calloc, malloc, realloc, free
 from libc.string cimport memset
 
@@ -461,6 +461,7 @@ ctypedef struct Buffers:
     double* q             # L1 shrink each weight got (cumulative penalty), K * d
     double* wscale        # per target: w = wscale * v (plain path), K
     double* dl            # per target dloss of the current sample, K per thread
+    double* lazy          # lazy sparse steps: 6 * d (snapshots, a gathered row)
 
 
 ctypedef struct Progress:
@@ -886,6 +887,245 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
     return loss_sum
 
 
+# ---------------------------------------------------------------------------
+# Lazy per-sample steps of the update rules on sparse rows.
+#
+# On the coordinates a CSR row does not touch the loss gradient is 0: only
+# the penalty, and the decay of the rule's state, move them. The lazy loop
+# steps the row's coordinates only (gathered, through the same rule_step) and
+# brings a coordinate's skipped steps up to date when a row next touches it,
+# and at the end of the epoch. Two running accumulators over the steps, a
+# product `a` and a sum `b`, and each coordinate's snapshot of them from when
+# it was last current, give all its skipped steps in O(1). The accumulators
+# restart (after bringing every coordinate up to date) before `a` underflows.
+#
+# Exact (the dense iterates, up to rounding):
+#   LAZY_SGD       SGD without momentum, any penalty. A skipped step is
+#                  w <- soft(c w, l1 lr) with c = 1 - lr wd, and these compose:
+#                  soft(c2 soft(c1 w, t1), t2) = soft(c1 c2 w, |c2| t1 + t2);
+#                  so a = prod c, b = sum l1 lr / |prod c| and the skipped
+#                  steps are soft(w a / a0, |a| (b - b0)).
+#   LAZY_MOMENTUM  SGD with momentum 0 < mom < 1, no penalty, a learning rate
+#                  constant through the epoch: buf <- mom buf and w <- w - lr buf
+#                  (Nesterov: lr mom buf); a = mom^k and k steps move w by
+#                  lr buf mom (1 - mom^k) / (1 - mom). (With a schedule the sum
+#                  over the steps would be a difference of prefix sums of
+#                  decaying terms, which loses every digit: not done.)
+#   LAZY_DECAY     RMSprop without momentum, Adadelta; no penalty: the moments
+#                  decay by alpha (rho) per step, w stays; a = alpha^k (rho^k).
+#   LAZY_ADAGRAD   Adagrad without L2: the accumulator stays, each step adds
+#                  l1 clr / (sqrt(G) + eps) to the L1 threshold; b = sum clr.
+# Approximate, LAZY_FROZEN (everything else: momentum or RMSprop's momentum
+# with a penalty, Adagrad with L2, RMSprop and Adadelta with a penalty, Adam,
+# AMSGrad, AdamW): the semantics of torch.optim.SparseAdam. The state of an
+# untouched coordinate is frozen (its moments neither decay nor keep moving
+# w); the penalty of the skipped steps is applied at the next touch, before
+# the step, with the coordinate's current step size per unit of gradient eff
+# (frozen_eff): w <- soft(w exp(-wd eff B), l1 eff B), B = sum of clr over the
+# skipped steps. AdamW's decoupled decay is exact there: a = prod (1 - lr wd).
+
+cdef enum:
+    LAZY_SGD = 0
+    LAZY_MOMENTUM = 1
+    LAZY_DECAY = 2
+    LAZY_ADAGRAD = 3
+    LAZY_FROZEN = 4
+
+# |a| outside [LAZY_TINY, 1 / LAZY_TINY]: restart the accumulators (their
+# ratios stay far from under- and overflow); a step whose factor is below it
+# (lr wd ~ 1 zeroes the weights) cannot be a ratio, and runs densely.
+cdef double LAZY_TINY = 1e-150
+
+
+ctypedef struct Lazy:
+    int kind
+    double wd             # coupled L2 of the coefs (the gradient's wd w)
+    double l1             # L1 threshold per unit of step size
+    double a, b           # the accumulators since the last restart
+    double* snap_a        # each coordinate's a and b when it was last current
+    double* snap_b
+    double* gw            # the row's coefs and rule state, gathered (nnz <= d)
+    double* gs0
+    double* gs1
+    double* gs2
+
+
+cdef void lazy_init(Lazy* L, const RuleParams* rp, double l1, bint constant_lr,
+                    double* buf, Py_ssize_t d) noexcept nogil:
+    cdef Py_ssize_t j
+    L.wd = rp.weight_decay if rp.rule != ADAMW else 0.0
+    L.l1 = l1
+    if rp.rule == SGD and rp.momentum == 0.0:
+        L.kind = LAZY_SGD
+    elif (rp.rule == SGD and L.wd == 0.0 and l1 == 0.0 and rp.momentum < 1.0
+          and constant_lr):
+        L.kind = LAZY_MOMENTUM
+    elif ((rp.rule == ADADELTA or (rp.rule == RMSPROP and rp.momentum == 0.0))
+          and L.wd == 0.0 and l1 == 0.0):
+        L.kind = LAZY_DECAY
+    elif rp.rule == ADAGRAD and L.wd == 0.0:
+        L.kind = LAZY_ADAGRAD
+    else:
+        L.kind = LAZY_FROZEN
+    L.snap_a, L.snap_b = buf, buf + d
+    L.gw, L.gs0, L.gs1, L.gs2 = buf + 2 * d, buf + 3 * d, buf + 4 * d, buf + 5 * d
+    L.a, L.b = 1.0, 0.0
+    for j in range(d):
+        L.snap_a[j] = 1.0
+        L.snap_b[j] = 0.0
+
+
+cdef inline double lazy_factor(const Lazy* L, const RuleParams* rp,
+                               const StepScalars* sc) noexcept nogil:
+    # What one step multiplies the product accumulator a by.
+    if L.kind == LAZY_SGD:
+        return 1.0 - sc.lr * L.wd
+    if L.kind == LAZY_MOMENTUM:
+        return rp.momentum
+    if L.kind == LAZY_DECAY:
+        return rp.rho if rp.rule == ADADELTA else rp.alpha
+    return sc.decay       # AdamW's decoupled decay; 1 for the others
+
+
+cdef inline void lazy_advance(Lazy* L, const StepScalars* sc, double factor) noexcept nogil:
+    # The accumulators after one more step.
+    L.a *= factor
+    if L.kind == LAZY_SGD:
+        L.b += L.l1 * sc.lr / fabs(L.a)
+    elif L.kind != LAZY_DECAY:
+        L.b += sc.clr
+
+
+cdef inline double frozen_eff(const RuleParams* rp, const StepScalars* sc, double s0,
+                              double s1, double s2) noexcept nogil:
+    # The rule's total step per unit of gradient (times clr) for a coordinate
+    # with this state. A momentum buffer passes each gradient on with gain
+    # (1 - dampening) / (1 - momentum) over the following steps: the skipped
+    # penalty gets the same, or the lazy optimum would be under-regularised.
+    cdef double var
+    cdef double gain = ((1.0 - rp.dampening) / (1.0 - rp.momentum)
+                        if 0.0 < rp.momentum < 1.0 else 1.0)
+    if rp.rule == ADAGRAD:
+        return 1.0 / (sqrt(s0) + rp.eps)
+    if rp.rule == RMSPROP:
+        var = s0 - (s2 * s2 if rp.centered else 0.0)
+        return gain / (sqrt(var if var > 0.0 else 0.0) + rp.eps)
+    if rp.rule == ADADELTA:
+        return sqrt(s1 + rp.eps) / sqrt(s0 + rp.eps)
+    if rp.rule == ADAM or rp.rule == ADAMW:
+        return 1.0 / (sqrt(s2 if rp.amsgrad else s1) / sc.bc2s + rp.eps)
+    return gain
+
+
+cdef inline void lazy_catch_up(const Lazy* L, const RuleParams* rp,
+                               const StepScalars* sc, Py_ssize_t j, double* w,
+                               double* s0, double* s1, double* s2) noexcept nogil:
+    # Coordinate j of one target (w, s0..s2 point at that target's block) from
+    # its snapshot to the current accumulators.
+    cdef double a0 = L.snap_a[j], db = L.b - L.snap_b[j], ratio = L.a / a0, eff
+    if L.kind == LAZY_SGD:
+        w[j] = soft_threshold(w[j] * ratio, fabs(L.a) * db)
+    elif L.kind == LAZY_MOMENTUM:
+        w[j] -= (s0[j] * sc.lr * rp.momentum * (1.0 - ratio) / (1.0 - rp.momentum)
+                 * (rp.momentum if rp.nesterov else 1.0))
+        s0[j] *= ratio
+    elif L.kind == LAZY_DECAY:
+        s0[j] *= ratio
+        if rp.rule == ADADELTA:
+            s1[j] *= ratio
+        else:
+            s2[j] *= ratio
+    elif L.kind == LAZY_ADAGRAD:
+        w[j] = soft_threshold(w[j], L.l1 * db / (sqrt(s0[j]) + rp.eps))
+    elif db > 0.0 or ratio != 1.0:
+        eff = frozen_eff(rp, sc, s0[j], s1[j], s2[j]) * db
+        w[j] = soft_threshold(w[j] * ratio * exp(-L.wd * eff), L.l1 * eff)
+
+
+cdef void lazy_flush(Lazy* L, const RuleParams* rp, const StepScalars* sc,
+                     double* theta, Buffers* B, Py_ssize_t d, Py_ssize_t K) noexcept nogil:
+    # Every coordinate up to date; the accumulators restart.
+    cdef Py_ssize_t j, tt, o
+    for tt in range(K):
+        o = tt * (d + 1)
+        for j in range(d):
+            lazy_catch_up(L, rp, sc, j, theta + o, B.s0 + o, B.s1 + o, B.s2 + o)
+    L.a, L.b = 1.0, 0.0
+    for j in range(d):
+        L.snap_a[j] = 1.0
+        L.snap_b[j] = 0.0
+
+
+cdef double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
+                       const RuleParams* rp, const row_t* idx, Py_ssize_t n,
+                       Buffers* B, Progress* P) noexcept nogil:
+    # One epoch of per-sample rule steps on CSR rows, O(nnz) per step (see
+    # above); the intercept is stepped at every sample as in epoch_batched.
+    cdef SparseT* lay = NULL    # the layout type, for the row helpers
+    cdef Py_ssize_t k, i, j, tt, o, d = D.d, K = D.K, ahead = D.ahead
+    cdef int kk, start, nnz
+    cdef double loss_sum = 0.0, alpha_l1, alpha_l2, factor, one = 1.0
+    cdef double* w = B.theta
+    cdef RuleParams coef_rule = rp[0], intercept_rule = rp[0]
+    cdef StepScalars sc, sc_intercept
+    cdef Lazy L
+    penalty_parts(s, &alpha_l1, &alpha_l2)
+    coef_rule.weight_decay = alpha_l2
+    intercept_rule.weight_decay = 0.0     # the intercept is not penalised
+    lazy_init(&L, &coef_rule, alpha_l1,
+              s.schedule == CONSTANT or s.schedule == ADAPTIVE, B.lazy, d)
+    for k in range(n):
+        i = idx[k]
+        if k + ahead < n:
+            prefetch_sample(lay, D, idx[k + ahead])
+        sc = next_step(s, &coef_rule, P)
+        factor = lazy_factor(&L, &coef_rule, &sc)
+        if (fabs(factor) < LAZY_TINY or not LAZY_TINY <= fabs(L.a * factor)
+                <= 1.0 / LAZY_TINY):
+            lazy_flush(&L, &coef_rule, &sc, w, B, d, K)
+        start = D.indptr[i]
+        nnz = D.indptr[i + 1] - start
+        if fabs(factor) < LAZY_TINY:
+            # The step (nearly) zeroes every coef: run it on all of them.
+            loss_sum += sample_dloss(kind, lay, D, s, i, w, K, NULL, B.dl)
+            for kk in range(start, start + nnz):
+                B.g[D.indices[kk]] = D.data[kk]
+            rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, B.g, 0, B.dl, 1.0,
+                              alpha_l1, d, K, B.s0, B.s1, B.s2)
+            for kk in range(start, start + nnz):
+                B.g[D.indices[kk]] = 0.0
+            P.t += 1.0
+            continue
+        for tt in range(K):
+            o = tt * (d + 1)
+            for kk in range(start, start + nnz):
+                lazy_catch_up(&L, &coef_rule, &sc, D.indices[kk], w + o, B.s0 + o,
+                              B.s1 + o, B.s2 + o)
+        loss_sum += sample_dloss(kind, lay, D, s, i, w, K, NULL, B.dl)
+        sc_intercept = sc
+        sc_intercept.decay = 1.0              # nor decayed (AdamW)
+        for tt in range(K):
+            o = tt * (d + 1)
+            for kk in range(nnz):
+                j = o + D.indices[start + kk]
+                L.gw[kk], L.gs0[kk], L.gs1[kk], L.gs2[kk] = w[j], B.s0[j], B.s1[j], B.s2[j]
+            rule_step(&coef_rule, &sc, L.gw, D.data + start, B.dl[tt], alpha_l1,
+                      L.gs0, L.gs1, L.gs2, nnz)
+            for kk in range(nnz):
+                j = o + D.indices[start + kk]
+                w[j], B.s0[j], B.s1[j], B.s2[j] = L.gw[kk], L.gs0[kk], L.gs1[kk], L.gs2[kk]
+            if s.fit_intercept:
+                rule_step(&intercept_rule, &sc_intercept, w + o + d, &one, B.dl[tt], 0.0,
+                          B.s0 + o + d, B.s1 + o + d, B.s2 + o + d, 1)
+        lazy_advance(&L, &sc, factor)
+        for kk in range(start, start + nnz):
+            L.snap_a[D.indices[kk]] = L.a
+            L.snap_b[D.indices[kk]] = L.b
+        P.t += 1.0
+    lazy_flush(&L, &coef_rule, &sc, w, B, d, K)
+    return loss_sum
+
+
 cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                           const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
@@ -980,6 +1220,14 @@ cdef double run_epoch_layout(LayoutT* lay, const Data* D, const Settings* s,
             return epoch_hogwild(<EpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
         return epoch_hogwild(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n,
                              B, P)
+    if LayoutT is SparseT and s.lazy:
+        if s.loss == SQUARED_ERROR:
+            return epoch_lazy(<SquaredErrorT*>NULL, D, s, rp, idx, n, B, P)
+        elif s.loss == HUBER:
+            return epoch_lazy(<HuberT*>NULL, D, s, rp, idx, n, B, P)
+        elif s.loss == EPSILON_INSENSITIVE:
+            return epoch_lazy(<EpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
+        return epoch_lazy(<SquaredEpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
     if s.plain:
         if D.K == 1:
             return plain_for_loss(lay, <OneTargetT*>NULL, D, s, idx, n, B, P)
@@ -1072,6 +1320,9 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         raise ValueError("early stopping needs validation rows")
     if s.plain and s.penalty in (L1, ELASTICNET) and q.shape[0] != K * d:
         raise ValueError("the per-sample L1 penalty needs q of length K * n_features")
+    if s.lazy and (s.average_start > 0.0 or s.batch_size != 1 or s.plain):
+        raise ValueError("lazy sparse steps are per-sample update-rule steps "
+                         "without averaging")
     if n == 0 or d == 0 or K == 0:
         raise ValueError("no training samples or no features")
     # Every index the loops will follow is checked once here, so that a
@@ -1109,6 +1360,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     B.gthreads = NULL
     B.wscale = NULL
     B.dl = NULL
+    B.lazy = NULL
     P.eta, P.t, P.step, P.u, P.penalty_start = s.eta0, s.t, s.step, 0.0, 0.0
     P.beta1_pow = pow(rp.beta1, s.step)
     P.beta2_pow = pow(rp.beta2, s.step)
@@ -1120,6 +1372,10 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         fp_mode = descent_flush_denormals()
         B.wscale = <double*>malloc(K * sizeof(double))
         B.dl = <double*>malloc(s.n_threads * K * sizeof(double))
+        if s.lazy:
+            B.lazy = <double*>malloc(6 * d * sizeof(double))
+            if B.lazy == NULL:
+                status = OUT_OF_MEMORY
         if not s.plain:
             # zeroed: the per-sample sparse path scatters rows into it
             B.g = <double*>calloc(K * (d + 1), sizeof(double))
@@ -1202,6 +1458,7 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         free(B.gthreads)
         free(B.wscale)
         free(B.dl)
+        free(B.lazy)
         descent_restore_fp(fp_mode)
     if status == DIVERGED:
         epoch += 1

@@ -28,6 +28,12 @@ def _kernel_X(X):
     indptr, n_features) with int32 indices (validate_data made it CSR)."""
     if not sp.issparse(X):
         return X
+    if not X.has_canonical_format:
+        # the kernels scatter rows by column index: duplicates must be summed
+        # (as X @ w does), on a copy (the caller's X stays as it is)
+        X = X.copy()
+        X.check_format(full_check=True)   # ValueError for a malformed structure
+        X.sum_duplicates()
     return (np.ascontiguousarray(X.data, dtype=np.float64),
             np.ascontiguousarray(X.indices, dtype=np.int32),
             np.ascontiguousarray(X.indptr, dtype=np.int32), X.shape[1])
@@ -97,6 +103,24 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         weight scale and cumulative penalty, and ``average`` is not
         available. Mini-batch and full batch split each batch's gradient
         over the threads. ``n_jobs=1`` is bit-reproducible.
+    sparse_update : {"auto", "lazy", "dense"}, default="auto"
+        How per-sample steps (``batch_size=1``) of an ``optimizer`` other than
+        ``"sgd"`` treat the coefficients a sparse row does not touch.
+        ``"lazy"``: each step costs O(nnz of the row); a coefficient's skipped
+        steps are brought up to date when a row next touches it. That is exact
+        (the dense iterates) for SGD without momentum (any penalty), momentum
+        and Nesterov without penalty, RMSprop without momentum and Adadelta
+        without penalty, and Adagrad without an L2 part; for the others
+        (Adam, AMSGrad, AdamW, and the rest with a penalty) an untouched
+        coefficient's rule state stays frozen, as in torch's ``SparseAdam``,
+        and its skipped penalty is applied at the next touch with its current
+        step size: the same optimum, other iterates. ``"dense"``: every step
+        updates every coefficient, O(n_features), the iterates of dense X.
+        ``"auto"``: lazy, except with ``average`` (whose running mean reads
+        every coefficient at every step anyway), which is dense. ``"lazy"``
+        with ``average`` or ``batch_size != 1`` raises. Dense X, mini-batches
+        and full batch always update every coefficient; ``optimizer="sgd"``
+        always runs scikit-learn's lazy sparse updates, which are exact.
 
     Fitted attributes beyond scikit-learn's: ``loss_curve_``, the training
     objective (mean weighted loss plus penalty) of each epoch; and
@@ -142,6 +166,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [Integral, None],
+        "sparse_update": [StrOptions({"auto", "lazy", "dense"})],
     }
 
     def __init__(
@@ -170,6 +195,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         batch_size=1,
         clip_grad_norm=None,
         n_jobs=None,
+        sparse_update="auto",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -194,6 +220,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.clip_grad_norm = clip_grad_norm
         self.n_jobs = n_jobs
+        self.sparse_update = sparse_update
 
     # -- parameter checks beyond the constraints ------------------------------
     def _more_validate_params(self, for_partial_fit=False):
@@ -216,6 +243,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
                 "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
+        if self.sparse_update == "lazy" and (self.average or self.batch_size != 1):
+            raise ValueError(
+                "sparse_update='lazy' is for per-sample steps without averaging "
+                f"(got batch_size={self.batch_size!r}, average={self.average!r}): "
+                "mini-batches and the running average touch every coefficient at "
+                "every step; use sparse_update='auto' or 'dense'")
         if self.clip_grad_norm is not None and self.clip_grad_norm < 1e-300:
             raise ValueError(
                 f"clip_grad_norm={self.clip_grad_norm!r} is below 1e-300; the kernels "
@@ -518,6 +551,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             seed=seed,
             batch_size=0 if self.batch_size is None else min(int(self.batch_size), 2**62),
             plain=self._uses_plain_path(),
+            lazy=(self._sparse_fit and not self._uses_plain_path()
+                  and self.batch_size == 1 and not self.average
+                  and self.sparse_update != "dense"),
             clip_norm=float(self.clip_grad_norm or 0.0),
             t=float(self.t_),
             step=float(self._step),
