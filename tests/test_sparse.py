@@ -298,3 +298,30 @@ def test_duplicate_entries_are_summed(data):
         np.testing.assert_allclose(dup.coef_, ref.coef_, rtol=1e-10, atol=1e-13)
     np.testing.assert_array_equal(halves.data, before[0])
     np.testing.assert_array_equal(halves.indices, before[1])
+
+
+def test_lazy_adam_is_torch_sparse_adam(data):
+    # Without a penalty the frozen-state approximation is exactly torch's
+    # SparseAdam (moments of the row's coordinates only, global step count),
+    # up to where eps sits: SparseAdam adds it to sqrt(v), Adam to
+    # sqrt(v) / sqrt(1 - beta2^t); with a tiny eps both are the same rule.
+    torch = pytest.importorskip("torch")
+    X, y = data
+    csr = sp.csr_matrix(X)
+    lr, eps, epochs = 0.01, 1e-30, 2
+    model = SGDRegressor(optimizer=Adam(lr=lr, eps=eps), penalty=None,
+                         fit_intercept=False, learning_rate="constant", shuffle=False,
+                         max_iter=epochs, tol=None).fit(csr, y)
+    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SparseAdam([w], lr=lr, eps=eps)
+    for _ in range(epochs):
+        for i in range(X.shape[0]):
+            cols = csr.indices[csr.indptr[i]:csr.indptr[i + 1]]
+            x = torch.from_numpy(csr.data[csr.indptr[i]:csr.indptr[i + 1]])
+            with torch.no_grad():
+                dloss = float(x @ w[cols]) - y[i]
+            w.grad = torch.sparse_coo_tensor(
+                torch.from_numpy(cols.astype(np.int64))[None], dloss * x,
+                (X.shape[1],))
+            opt.step()
+    np.testing.assert_allclose(model.coef_, w.detach().numpy(), rtol=1e-10, atol=1e-13)
