@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """n_jobs=2 against n_jobs=1: Hogwild! per-sample SGD and threaded full-batch
 gradients, with the final objective of each (speed without the same answer is
-not speed). Interleaved repeats, medians; prints a markdown table.
+not speed). Interleaved repeats, medians; prints a markdown table. Dense
+20,000 x 1000 (--quick: 8,000 x 1000), and for Hogwild! on CSR rows 200,000 x
+100,000 with 20 non-zeros per row (--quick: 50,000 rows).
 
     python bench/bench_threads.py [--quick]
 """
@@ -16,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 import descent
 
@@ -57,6 +60,14 @@ def control_speedup(repeats):
         return statistics.median(ratios)
 
 
+def sparse_data(n, d, nnz, rng):
+    cols = rng.integers(0, d, size=(n, nnz))        # repeats are summed by descent
+    X = sp.csr_matrix((rng.standard_normal(n * nnz), cols.ravel(),
+                       np.arange(0, (n + 1) * nnz, nnz)), shape=(n, d))
+    X.sum_duplicates()
+    return X, X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
+
+
 def objective(model, X, y, alpha):
     r = X @ model.coef_ + model.intercept_[0] - y
     return 0.5 * np.mean(r * r) + 0.5 * alpha * model.coef_ @ model.coef_
@@ -71,6 +82,7 @@ def main():
     X = rng.standard_normal((n, d))
     y = X @ rng.standard_normal(d) / np.sqrt(d) + 0.1 * rng.standard_normal(n)
     alpha = 1e-4
+    Xs, ys = sparse_data(50_000 if args.quick else 200_000, 100_000, 20, rng)
     modes = {
         "per-sample SGD (Hogwild! with 2)": dict(learning_rate="constant", eta0=1e-4,
                                                  max_iter=5),
@@ -80,6 +92,10 @@ def main():
                            max_iter=20),
         "mini-batch 256": dict(batch_size=256, learning_rate="constant", eta0=0.05,
                                max_iter=5),
+        "sparse, per-sample SGD (Hogwild! with 2)": dict(
+            learning_rate="constant", eta0=1e-3, max_iter=3, sparse=True),
+        "sparse, per-sample Adam (Hogwild! with 2)": dict(
+            optimizer="adam", eta0=1e-3, learning_rate="constant", max_iter=3, sparse=True),
     }
     print(f"# n_jobs=2 vs n_jobs=1, {n:,} x {d} dense float64, {repeats} repeats, "
           f"OpenMP {descent.show_config(print_out=False)['openmp']}\n")
@@ -90,7 +106,9 @@ def main():
     print("| mode | n_jobs=1 ns/sample/epoch | n_jobs=2 | speed-up | objective 1 | "
           "objective 2 | rel. diff |")
     print("|---|---|---|---|---|---|---|")
-    for name, params in modes.items():
+    for name, mode in modes.items():
+        params = dict(mode)
+        Xm, ym = (Xs, ys) if params.pop("sparse", False) else (X, y)
         times = {1: [], 2: []}
         objectives = {}
         for _ in range(repeats):
@@ -100,10 +118,10 @@ def main():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     start = time.perf_counter()
-                    model.fit(X, y)
+                    model.fit(Xm, ym)
                     times[n_jobs].append(time.perf_counter() - start)
-                objectives[n_jobs] = objective(model, X, y, alpha)
-        ns = {k: statistics.median(v) / (n * params["max_iter"]) * 1e9
+                objectives[n_jobs] = objective(model, Xm, ym, alpha)
+        ns = {k: statistics.median(v) / (Xm.shape[0] * params["max_iter"]) * 1e9
               for k, v in times.items()}
         speedup = statistics.median(a / b for a, b in zip(times[1], times[2]))
         rel = objectives[2] / objectives[1] - 1

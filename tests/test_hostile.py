@@ -14,7 +14,7 @@ sparse data/indices/indptr/row/col, DataFrames, memmaps and their files, the
 optimizer instance passed in), the floating-point mode is restored (denormals
 still work), nothing is printed and nothing crashes. Where the input is known
 to be invalid (NaN/inf, 0 rows or columns, wrong lengths, negative or all-zero
-weights, n_jobs with sparse X and batch_size=1, ...) success is a failure.
+weights, sparse_update="dense" with sparse Hogwild!, ...) success is a failure.
 Fits that are not Hogwild! must also be bit-reproducible.
 
 Layout:
@@ -446,7 +446,8 @@ def data_problems(X, y, sw, kw):
     if not all_finite(y):
         must += NONFINITE
     must += weight_problems(sw, n)
-    if sp.issparse(X) and kw["batch_size"] == 1 and n_threads(kw["n_jobs"]) > 1:
+    if (sp.issparse(X) and kw["batch_size"] == 1 and n_threads(kw["n_jobs"]) > 1
+            and kw.get("sparse_update") == "dense"):
         must += ["n_jobs"]
     return must
 
@@ -630,12 +631,19 @@ def test_fit_sparse_hostile(data, n, d, kw):
 @hostile(40)
 @given(data=st.data(), n=st.integers(1, 6), d=st.integers(1, 4),
        n_jobs=st.sampled_from([2, -1, 4]), fmt=st.sampled_from(SPARSE_FORMATS[:6]))
-def test_sparse_n_jobs_batch_size_1_is_refused(data, n, d, n_jobs, fmt):
+def test_sparse_hogwild_refuses_dense_updates_only(data, n, d, n_jobs, fmt):
+    # Hogwild! on sparse rows updates the rows' coefficients: it runs, but
+    # refuses sparse_update='dense'.
     assume(n_threads(n_jobs) > 1)
     X = getattr(sp, fmt)(sp.random(n, d, density=0.7, random_state=0))
     y = data.draw(real_arrays((n,), mode="benign"))
-    est = SGDRegressor(max_iter=2, n_jobs=n_jobs, batch_size=1)
-    run_case(lambda: est.fit(X, y), [X, y], must_fail=("n_jobs",))
+    est = SGDRegressor(max_iter=2, n_jobs=n_jobs, batch_size=1, sparse_update="dense")
+    run_case(lambda: est.fit(X, y), [X, y], must_fail=("sparse_update",))
+    est = SGDRegressor(max_iter=2, n_jobs=n_jobs, batch_size=1,
+                       optimizer=data.draw(st.sampled_from(OPTIMIZER_NAMES)))
+    _, exc = run_case(lambda: est.fit(X, y), [X, y], may_fail=DIVERGED)
+    if exc is None:
+        check_fitted(est, X, None)
 
 
 @hostile(25)
@@ -649,8 +657,6 @@ def test_threaded_paths_on_larger_data(seed, d, k, sparse, n_jobs, batch_size, o
     and Hogwild! only start on larger data: finite or 'diverged', inputs
     untouched; the threaded batch gradient is reproducible for a given
     thread count and agrees with one thread."""
-    if sparse and batch_size == 1:
-        batch_size = None
     rng = np.random.RandomState(seed)
     n = 2600
     X = rng.randn(n, d)
@@ -986,7 +992,8 @@ def test_every_pair_of_extreme_but_valid_hyperparameters():
     configs += [repaired(kw) for kw in configs if repaired(kw) != kw]
     for c, kw in enumerate(configs):
         Xv, yv = data[c % 3]
-        if sp.issparse(Xv) and kw["batch_size"] == 1 and n_threads(kw["n_jobs"]) > 1:
+        if (sp.issparse(Xv) and kw["batch_size"] == 1 and n_threads(kw["n_jobs"]) > 1
+                and kw["sparse_update"] == "dense"):
             Xv = X
         for how in ("fit", "partial_fit"):
             if how == "partial_fit" and kw["early_stopping"]:
@@ -1613,8 +1620,6 @@ _SUBPROCESS_CASES = textwrap.dedent(r"""
         if cfg["average"] and cfg["batch_size"] == 1 and cfg["n_jobs"] == 2:
             cfg["average"] = False
         for Xv in (X, sp.csr_matrix(X)):
-            if sp.issparse(Xv) and cfg["batch_size"] == 1:
-                cfg = dict(cfg, n_jobs=None)
             cases += 1
             try:
                 est = SGDRegressor(max_iter=3, random_state=seed, **cfg).fit(Xv, yy)

@@ -462,6 +462,9 @@ ctypedef struct Buffers:
     double* wscale        # per target: w = wscale * v (plain path), K
     double* dl            # per target dloss of the current sample, K per thread
     double* lazy          # lazy sparse steps: 6 * d (snapshots, a gathered row)
+    double* inv_freq      # sparse Hogwild!: n / (training rows containing feature j), d
+    double* hog           # sparse Hogwild!: per thread, a gathered row (5 * max_nnz)
+    Py_ssize_t max_nnz    # the most non-zeros of a training row
 
 
 ctypedef struct Progress:
@@ -1137,9 +1140,8 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
     # updates. The plain path applies L2 as a per-coordinate shrink and L1 as a
     # proximal step (the weight scale and the cumulative penalty are global
     # state that threads cannot share without locks).
-    # (With CSR rows it is not dispatched: the estimator raises instead.)
     if LayoutT is SparseT:
-        return -1.0
+        return hogwild_sparse(kind, D, s, rp, idx, n, B, P)
     else:
         return hogwild_dense(kind, D, s, rp, idx, n, B, P)
 
@@ -1193,6 +1195,151 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
         P.beta2_pow = pow(rp.beta2, P.step)
     return loss_sum
 
+
+cdef double hogwild_sparse(LossT* kind, const Data* D, const Settings* s,
+                           const RuleParams* rp, const row_t* idx, Py_ssize_t n,
+                           Buffers* B, Progress* P) noexcept nogil:
+    # Hogwild! on CSR rows, O(nnz) per step: a step touches the row's
+    # coefficients only, and the penalty is split over the rows as in Niu et
+    # al. (2011), whose objective is a sum of terms over the samples' supports:
+    # a step adds feature j's penalty with weight r_j = n / n_j (n_j training
+    # rows contain j), so that an epoch applies its full penalty on average.
+    # Plain SGD: w_j <- soft((1 - eta l2 r_j) w_j - eta dloss x_j, eta l1 r_j);
+    # an update rule gets g_j = dloss x_j + l2 r_j w_j (AdamW: the decay
+    # 1 - lr l2 r_j), then the L1 prox with threshold l1 r_j times its step
+    # size, and its state moves on the row's coordinates only (torch's
+    # SparseAdam). Features no training row contains get the serial lazy
+    # catch-up of the epoch's steps afterwards (hogwild_untouched).
+    cdef SparseT* lay = NULL    # the layout type, for the row helpers
+    cdef Py_ssize_t k, i, j, tt, o, d = D.d, K = D.K, ahead = D.ahead, m = B.max_nnz
+    cdef int kk, start, nnz
+    cdef double* w = B.theta
+    cdef double* wt
+    cdef double* dl
+    cdef double* G
+    cdef double loss_sum = 0.0, eta, step, z, r, alpha_l1, alpha_l2
+    cdef double fi = 1.0 if s.fit_intercept else 0.0
+    cdef double eta_now = P.eta, t0 = P.t, step0 = P.step, one = 1.0
+    cdef bint adamw = rp.rule == ADAMW
+    cdef RuleParams coef_rule = rp[0]
+    cdef StepScalars sc
+    penalty_parts(s, &alpha_l1, &alpha_l2)
+    coef_rule.weight_decay = 0.0      # the penalty enters per coordinate, below
+    for k in prange(n, num_threads=s.n_threads, schedule='static'):
+        i = idx[k]
+        if k + ahead < n:
+            prefetch_sample(lay, D, idx[k + ahead])
+        dl = B.dl + threadid() * K
+        loss_sum += sample_dloss(kind, lay, D, s, i, w, K, NULL, dl)
+        start = D.indptr[i]
+        nnz = D.indptr[i + 1] - start
+        if s.plain:
+            eta = schedule_eta(s, eta_now, t0 + k)
+            for tt in range(K):
+                wt = w + tt * (d + 1)
+                for kk in range(start, start + nnz):
+                    j = D.indices[kk]
+                    r = B.inv_freq[j]
+                    z = 1.0 - eta * alpha_l2 * r
+                    z = z if z > 0.0 else 0.0
+                    wt[j] = soft_threshold(z * wt[j] - eta * dl[tt] * D.data[kk],
+                                           eta * alpha_l1 * r)
+                wt[d] = wt[d] - eta * dl[tt] * s.intercept_decay * fi
+        else:
+            step = step0 + k + 1.0
+            eta = schedule_eta(s, eta_now, step)
+            sc = step_scalars(&coef_rule, eta, step, pow(rp.beta1, step),
+                              pow(rp.beta2, step))
+            G = B.hog + threadid() * 5 * m      # w, s0, s1, s2, g of the row
+            for tt in range(K):
+                o = tt * (d + 1)
+                for kk in range(nnz):
+                    j = o + D.indices[start + kk]
+                    r = B.inv_freq[D.indices[start + kk]]
+                    G[kk], G[m + kk], G[2 * m + kk], G[3 * m + kk] = (
+                        w[j], B.s0[j], B.s1[j], B.s2[j])
+                    if adamw:
+                        G[4 * m + kk] = dl[tt] * D.data[start + kk]
+                        G[kk] = G[kk] * (1.0 - eta * alpha_l2 * r)
+                    else:
+                        G[4 * m + kk] = dl[tt] * D.data[start + kk] + alpha_l2 * r * w[j]
+                rule_step(&coef_rule, &sc, G, G + 4 * m, 1.0, 0.0, G + m, G + 2 * m,
+                          G + 3 * m, nnz)
+                for kk in range(nnz):
+                    j = o + D.indices[start + kk]
+                    if alpha_l1 > 0.0:
+                        G[kk] = soft_threshold(
+                            G[kk], alpha_l1 * B.inv_freq[D.indices[start + kk]] * sc.clr
+                            * frozen_eff(&coef_rule, &sc, G[m + kk], G[2 * m + kk],
+                                         G[3 * m + kk]))
+                    w[j], B.s0[j], B.s1[j], B.s2[j] = (
+                        G[kk], G[m + kk], G[2 * m + kk], G[3 * m + kk])
+                if s.fit_intercept:
+                    rule_step(&coef_rule, &sc, w + o + d, &one, dl[tt], 0.0,
+                              B.s0 + o + d, B.s1 + o + d, B.s2 + o + d, 1)
+    hogwild_untouched(D, s, rp, n, B, P)
+    P.t = t0 + n
+    if not s.plain:
+        P.step = step0 + n
+        P.beta1_pow = pow(rp.beta1, P.step)
+        P.beta2_pow = pow(rp.beta2, P.step)
+    return loss_sum
+
+
+cdef void hogwild_untouched(const Data* D, const Settings* s, const RuleParams* rp,
+                            Py_ssize_t n, Buffers* B, const Progress* P) noexcept nogil:
+    # The coefficients of features that no training row contains (inv_freq 0)
+    # move only by the penalty and their state's decay: after the parallel
+    # loop they get the epoch's n steps by the serial lazy catch-up (exact
+    # where lazy_catch_up is). A step factor below LAZY_TINY counts as
+    # LAZY_TINY: such a step leaves ~1e-150 of a coefficient either way.
+    cdef Py_ssize_t k, j, d = D.d
+    cdef double alpha_l1, alpha_l2, factor, step, eta = P.eta
+    cdef double b1 = P.beta1_pow, b2 = P.beta2_pow
+    cdef bint untouched = False
+    cdef RuleParams coef_rule = rp[0]
+    cdef StepScalars sc
+    cdef Lazy L
+    for j in range(d):
+        untouched = untouched or B.inv_freq[j] == 0.0
+    if not untouched:
+        return
+    penalty_parts(s, &alpha_l1, &alpha_l2)
+    coef_rule.weight_decay = alpha_l2
+    lazy_init(&L, &coef_rule, alpha_l1, s.schedule == CONSTANT or s.schedule == ADAPTIVE,
+              B.lazy, d)
+    for k in range(n):
+        if s.plain:
+            eta = schedule_eta(s, P.eta, P.t + k)
+            sc = step_scalars(&coef_rule, eta, 2.0, 0.0, 0.0)
+        else:
+            step = P.step + k + 1.0
+            eta = schedule_eta(s, P.eta, step)
+            b1 = b1 * rp.beta1 if b1 > 1e-200 else 0.0
+            b2 = b2 * rp.beta2 if b2 > 1e-200 else 0.0
+            sc = step_scalars(&coef_rule, eta, step, b1, b2)
+        factor = lazy_factor(&L, &coef_rule, &sc)
+        if s.plain and factor < 0.0:
+            factor = 0.0            # the plain path never scales by a negative value
+        if fabs(factor) < LAZY_TINY:
+            factor = -LAZY_TINY if factor < 0.0 else LAZY_TINY
+        if not LAZY_TINY <= fabs(L.a * factor) <= 1.0 / LAZY_TINY:
+            untouched_catch_up(&L, &coef_rule, &sc, D, B)
+        lazy_advance(&L, &sc, factor)
+    untouched_catch_up(&L, &coef_rule, &sc, D, B)
+
+
+cdef void untouched_catch_up(Lazy* L, const RuleParams* rp, const StepScalars* sc,
+                             const Data* D, Buffers* B) noexcept nogil:
+    # The features no row touches up to date; the accumulators restart (their
+    # snapshots are never moved from 1 and 0).
+    cdef Py_ssize_t j, tt, o, d = D.d
+    for j in range(d):
+        if B.inv_freq[j] == 0.0:
+            for tt in range(D.K):
+                o = tt * (d + 1)
+                lazy_catch_up(L, rp, sc, j, B.theta + o, B.s0 + o, B.s1 + o, B.s2 + o)
+    L.a, L.b = 1.0, 0.0
 
 cdef double plain_for_loss(LayoutT* lay, TargetsT* targets, const Data* D,
                            const Settings* s, const row_t* idx, Py_ssize_t n,
@@ -1279,7 +1426,8 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     cdef const int[::1] X_indices, X_indptr
     cdef Py_ssize_t d, n_rows, n = train_idx.shape[0], nval = val_idx.shape[0]
     cdef Py_ssize_t K = y.shape[1]
-    cdef Py_ssize_t j, epoch = 0
+    cdef Py_ssize_t j, kk, nnz_row, epoch = 0
+    cdef bint hogwild_sparse
     cdef double loss_sum, obj, score
     cdef double best_obj = INFINITY, best_score = -INFINITY, ref
     cdef long long no_improvement = 0
@@ -1361,6 +1509,9 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
     B.wscale = NULL
     B.dl = NULL
     B.lazy = NULL
+    B.inv_freq = NULL
+    B.hog = NULL
+    B.max_nnz = 0
     P.eta, P.t, P.step, P.u, P.penalty_start = s.eta0, s.t, s.step, 0.0, 0.0
     P.beta1_pow = pow(rp.beta1, s.step)
     P.beta2_pow = pow(rp.beta2, s.step)
@@ -1372,9 +1523,26 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         fp_mode = descent_flush_denormals()
         B.wscale = <double*>malloc(K * sizeof(double))
         B.dl = <double*>malloc(s.n_threads * K * sizeof(double))
-        if s.lazy:
+        hogwild_sparse = D.sparse and s.n_threads > 1 and (s.plain or s.batch_size == 1)
+        if s.lazy or hogwild_sparse:
             B.lazy = <double*>malloc(6 * d * sizeof(double))
             if B.lazy == NULL:
+                status = OUT_OF_MEMORY
+        if hogwild_sparse and status != OUT_OF_MEMORY:
+            # feature j's share of the penalty per step that touches it
+            B.inv_freq = <double*>calloc(d, sizeof(double))
+            if B.inv_freq != NULL:
+                for j in range(n):
+                    nnz_row = D.indptr[train_idx[j] + 1] - D.indptr[train_idx[j]]
+                    B.max_nnz = max(B.max_nnz, nnz_row)
+                    for kk in range(D.indptr[train_idx[j]], D.indptr[train_idx[j] + 1]):
+                        B.inv_freq[D.indices[kk]] += 1.0
+                for j in range(d):
+                    if B.inv_freq[j] > 0.0:
+                        B.inv_freq[j] = n / B.inv_freq[j]
+                B.hog = <double*>malloc(s.n_threads * 5 * max(B.max_nnz, 1)
+                                        * sizeof(double))
+            if B.inv_freq == NULL or B.hog == NULL:
                 status = OUT_OF_MEMORY
         if not s.plain:
             # zeroed: the per-sample sparse path scatters rows into it
@@ -1459,6 +1627,8 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         free(B.wscale)
         free(B.dl)
         free(B.lazy)
+        free(B.inv_freq)
+        free(B.hog)
         descent_restore_fp(fp_mode)
     if status == DIVERGED:
         epoch += 1

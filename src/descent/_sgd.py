@@ -101,8 +101,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         2011) over the shuffled samples: results then vary from run to run,
         L2 is a per-coordinate shrink and L1 a proximal step instead of the
         weight scale and cumulative penalty, and ``average`` is not
-        available. Mini-batch and full batch split each batch's gradient
-        over the threads. ``n_jobs=1`` is bit-reproducible.
+        available. On sparse X a Hogwild! step touches the row's coefficients
+        only and the penalty is split over the rows (feature j's enters each
+        step that touches it with weight n / n_j, n_j the rows containing j;
+        features no row contains get the epoch's penalty afterwards); an
+        update rule's state moves on the row's coordinates only, as with
+        ``sparse_update="lazy"`` (``"dense"`` is refused). Mini-batch and
+        full batch split each batch's gradient over the threads.
+        ``n_jobs=1`` is bit-reproducible.
     sparse_update : {"auto", "lazy", "dense"}, default="auto"
         How per-sample steps (``batch_size=1``) of an ``optimizer`` other than
         ``"sgd"`` treat the coefficients a sparse row does not touch.
@@ -385,11 +391,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
                 f"fitted on {self._theta.shape[0]}")
-        if sp.issparse(X) and self._hogwild():
+        if sp.issparse(X) and self._hogwild() and self.sparse_update == "dense":
             raise ValueError(
-                "n_jobs > 1 with batch_size=1 (Hogwild!) needs dense X; with sparse X "
-                "use n_jobs=None, or batch_size > 1 / None to share the gradient "
-                "work between threads")
+                "sparse_update='dense' with n_jobs > 1 and batch_size=1: Hogwild! "
+                "threads on sparse rows update the rows' coefficients only; use "
+                "sparse_update='auto', or n_jobs=None for dense updates")
         y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
         n_features = X.shape[1]
         n_targets = y.shape[1]
