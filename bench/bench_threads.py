@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 import descent
 
-# The machine's own scaling: an embarrassingly parallel C loop (no shared
-# writes, no memory traffic) on 1 and 2 OpenMP threads. A speed-up of n_jobs=2
-# cannot exceed what this control shows.
+# The machine's own scaling, on 1 and 2 OpenMP threads: an embarrassingly
+# parallel C loop (no shared writes, no memory traffic), and a parallel sum
+# over X in a random row order (the memory traffic of a per-sample epoch, no
+# compute). A speed-up of n_jobs=2 cannot exceed what these show.
 CONTROL_C = r"""
 #include <omp.h>
 double control(long n, int threads) {
@@ -33,11 +35,21 @@ double control(long n, int threads) {
     for (long i = 0; i < n; ++i) s += (double)i * 1e-9 * (double)(i & 1023);
     return s;
 }
+double rows(const double* X, const int* order, long n, long d, int threads) {
+    double s = 0.0;
+    #pragma omp parallel for num_threads(threads) reduction(+:s) schedule(static)
+    for (long k = 0; k < n; ++k) {
+        const double* x = X + (long)order[k] * d;
+        for (long j = 0; j < d; ++j) s += x[j];
+    }
+    return s;
+}
 """
 
 
-def control_speedup(repeats):
-    """Median time ratio 1 thread / 2 threads of CONTROL_C, or None without cc."""
+def control_speedup(repeats, X):
+    """Median time ratios 1 thread / 2 threads of CONTROL_C's compute loop and
+    of its random-order pass over the rows of X, or None without cc."""
     with tempfile.TemporaryDirectory() as tmp:
         src, lib = Path(tmp, "control.c"), Path(tmp, "control.so")
         src.write_text(CONTROL_C)
@@ -46,18 +58,24 @@ def control_speedup(repeats):
                             str(lib)], check=True, capture_output=True)
         except (OSError, subprocess.CalledProcessError):
             return None
-        control = ctypes.CDLL(str(lib)).control
-        control.restype = ctypes.c_double
-        control.argtypes = [ctypes.c_long, ctypes.c_int]
-        ratios = []
+        so = ctypes.CDLL(str(lib))
+        so.control.restype = so.rows.restype = ctypes.c_double
+        so.control.argtypes = [ctypes.c_long, ctypes.c_int]
+        so.rows.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long,
+                            ctypes.c_long, ctypes.c_int]
+        order = np.random.default_rng(1).permutation(X.shape[0]).astype(np.int32)
+        ratios = {"compute": [], "rows": []}
         for _ in range(repeats):
-            seconds = []
-            for threads in (1, 2):
-                start = time.perf_counter()
-                control(200_000_000, threads)
-                seconds.append(time.perf_counter() - start)
-            ratios.append(seconds[0] / seconds[1])
-        return statistics.median(ratios)
+            for name, call in (("compute", lambda t: so.control(200_000_000, t)),
+                               ("rows", lambda t: so.rows(X.ctypes.data, order.ctypes.data,
+                                                          X.shape[0], X.shape[1], t))):
+                seconds = []
+                for threads in (1, 2):
+                    start = time.perf_counter()
+                    call(threads)
+                    seconds.append(time.perf_counter() - start)
+                ratios[name].append(seconds[0] / seconds[1])
+        return {k: statistics.median(v) for k, v in ratios.items()}
 
 
 def sparse_data(n, d, nnz, rng):
@@ -86,8 +104,11 @@ def main():
     modes = {
         "per-sample SGD (Hogwild! with 2)": dict(learning_rate="constant", eta0=1e-4,
                                                  max_iter=5),
+        # a decaying step, so that the objective compared is a final one (at a
+        # constant step per-sample Adam stays in a noise band that threads widen)
         "per-sample Adam (Hogwild! with 2)": dict(optimizer="adam", eta0=1e-3,
-                                                  learning_rate="constant", max_iter=3),
+                                                  learning_rate="invscaling",
+                                                  power_t=0.5, max_iter=20),
         "full batch": dict(batch_size=None, learning_rate="constant", eta0=0.5,
                            max_iter=20),
         "mini-batch 256": dict(batch_size=256, learning_rate="constant", eta0=0.05,
@@ -99,10 +120,11 @@ def main():
     }
     print(f"# n_jobs=2 vs n_jobs=1, {n:,} x {d} dense float64, {repeats} repeats, "
           f"OpenMP {descent.show_config(print_out=False)['openmp']}\n")
-    control = control_speedup(repeats)
+    control = control_speedup(repeats, X)
     if control is not None:
-        print(f"Machine control (parallel C loop, no shared data): 2 threads = "
-              f"{control:.2f}x 1 thread.\n")
+        print(f"Machine controls, 2 threads / 1 thread: a parallel C compute loop (no "
+              f"shared data) {control['compute']:.2f}x; a parallel pass over X's "
+              f"rows in a random order (memory traffic only) {control['rows']:.2f}x.\n")
     print("| mode | n_jobs=1 ns/sample/epoch | n_jobs=2 | speed-up | objective 1 | "
           "objective 2 | rel. diff |")
     print("|---|---|---|---|---|---|---|")
@@ -120,7 +142,10 @@ def main():
                     start = time.perf_counter()
                     model.fit(Xm, ym)
                     times[n_jobs].append(time.perf_counter() - start)
-                objectives[n_jobs] = objective(model, Xm, ym, alpha)
+                # scored with NumPy's BLAS on one thread: its threads busy-wait
+                # for ~0.1 s after a call and would compete with the next fit's
+                with threadpool_limits(limits=1, user_api="blas"):
+                    objectives[n_jobs] = objective(model, Xm, ym, alpha)
         ns = {k: statistics.median(v) / (Xm.shape[0] * params["max_iter"]) * 1e9
               for k, v in times.items()}
         speedup = statistics.median(a / b for a, b in zip(times[1], times[2]))
