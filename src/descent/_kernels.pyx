@@ -6,7 +6,7 @@
 # Directives (boundscheck, wraparound, cdivision, ...) come from CMake and the
 # build type, never from this file.
 
-from cython.parallel cimport parallel, prange, threadid
+from cython.parallel cimport prange, threadid
 cimport scipy.linalg.cython_blas as blas
 from libc.math cimport sqrt, fabs, exp, pow, isfinite, INFINITY, NAN
 from libc.stdlib cimport calloc, malloc, realloc, free
@@ -30,11 +30,9 @@ cdef extern from *:
     #include <omp.h>
     #define DESCENT_HAVE_OPENMP 1
     #define DESCENT_MAX_THREADS() omp_get_max_threads()
-    #define DESCENT_TEAM_SIZE() omp_get_num_threads()
     #else
     #define DESCENT_HAVE_OPENMP 0
     #define DESCENT_MAX_THREADS() 1
-    #define DESCENT_TEAM_SIZE() 1
     #endif
     #include <stdint.h>
     /* The first 64-byte (cache-line) boundary in a block from malloc. */
@@ -80,7 +78,6 @@ cdef extern from *:
     void DESCENT_PREFETCH(const void* p) nogil
     int DESCENT_HAVE_OPENMP
     int DESCENT_MAX_THREADS() nogil
-    int DESCENT_TEAM_SIZE() nogil
     double* descent_align64(void* raw) nogil
     void DESCENT_CHECK(bint cond) nogil
     unsigned long long descent_flush_denormals() nogil
@@ -750,11 +747,10 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
     # Fused pass over the rows idx[0:n]: residuals, losses and gradient
     # accumulation of every target in the same row loop, so X is read once
     # per step. g_t <- sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
-    cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K, ahead = D.ahead
+    cdef Py_ssize_t k, i, j, tt, c, hi, nchunks, stride, d = D.d, K = D.K, ahead = D.ahead
     cdef Py_ssize_t size = K * (d + 1)
-    cdef double p, c, y, sw, loss_sum = 0.0, eps = s.epsilon
+    cdef double p, c2, y, sw, loss_sum = 0.0, eps = s.epsilon
     cdef double* gt
-    cdef int tid
     memset(g, 0, size * sizeof(double))
     # Threads pay off once a batch holds enough work to cover the fork/join:
     # measured with 2 threads, batches of 2.2e5 and 2.6e5 units (rows x
@@ -769,28 +765,36 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
                 p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
                 y = D.y[i * K + tt]
                 loss_sum += sw * t_loss(kind, y, p, eps)
-                c = sw * t_dloss(kind, y, p, eps)
-                row_axpy(lay, D, i, c, g + tt * (d + 1))
-                g[tt * (d + 1) + d] += c
+                c2 = sw * t_dloss(kind, y, p, eps)
+                row_axpy(lay, D, i, c2, g + tt * (d + 1))
+                g[tt * (d + 1) + d] += c2
         return loss_sum
-    # Each thread accumulates into its own buffer; they are summed after, in
-    # thread order, so a given thread count gives reproducible results.
-    memset(gthreads, 0, n_threads * size * sizeof(double))
-    for k in prange(n, num_threads=n_threads, schedule='static'):
-        i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])   # a thread's rows are contiguous in k
-        gt = gthreads + threadid() * size
-        sw = weight(D, i)
-        for tt in range(K):
-            p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
-            y = D.y[i * K + tt]
-            loss_sum += sw * t_loss(kind, y, p, eps)
-            c = sw * t_dloss(kind, y, p, eps)
-            row_axpy(lay, D, i, c, gt + tt * (d + 1))
-            gt[tt * (d + 1) + d] += c
-    for tid in range(n_threads):
-        gt = gthreads + tid * size
+    # The rows go in GRADIENT_CHUNKS chunks per thread, handed out dynamically
+    # (a thread the machine slows down, e.g. a shared VM's steal, takes fewer
+    # instead of the others waiting for it), each with its own accumulator
+    # (and loss in its last slot), summed in chunk order: the same result
+    # whichever thread ran which chunk.
+    nchunks = min(n, GRADIENT_CHUNKS * n_threads)
+    stride = (size + 1 + 7) // 8 * 8          # whole cache lines apart
+    memset(gthreads, 0, nchunks * stride * sizeof(double))
+    for c in prange(nchunks, num_threads=n_threads, schedule='dynamic'):
+        gt = gthreads + c * stride
+        hi = n * (c + 1) // nchunks
+        for k in range(n * c // nchunks, hi):
+            i = idx[k]
+            if k + ahead < hi:
+                prefetch_sample(lay, D, idx[k + ahead])
+            sw = weight(D, i)
+            for tt in range(K):
+                p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
+                y = D.y[i * K + tt]
+                gt[size] += sw * t_loss(kind, y, p, eps)
+                c2 = sw * t_dloss(kind, y, p, eps)
+                row_axpy(lay, D, i, c2, gt + tt * (d + 1))
+                gt[tt * (d + 1) + d] += c2
+    for c in range(nchunks):
+        gt = gthreads + c * stride
+        loss_sum += gt[size]
         for j in range(size):
             g[j] += gt[j]
     return loss_sum
@@ -1161,7 +1165,12 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
         return hogwild_dense(kind, D, s, rp, idx, n, B, P)
 
 
-# Dense rows: samples between two exchanges of a thread's model copy.
+# Threaded batch gradients: chunks of rows per thread.
+cdef enum:
+    GRADIENT_CHUNKS = 4
+
+
+# Dense Hogwild!: samples in a chunk, between two exchanges of a thread's copy.
 cdef enum:
     HOGWILD_SYNC = 32
 
@@ -1196,18 +1205,18 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
                           Buffers* B, Progress* P) noexcept nogil:
     # A dense step writes every coefficient: threads writing one shared model
     # at every sample fight over its cache lines (measured at 20,000 x 1000:
-    # 2 threads ran at 0.57x the speed of 1). So each thread steps a private
-    # copy of the model and every HOGWILD_SYNC samples publishes its change in
-    # an array of its own and restarts from the start model plus all threads'
-    # changes: lock-free Hogwild! (other threads' changes are read while they
-    # are written) with updates seen up to HOGWILD_SYNC samples late per
-    # thread, much as HogWild++ (Zhang, Hsieh & Akella 2016) keeps per-core
-    # copies. On its copy a thread runs the serial loops: epoch_plain (weight
-    # scale, and the cumulative L1 penalty restarted at each exchange), or the
-    # rule steps with the rule's state its own through the epoch (an estimate
-    # from its samples), merged at the end.
+    # 2 threads ran at 0.57x the speed of 1). So a thread takes a chunk of
+    # HOGWILD_SYNC (or more) samples, starts from the epoch's start model plus
+    # all threads' published changes, steps that private copy, and publishes
+    # its change in an array of its own: lock-free Hogwild! (other threads'
+    # changes are read while they are written) with updates seen up to a
+    # chunk late, much as HogWild++ (Zhang, Hsieh & Akella 2016) keeps
+    # per-core copies. On its copy a thread runs the serial loops: epoch_plain
+    # (weight scale, cumulative L1 penalty restarted per chunk), or the rule
+    # steps with the rule's state its own through the epoch (an estimate from
+    # its samples), merged at the end.
     cdef DenseT* lay = NULL    # the layout type, for the row helpers
-    cdef Py_ssize_t k, i, j, lo, hi, m, since, sync, tid, nth, ran
+    cdef Py_ssize_t k, i, j, c, lo, hi, sync, nchunks, tid, ran
     cdef Py_ssize_t d = D.d, K = D.K, size = D.K * (D.d + 1)
     cdef double* T
     cdef double* w
@@ -1230,51 +1239,45 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
         T = B.local + tid * B.local_stride
         T[0] = 0.0
         T[1] = 0.0
+        w = T + B.local_head
         for j in range(size):
-            T[B.local_head + 2 * size + j] = 0.0
-    with parallel(num_threads=s.n_threads):
-        tid = threadid()
-        nth = DESCENT_TEAM_SIZE()
-        lo = n * tid // nth
-        hi = n * (tid + 1) // nth
-        T = B.local + tid * B.local_stride
+            w[2 * size + j] = 0.0                    # its published change
+        if not s.plain:
+            for j in range(size):     # the rule's state, and its base
+                w[3 * size + j] = w[4 * size + j] = B.s0[j]
+                w[5 * size + j] = w[6 * size + j] = B.s1[j]
+                w[7 * size + j] = w[8 * size + j] = B.s2[j]
+    # Chunks of samples are handed out dynamically: a thread that the machine
+    # slows down (a shared VM's steal) takes fewer, instead of the others
+    # waiting for it at the end of the epoch. Long enough chunks that the rows
+    # prefetched ahead inside one (D.ahead) are a small part of it.
+    sync = max(HOGWILD_SYNC, 8 * D.ahead)
+    nchunks = (n + sync - 1) // sync
+    for c in prange(nchunks, num_threads=s.n_threads, schedule='dynamic'):
+        T = B.local + threadid() * B.local_stride
         T[1] = 1.0
         dl = T + 8
         w = T + B.local_head
-        pull(B, nth, w, w + size, size)
+        lo = c * sync
+        hi = min(lo + sync, n)
+        pull(B, s.n_threads, w, w + size, size)
         if s.plain:
             Bt = B[0]
             Bt.theta, Bt.q, Bt.dl, Bt.wscale = w, w + 3 * size, dl, T + 8 + (K + 7) // 8 * 8
             Bt.avg = NULL
-            # chunks long enough that the rows prefetched ahead inside one
-            # (D.ahead) are a small part of it
-            sync = max(HOGWILD_SYNC, 8 * D.ahead)
-            k = lo
-            while k < hi:
-                m = sync if k + sync <= hi else hi - k
-                Pt.eta, Pt.t, Pt.u = eta_now, t0 + k, 0.0
-                if has_l1:
-                    for i in range(K * d):
-                        Bt.q[i] = 0.0
-                if K == 1:
-                    T[0] = T[0] + epoch_plain(kind, lay, <OneTargetT*>NULL, D, s, idx + k,
-                                              m, &Bt, &Pt)
-                else:
-                    T[0] = T[0] + epoch_plain(kind, lay, <ManyTargetsT*>NULL, D, s,
-                                              idx + k, m, &Bt, &Pt)
-                for i in range(k + m, min(k + m + D.ahead, hi)):
-                    prefetch_sample(lay, D, idx[i])     # the next chunk's first rows
-                push(w, w + size, w + 2 * size, size)
-                pull(B, nth, w, w + size, size)
-                k = k + m
+            Pt.eta, Pt.t, Pt.u = eta_now, t0 + lo, 0.0
+            if has_l1:
+                for i in range(K * d):
+                    Bt.q[i] = 0.0
+            if K == 1:
+                T[0] = T[0] + epoch_plain(kind, lay, <OneTargetT*>NULL, D, s, idx + lo,
+                                          hi - lo, &Bt, &Pt)
+            else:
+                T[0] = T[0] + epoch_plain(kind, lay, <ManyTargetsT*>NULL, D, s, idx + lo,
+                                          hi - lo, &Bt, &Pt)
         else:
-            for i in range(size):     # the rule's state, and its base
-                w[3 * size + i] = w[4 * size + i] = B.s0[i]
-                w[5 * size + i] = w[6 * size + i] = B.s1[i]
-                w[7 * size + i] = w[8 * size + i] = B.s2[i]
             b1 = pow(rp.beta1, step0 + lo)
             b2 = pow(rp.beta2, step0 + lo)
-            since = 0
             for k in range(lo, hi):
                 i = idx[k]
                 if k + D.ahead < hi:
@@ -1288,21 +1291,18 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
                 rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, D.X + i * d, 0,
                                   dl, 1.0, alpha_l1, d, K, w + 3 * size, w + 5 * size,
                                   w + 7 * size)
-                since = since + 1
-                if since == HOGWILD_SYNC or k + 1 == hi:
-                    since = 0
-                    push(w, w + size, w + 2 * size, size)
-                    pull(B, nth, w, w + size, size)
+        push(w, w + size, w + 2 * size, size)
     ran = 0
     for tid in range(s.n_threads):
         T = B.local + tid * B.local_stride
         loss_sum += T[0]
         ran += T[1] > 0.0
-    for tid in range(ran):
-        w = B.local + tid * B.local_stride + B.local_head
+    for tid in range(s.n_threads):
+        T = B.local + tid * B.local_stride
+        w = T + B.local_head
         for j in range(size):
             B.theta[j] += w[2 * size + j]
-        if not s.plain:
+        if not s.plain and T[1] > 0.0:
             # the threads' states merged: Adagrad's s0 is a sum over the
             # samples (the threads' changes add up), the others are decaying
             # averages, whose changes would count the decay once per thread:
@@ -1685,7 +1685,8 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         if not s.plain:
             # zeroed: the per-sample sparse path scatters rows into it
             B.g = <double*>calloc(K * (d + 1), sizeof(double))
-            B.gthreads = <double*>malloc(s.n_threads * K * (d + 1) * sizeof(double))
+            B.gthreads = <double*>malloc(GRADIENT_CHUNKS * s.n_threads
+                                         * ((K * (d + 1) + 8) // 8 * 8) * sizeof(double))
             if B.g == NULL or B.gthreads == NULL:
                 status = OUT_OF_MEMORY
         if B.wscale == NULL or B.dl == NULL:

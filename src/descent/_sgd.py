@@ -99,13 +99,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         Threads, counted as joblib does (None: 1, -1: all cores). With
         ``batch_size=1`` the threads run lock-free Hogwild! SGD (Niu et al.
         2011) over the shuffled samples: results then vary from run to run,
-        L2 is a per-coordinate shrink and L1 a proximal step instead of the
-        weight scale and cumulative penalty, and ``average`` is not
-        available. On sparse X a Hogwild! step touches the row's coefficients
-        only and the penalty is split over the rows (feature j's enters each
-        step that touches it with weight n / n_j, n_j the rows containing j;
-        features no row contains get the epoch's penalty afterwards); an
-        update rule's state moves on the row's coordinates only, as with
+        and ``average`` is not available. On dense X a thread steps a
+        private copy of the model (and of the rule's state) with the serial
+        loop, 32 samples at a time, publishing its change after each chunk
+        and restarting from all threads' (other threads' updates arrive up to
+        a chunk late). On sparse X a step touches the row's coefficients of
+        the shared model only, L2 is a shrink and L1 a proximal step, and the
+        penalty is split over the rows (feature j's enters each step that
+        touches it with weight n / n_j, n_j the rows containing j; features
+        no row contains get the epoch's penalty afterwards); an update rule's
+        state moves on the row's coordinates only, as with
         ``sparse_update="lazy"`` (``"dense"`` is refused). Mini-batch and
         full batch split each batch's gradient over the threads.
         ``n_jobs=1`` is bit-reproducible.
