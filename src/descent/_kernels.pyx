@@ -1152,13 +1152,12 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
                           const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
     # Lock-free parallel per-sample SGD (Hogwild!, Niu, Recht, Re & Wright 2011):
-    # the threads share the epoch's shuffled order (each a contiguous part) and
-    # update the model without locks. A sample's t and step count follow from
-    # its place k in the epoch, so the schedule is the serial one; what differs
-    # is that a sample may see weights missing other threads' recent updates.
-    # The plain path applies L2 as a per-coordinate shrink and L1 as a
-    # proximal step (the weight scale and the cumulative penalty are global
-    # state that threads cannot share without locks).
+    # the threads share the epoch's shuffled order and update the model
+    # without locks. A sample's t and step count follow from its place k in
+    # the epoch, so the schedule is the serial one; what differs is that a
+    # sample may see weights missing other threads' recent updates. Dense
+    # rows: private copies exchanged per chunk (hogwild_dense); CSR rows: the
+    # shared model, O(nnz) per step (hogwild_sparse).
     if LayoutT is SparseT:
         return hogwild_sparse(kind, D, s, rp, idx, n, B, P)
     else:
@@ -1319,6 +1318,7 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
         P.beta1_pow = pow(rp.beta1, P.step)
         P.beta2_pow = pow(rp.beta2, P.step)
     return loss_sum
+
 
 cdef double hogwild_sparse(LossT* kind, const Data* D, const Settings* s,
                            const RuleParams* rp, const row_t* idx, Py_ssize_t n,

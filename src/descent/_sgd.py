@@ -118,8 +118,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ``"lazy"``: each step costs O(nnz of the row); a coefficient's skipped
         steps are brought up to date when a row next touches it. That is exact
         (the dense iterates) for SGD without momentum (any penalty), momentum
-        and Nesterov without penalty, RMSprop without momentum and Adadelta
-        without penalty, and Adagrad without an L2 part; for the others
+        and Nesterov without penalty at a ``"constant"`` or ``"adaptive"``
+        learning rate, RMSprop without momentum and Adadelta without penalty,
+        and Adagrad without an L2 part; for the others
         (Adam, AMSGrad, AdamW, and the rest with a penalty) an untouched
         coefficient's rule state stays frozen, as in torch's ``SparseAdam``,
         and its skipped penalty is applied at the next touch with its current
@@ -127,7 +128,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         updates every coefficient, O(n_features), the iterates of dense X.
         ``"auto"``: lazy, except with ``average`` (whose running mean reads
         every coefficient at every step anyway), which is dense. ``"lazy"``
-        with ``average`` or ``batch_size != 1`` raises. Dense X, mini-batches
+        with ``average`` or ``batch_size != 1`` raises, and so does
+        ``"dense"`` with Hogwild! threads (``n_jobs``). Dense X, mini-batches
         and full batch always update every coefficient; ``optimizer="sgd"``
         always runs scikit-learn's lazy sparse updates, which are exact.
 
