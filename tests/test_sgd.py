@@ -412,20 +412,23 @@ def test_hogwild_reaches_the_serial_objective(threads_problem, params):
 
 
 @pytest.mark.parametrize("optimizer,state", [("adagrad", 0), ("adam", 1),
-                                             ("rmsprop", 0), ("momentum", 0)])
+                                             ("rmsprop", 0)])
 def test_hogwild_merges_the_rule_state(threads_problem, optimizer, state):
     # Each thread keeps its own rule state through the epoch; merged, it is
     # the serial one's size: Adagrad's sum of squared gradients adds up over
-    # the threads, the decaying averages (Adam's and RMSprop's second moment,
-    # the momentum buffer) are averaged, not added up.
+    # the threads, the decaying averages (Adam's and RMSprop's second
+    # moments, with memories of 1000 and 100 samples) are averaged, not
+    # added up.
     X, y = threads_problem
-    kw = dict(optimizer=optimizer, eta0=1e-3, learning_rate="constant", max_iter=3,
+    # a step so small that the threads' gradients are the serial ones: the
+    # states then differ by how they merge, not by the trajectories
+    kw = dict(optimizer=optimizer, eta0=1e-7, learning_rate="constant", max_iter=3,
               tol=None, random_state=0)
     serial = SGDRegressor(**kw).fit(X, y)
     threads = SGDRegressor(n_jobs=2, **kw).fit(X, y)
     ratio = np.median(np.abs(threads._rule_state[state])
                       / np.abs(serial._rule_state[state]))
-    assert 0.67 < ratio < 1.5       # (added up, they would be ~2x)
+    assert 0.8 < ratio < 1.25       # (added up, they would be ~2x)
 
 
 @pytest.mark.parametrize("params", [dict(batch_size=None, learning_rate="constant",
