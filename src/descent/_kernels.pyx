@@ -769,13 +769,15 @@ cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Setti
                 row_axpy(lay, D, i, c2, g + tt * (d + 1))
                 g[tt * (d + 1) + d] += c2
         return loss_sum
-    # The rows go in GRADIENT_CHUNKS chunks per thread, handed out dynamically
+    # The rows go in chunks (gradient_chunks), handed out dynamically
     # (a thread the machine slows down, e.g. a shared VM's steal, takes fewer
     # instead of the others waiting for it), each with its own accumulator
     # (and loss in its last slot), summed in chunk order: the same result
     # whichever thread ran which chunk.
-    nchunks = min(n, GRADIENT_CHUNKS * n_threads)
     stride = (size + 1 + 7) // 8 * 8          # whole cache lines apart
+    # (at least 64 rows a chunk when there are enough, so that a mini-batch's
+    # few hundred rows are not cut into chunks not worth handing out)
+    nchunks = min(n, gradient_chunks(n_threads, stride), max(2 * n_threads, n // 64))
     memset(gthreads, 0, nchunks * stride * sizeof(double))
     for c in prange(nchunks, num_threads=n_threads, schedule='dynamic'):
         gt = gthreads + c * stride
@@ -1164,9 +1166,15 @@ cdef double epoch_hogwild(LossT* kind, LayoutT* lay, const Data* D, const Settin
         return hogwild_dense(kind, D, s, rp, idx, n, B, P)
 
 
-# Threaded batch gradients: chunks of rows per thread.
+# Threaded batch gradients: chunks of rows per thread, fewer where their
+# accumulators (one each) would pass 4 MiB.
 cdef enum:
-    GRADIENT_CHUNKS = 4
+    GRADIENT_CHUNKS = 16
+
+
+cdef inline Py_ssize_t gradient_chunks(int n_threads, Py_ssize_t stride) noexcept nogil:
+    return n_threads * max(2, min(<Py_ssize_t>GRADIENT_CHUNKS,
+                                  (1 << 19) // (n_threads * stride)))
 
 
 # Dense Hogwild!: samples in a chunk, between two exchanges of a thread's copy.
@@ -1685,8 +1693,9 @@ def fit(X, const double[:, ::1] y, const double[::1] sample_weight,
         if not s.plain:
             # zeroed: the per-sample sparse path scatters rows into it
             B.g = <double*>calloc(K * (d + 1), sizeof(double))
-            B.gthreads = <double*>malloc(GRADIENT_CHUNKS * s.n_threads
-                                         * ((K * (d + 1) + 8) // 8 * 8) * sizeof(double))
+            B.gthreads = <double*>malloc(
+                gradient_chunks(s.n_threads, (K * (d + 1) + 8) // 8 * 8)
+                * ((K * (d + 1) + 8) // 8 * 8) * sizeof(double))
             if B.g == NULL or B.gthreads == NULL:
                 status = OUT_OF_MEMORY
         if B.wscale == NULL or B.dl == NULL:
