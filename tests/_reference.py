@@ -65,6 +65,17 @@ def objective(X, y, w, b, penalty="l2", alpha=1e-4, l1_ratio=0.15,
             + penalty_value(w, penalty, alpha, l1_ratio))
 
 
+def model_objective(model, X, y):
+    """objective() of a fitted SGDRegressor with its own loss and penalty,
+    summed over the targets for a 2-D y."""
+    coef = np.atleast_2d(model.coef_)
+    Y = np.asarray(y, dtype=float).reshape(len(y), -1)
+    return sum(objective(X, Y[:, t], coef[t], model.intercept_[t],
+                         model.penalty, model.alpha, model.l1_ratio,
+                         model.loss, model.epsilon)
+               for t in range(coef.shape[0]))
+
+
 def average_start(average):
     if average is False or average is None or average == 0:
         return 0

@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import _reference as ref
 from descent import SGDRegressor
 from descent.optim import Adagrad, Adam, AdamW
 
@@ -376,16 +377,6 @@ def threads_problem():
     return X, X @ coef + 0.1 * rng.normal(size=6000)
 
 
-def penalised_objective(model, X, y):
-    r = ((X @ model.coef_.T).reshape(len(y), -1) + model.intercept_
-         - y.reshape(len(y), -1))
-    l1 = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": model.l1_ratio}[model.penalty]
-    alpha = model.alpha if model.penalty else 0.0
-    w = model.coef_
-    return (0.5 * np.mean(np.sum(r**2, axis=1))
-            + alpha * (l1 * np.abs(w).sum() + 0.5 * (1 - l1) * np.sum(w * w)))
-
-
 @pytest.mark.parametrize("params", [
     dict(), dict(penalty="l1", alpha=0.01), dict(penalty="elasticnet", alpha=0.01),
     dict(loss="huber"), dict(targets=2),
@@ -407,8 +398,8 @@ def test_hogwild_reaches_the_serial_objective(threads_problem, params):
     kw = dict(max_iter=300, tol=1e-6, random_state=0, learning_rate="adaptive", **params)
     serial = SGDRegressor(**kw).fit(X, y)
     threads = SGDRegressor(n_jobs=2, **kw).fit(X, y)
-    assert penalised_objective(threads, X, y) == pytest.approx(
-        penalised_objective(serial, X, y), rel=1e-3)
+    assert ref.model_objective(threads, X, y) == pytest.approx(
+        ref.model_objective(serial, X, y), rel=1e-3)
 
 
 @pytest.mark.parametrize("optimizer,state", [("adagrad", 0), ("adam", 1),

@@ -20,10 +20,8 @@ Run the table of optimizer x batch mode with ``-s``:
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,21 +32,9 @@ from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+import _reference as ref
 from descent import SGDRegressor
 from descent.optim import SGD, Adadelta, RMSprop
-
-
-def _load_reference():
-    # pytest runs with --import-mode=importlib: load the sibling module by path
-    # under a private name instead of relying on sys.path.
-    path = Path(__file__).with_name("_reference.py")
-    spec = importlib.util.spec_from_file_location("_descent_numerics_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta",
               "adam", "amsgrad", "adamw")

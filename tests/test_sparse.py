@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import Lasso, Ridge
 
+import _reference as ref
 import descent._sgd as sgd_module
 from descent import SGDRegressor
 from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
@@ -133,16 +134,6 @@ def wide():
     return X, y
 
 
-def penalised_objective(model, X, y):
-    r = ((X @ model.coef_.T).reshape(len(y), -1) + model.intercept_
-         - y.reshape(len(y), -1))
-    w = model.coef_
-    l1 = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": model.l1_ratio}[model.penalty]
-    alpha = model.alpha if model.penalty else 0.0
-    return (0.5 * np.mean(np.sum(r**2, axis=1))
-            + alpha * (l1 * np.abs(w).sum() + 0.5 * (1 - l1) * np.sum(w * w)))
-
-
 @pytest.mark.parametrize("params", [
     dict(), dict(penalty="l1", alpha=0.01), dict(penalty="elasticnet", alpha=0.01),
     dict(optimizer="adam", eta0=0.01), dict(optimizer="adam", penalty="l1", alpha=0.01,
@@ -165,8 +156,8 @@ def test_sparse_hogwild_reaches_the_serial_objective(wide, params):
     threads = SGDRegressor(n_jobs=2, **kw).fit(sp.csr_matrix(X), y)
     # (AdamW's decoupled decay does not minimise this objective: where it
     # stops depends on how often the decay acts, 2e-3 off here)
-    assert penalised_objective(threads, X, y) == pytest.approx(
-        penalised_objective(serial, X, y),
+    assert ref.model_objective(threads, X, y) == pytest.approx(
+        ref.model_objective(serial, X, y),
         rel=1e-2 if params.get("optimizer") == "adamw" else 1e-3)
 
 
@@ -271,15 +262,13 @@ def test_lazy_reaches_the_same_optimum(sparse_problem, optimizer, eta0, penalty)
     X, y = sparse_problem
     n, alpha = X.shape[0], 0.02
     if penalty == "l2":
-        ref = np.linalg.solve(X.T @ X / n + alpha * np.eye(X.shape[1]), X.T @ y / n)
+        best = np.linalg.solve(X.T @ X / n + alpha * np.eye(X.shape[1]), X.T @ y / n)
     else:
-        ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12,
+        best = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12,
                     max_iter=100_000).fit(X, y).coef_
 
     def objective(coef):
-        r = X @ coef - y
-        pen = (0.5 * coef @ coef) if penalty == "l2" else np.abs(coef).sum()
-        return 0.5 * np.mean(r**2) + alpha * pen
+        return ref.objective(X, y, coef, 0.0, penalty, alpha)
 
     kw = dict(optimizer=optimizer, alpha=alpha, penalty=penalty, fit_intercept=False,
               learning_rate="adaptive", max_iter=1000, tol=1e-7, n_iter_no_change=10,
@@ -288,8 +277,8 @@ def test_lazy_reaches_the_same_optimum(sparse_problem, optimizer, eta0, penalty)
         kw["eta0"] = eta0
     lazy = SGDRegressor(**kw).fit(sp.csr_matrix(X), y)
     dense = SGDRegressor(**kw).fit(X, y)
-    gap = objective(lazy.coef_) / objective(ref) - 1
-    dense_gap = objective(dense.coef_) / objective(ref) - 1
+    gap = objective(lazy.coef_) / objective(best) - 1
+    dense_gap = objective(dense.coef_) / objective(best) - 1
     assert 0 <= gap < max(2e-5, 2 * dense_gap)
     if penalty == "l2":
         assert gap < 2e-5
@@ -299,7 +288,7 @@ def test_lazy_reaches_the_same_optimum(sparse_problem, optimizer, eta0, penalty)
         assert gap < 1e-2
 
         def hits(coef):
-            return ((coef == 0) & (ref == 0)).sum()
+            return ((coef == 0) & (best == 0)).sum()
 
         assert hits(lazy.coef_) >= min(hits(dense.coef_) - 3, 5)
 
@@ -318,11 +307,8 @@ def test_lazy_adamw_reaches_least_squares_and_lasso(sparse_problem):
     lasso = Lasso(alpha=0.02, fit_intercept=False, tol=1e-12).fit(X, y)
     l1 = SGDRegressor(penalty="l1", alpha=0.02, **kw).fit(sp.csr_matrix(X), y)
 
-    def objective(coef):
-        r = X @ coef - y
-        return 0.5 * np.mean(r**2) + 0.02 * np.abs(coef).sum()
-
-    assert objective(l1.coef_) / objective(lasso.coef_) - 1 < 1e-4
+    assert (ref.objective(X, y, l1.coef_, 0.0, "l1", 0.02)
+            / ref.objective(X, y, lasso.coef_, 0.0, "l1", 0.02) - 1 < 1e-4)
     assert ((l1.coef_ == 0) & (lasso.coef_ == 0)).sum() >= 0.5 * (lasso.coef_ == 0).sum()
 
 
@@ -359,9 +345,9 @@ def test_duplicate_entries_are_summed(data):
     before = (halves.data.copy(), halves.indices.copy())
     for params in (dict(optimizer="adam"), dict(optimizer="adam", sparse_update="dense"),
                    dict(), dict(batch_size=4)):
-        ref = SGDRegressor(**FAST, **params).fit(csr, y)
+        summed = SGDRegressor(**FAST, **params).fit(csr, y)
         dup = SGDRegressor(**FAST, **params).fit(halves, y)
-        np.testing.assert_allclose(dup.coef_, ref.coef_, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(dup.coef_, summed.coef_, rtol=1e-10, atol=1e-13)
     np.testing.assert_array_equal(halves.data, before[0])
     np.testing.assert_array_equal(halves.indices, before[1])
 
