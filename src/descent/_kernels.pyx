@@ -741,34 +741,64 @@ cdef double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data
     return loss_sum
 
 
+cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
+                                   const Settings* s, const row_t* idx, Py_ssize_t lo,
+                                   Py_ssize_t hi, const double* theta,
+                                   double* g) noexcept nogil:
+    # Fused pass over the rows idx[lo:hi]: residuals, losses and gradient
+    # accumulation of every target in the same row loop, so X is read once
+    # per step. g_t += sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
+    cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
+    cdef double p, c, y, sw, loss_sum = 0.0
+    for k in range(lo, hi):
+        i = idx[k]
+        if k + D.ahead < hi:
+            prefetch_sample(lay, D, idx[k + D.ahead])
+        sw = weight(D, i)
+        for tt in range(K):
+            p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
+            y = D.y[i * K + tt]
+            loss_sum += sw * t_loss(kind, y, p, s.epsilon)
+            c = sw * t_dloss(kind, y, p, s.epsilon)
+            row_axpy(lay, D, i, c, g + tt * (d + 1))
+            g[tt * (d + 1) + d] += c
+    return loss_sum
+
+
 cdef double batch_gradient(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                            const row_t* idx, Py_ssize_t n, const double* theta,
                            double* g, double* gthreads, int n_threads) noexcept nogil:
-    # Fused pass over the rows idx[0:n]: residuals, losses and gradient
-    # accumulation of every target in the same row loop, so X is read once
-    # per step. g_t <- sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
-    cdef Py_ssize_t k, i, j, tt, c, hi, nchunks, stride, d = D.d, K = D.K, ahead = D.ahead
-    cdef Py_ssize_t size = K * (d + 1)
-    cdef double p, c2, y, sw, loss_sum = 0.0, eps = s.epsilon
+    # The gradient of the rows idx[0:n] into g (accumulate_rows); returns the
+    # sum of their weighted losses.
+    cdef Py_ssize_t j, c, nchunks, stride, size = D.K * (D.d + 1)
+    cdef double loss_sum = 0.0
     cdef double* gt
     memset(g, 0, size * sizeof(double))
     # Threads pay off once a batch holds enough work to cover the fork/join:
     # measured with 2 threads, batches of 2.2e5 and 2.6e5 units (rows x
     # (features + 8)) ran 1.3x and 1.7x faster, of 2.8e4 and 3.2e4 no faster.
-    if n_threads <= 1 or n * K * (d + 8) < 200000:
-        for k in range(n):
-            i = idx[k]
-            if k + ahead < n:
-                prefetch_sample(lay, D, idx[k + ahead])
-            sw = weight(D, i)
-            for tt in range(K):
-                p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
-                y = D.y[i * K + tt]
-                loss_sum += sw * t_loss(kind, y, p, eps)
-                c2 = sw * t_dloss(kind, y, p, eps)
-                row_axpy(lay, D, i, c2, g + tt * (d + 1))
-                g[tt * (d + 1) + d] += c2
-        return loss_sum
+    if n_threads <= 1 or n * D.K * (D.d + 8) < 200000:
+        return accumulate_rows(kind, lay, D, s, idx, 0, n, theta, g)
+    # The rows go in chunks (gradient_chunks), handed out dynamically
+    # (a thread the machine slows down, e.g. a shared VM's steal, takes fewer
+    # instead of the others waiting for it), each with its own accumulator
+    # (and loss in its last slot), summed in chunk order: the same result
+    # whichever thread ran which chunk.
+    stride = (size + 1 + 7) // 8 * 8          # whole cache lines apart
+    # (at least 64 rows a chunk when there are enough, so that a mini-batch's
+    # few hundred rows are not cut into chunks not worth handing out)
+    nchunks = min(n, gradient_chunks(n_threads, stride), max(2 * n_threads, n // 64))
+    memset(gthreads, 0, nchunks * stride * sizeof(double))
+    for c in prange(nchunks, num_threads=n_threads, schedule='dynamic'):
+        gthreads[c * stride + size] = accumulate_rows(
+            kind, lay, D, s, idx, n * c // nchunks, n * (c + 1) // nchunks, theta,
+            gthreads + c * stride)
+    for c in range(nchunks):
+        gt = gthreads + c * stride
+        loss_sum += gt[size]
+        for j in range(size):
+            g[j] += gt[j]
+    return loss_sum
     # The rows go in chunks (gradient_chunks), handed out dynamically
     # (a thread the machine slows down, e.g. a shared VM's steal, takes fewer
     # instead of the others waiting for it), each with its own accumulator
@@ -839,6 +869,23 @@ cdef inline void rule_step_targets(const RuleParams* coef_rule,
                       c[tt] * c_scale, 0.0, s0 + o + d, s1 + o + d, s2 + o + d, 1)
 
 
+cdef inline void csr_row_rule_step(const Data* D, Py_ssize_t i,
+                                   const RuleParams* coef_rule,
+                                   const RuleParams* intercept_rule, StepScalars sc,
+                                   const Settings* s, Buffers* B,
+                                   double alpha_l1) noexcept nogil:
+    # A rule step of every coordinate (the state decays, the L2 penalty acts
+    # on all of them) for CSR row i: the row is scattered into the zeroed
+    # buffer g for the step, and g zeroed again after.
+    cdef int kk
+    for kk in range(D.indptr[i], D.indptr[i + 1]):
+        B.g[D.indices[kk]] = D.data[kk]
+    rule_step_targets(coef_rule, intercept_rule, sc, s, B.theta, B.g, 0, B.dl, 1.0,
+                      alpha_l1, D.d, D.K, B.s0, B.s1, B.s2)
+    for kk in range(D.indptr[i], D.indptr[i + 1]):
+        B.g[D.indices[kk]] = 0.0
+
+
 cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                           const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                           Buffers* B, Progress* P) noexcept nogil:
@@ -847,15 +894,16 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
     # over the batch, clipped; the L2 part of the penalty is the rule's weight
     # decay (coupled, or decoupled for AdamW), the L1 part its proximal step.
     cdef Py_ssize_t start, bsz, k, i, tt, d = D.d, K = D.K, ahead = D.ahead
-    cdef int kk
     cdef Py_ssize_t batch = s.batch_size if s.batch_size > 0 else n
     cdef double loss_sum = 0.0, c, sq, alpha_l1, alpha_l2
     cdef double fi = 1.0 if s.fit_intercept else 0.0
     cdef bint averaging = s.average_start > 0.0
-    cdef const double* x
     cdef double* w = B.theta
     cdef RuleParams coef_rule = rp[0], intercept_rule = rp[0]
     cdef StepScalars sc
+    if LayoutT is SparseT:
+        if s.lazy:        # per-sample steps of the row's coordinates only
+            return epoch_lazy(kind, D, s, rp, idx, n, B, P)
     penalty_parts(s, &alpha_l1, &alpha_l2)
     coef_rule.weight_decay = alpha_l2
     intercept_rule.weight_decay = 0.0     # the intercept is not penalised
@@ -867,18 +915,10 @@ cdef double epoch_batched(LossT* kind, LayoutT* lay, const Data* D, const Settin
             loss_sum += sample_dloss(kind, lay, D, s, i, w, K, NULL, B.dl)
             sc = next_step(s, &coef_rule, P)
             if LayoutT is DenseT:
-                x = D.X + i * d
+                rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, D.X + i * d, 0,
+                                  B.dl, 1.0, alpha_l1, d, K, B.s0, B.s1, B.s2)
             else:
-                # The rule updates every coordinate (its state decays, the L2
-                # penalty acts): scatter the row into the zeroed buffer g.
-                for kk in range(D.indptr[i], D.indptr[i + 1]):
-                    B.g[D.indices[kk]] = D.data[kk]
-                x = B.g
-            rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, x, 0, B.dl, 1.0,
-                              alpha_l1, d, K, B.s0, B.s1, B.s2)
-            if LayoutT is SparseT:
-                for kk in range(D.indptr[i], D.indptr[i + 1]):
-                    B.g[D.indices[kk]] = 0.0
+                csr_row_rule_step(D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
             P.t += 1.0
             if averaging and P.t - 1.0 >= s.average_start:
                 for tt in range(K):
@@ -1067,13 +1107,16 @@ cdef inline void lazy_catch_up(const Lazy* L, const RuleParams* rp,
 
 
 cdef void lazy_flush(Lazy* L, const RuleParams* rp, const StepScalars* sc,
-                     double* theta, Buffers* B, Py_ssize_t d, Py_ssize_t K) noexcept nogil:
-    # Every coordinate up to date; the accumulators restart.
+                     Buffers* B, Py_ssize_t d, Py_ssize_t K,
+                     const double* skip) noexcept nogil:
+    # Every coordinate up to date (but those with skip[j] != 0, if skip is
+    # given); the accumulators restart.
     cdef Py_ssize_t j, tt, o
     for tt in range(K):
         o = tt * (d + 1)
         for j in range(d):
-            lazy_catch_up(L, rp, sc, j, theta + o, B.s0 + o, B.s1 + o, B.s2 + o)
+            if skip == NULL or skip[j] == 0.0:
+                lazy_catch_up(L, rp, sc, j, B.theta + o, B.s0 + o, B.s1 + o, B.s2 + o)
     L.a, L.b = 1.0, 0.0
     for j in range(d):
         L.snap_a[j] = 1.0
@@ -1106,18 +1149,13 @@ cdef double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
         factor = lazy_factor(&L, &coef_rule, &sc)
         if (fabs(factor) < LAZY_TINY or not LAZY_TINY <= fabs(L.a * factor)
                 <= 1.0 / LAZY_TINY):
-            lazy_flush(&L, &coef_rule, &sc, w, B, d, K)
+            lazy_flush(&L, &coef_rule, &sc, B, d, K, NULL)
         start = D.indptr[i]
         nnz = D.indptr[i + 1] - start
         if fabs(factor) < LAZY_TINY:
             # The step (nearly) zeroes every coef: run it on all of them.
             loss_sum += sample_dloss(kind, lay, D, s, i, w, K, NULL, B.dl)
-            for kk in range(start, start + nnz):
-                B.g[D.indices[kk]] = D.data[kk]
-            rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, B.g, 0, B.dl, 1.0,
-                              alpha_l1, d, K, B.s0, B.s1, B.s2)
-            for kk in range(start, start + nnz):
-                B.g[D.indices[kk]] = 0.0
+            csr_row_rule_step(D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
             P.t += 1.0
             continue
         for tt in range(K):
@@ -1146,7 +1184,7 @@ cdef double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
             L.snap_a[D.indices[kk]] = L.a
             L.snap_b[D.indices[kk]] = L.b
         P.t += 1.0
-    lazy_flush(&L, &coef_rule, &sc, w, B, d, K)
+    lazy_flush(&L, &coef_rule, &sc, B, d, K, NULL)
     return loss_sum
 
 
@@ -1228,8 +1266,8 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
     cdef double* T
     cdef double* w
     cdef double* dl
-    cdef double loss_sum = 0.0, eta, step, alpha_l1, alpha_l2, b1, b2, scale
-    cdef double eta_now = P.eta, t0 = P.t, step0 = P.step
+    cdef double loss_sum = 0.0, alpha_l1, alpha_l2, scale
+    cdef double t0 = P.t, step0 = P.step
     cdef bint has_l1
     cdef RuleParams coef_rule = rp[0], intercept_rule = rp[0]
     cdef StepScalars sc
@@ -1268,11 +1306,14 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
         lo = c * sync
         hi = min(lo + sync, n)
         pull(B, s.n_threads, w, w + size, size)
+        # the chunk's progress: its first sample's t and step count (a whole
+        # struct assigned, so that Cython makes it private to the thread)
+        Pt = P[0]
+        Pt.t, Pt.step, Pt.u = t0 + lo, step0 + lo, 0.0
         if s.plain:
             Bt = B[0]
             Bt.theta, Bt.q, Bt.dl, Bt.wscale = w, w + 3 * size, dl, T + 8 + (K + 7) // 8 * 8
             Bt.avg = NULL
-            Pt.eta, Pt.t, Pt.u = eta_now, t0 + lo, 0.0
             if has_l1:
                 for i in range(K * d):
                     Bt.q[i] = 0.0
@@ -1283,18 +1324,14 @@ cdef double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
                 T[0] = T[0] + epoch_plain(kind, lay, <ManyTargetsT*>NULL, D, s, idx + lo,
                                           hi - lo, &Bt, &Pt)
         else:
-            b1 = pow(rp.beta1, step0 + lo)
-            b2 = pow(rp.beta2, step0 + lo)
+            Pt.beta1_pow = pow(rp.beta1, Pt.step)
+            Pt.beta2_pow = pow(rp.beta2, Pt.step)
             for k in range(lo, hi):
                 i = idx[k]
                 if k + D.ahead < hi:
                     prefetch_sample(lay, D, idx[k + D.ahead])
                 T[0] = T[0] + sample_dloss(kind, lay, D, s, i, w, K, NULL, dl)
-                step = step0 + k + 1.0
-                eta = schedule_eta(s, eta_now, step)
-                b1 = b1 * rp.beta1 if b1 > 1e-200 else 0.0
-                b2 = b2 * rp.beta2 if b2 > 1e-200 else 0.0
-                sc = step_scalars(&coef_rule, eta, step, b1, b2)
+                sc = next_step(s, &coef_rule, &Pt)
                 rule_step_targets(&coef_rule, &intercept_rule, sc, s, w, D.X + i * d, 0,
                                   dl, 1.0, alpha_l1, d, K, w + 3 * size, w + 5 * size,
                                   w + 7 * size)
@@ -1426,8 +1463,8 @@ cdef void hogwild_untouched(const Data* D, const Settings* s, const RuleParams* 
     # where lazy_catch_up is). A step factor below LAZY_TINY counts as
     # LAZY_TINY: such a step leaves ~1e-150 of a coefficient either way.
     cdef Py_ssize_t k, j, d = D.d
-    cdef double alpha_l1, alpha_l2, factor, step, eta = P.eta
-    cdef double b1 = P.beta1_pow, b2 = P.beta2_pow
+    cdef double alpha_l1, alpha_l2, factor
+    cdef Progress Pt = P[0]        # the epoch's steps again, from its start
     cdef bint untouched = False
     cdef RuleParams coef_rule = rp[0]
     cdef StepScalars sc
@@ -1442,36 +1479,19 @@ cdef void hogwild_untouched(const Data* D, const Settings* s, const RuleParams* 
               B.lazy, d)
     for k in range(n):
         if s.plain:
-            eta = schedule_eta(s, P.eta, P.t + k)
-            sc = step_scalars(&coef_rule, eta, 2.0, 0.0, 0.0)
+            sc = step_scalars(&coef_rule, schedule_eta(s, P.eta, P.t + k), 2.0, 0.0, 0.0)
         else:
-            step = P.step + k + 1.0
-            eta = schedule_eta(s, P.eta, step)
-            b1 = b1 * rp.beta1 if b1 > 1e-200 else 0.0
-            b2 = b2 * rp.beta2 if b2 > 1e-200 else 0.0
-            sc = step_scalars(&coef_rule, eta, step, b1, b2)
+            sc = next_step(s, &coef_rule, &Pt)
         factor = lazy_factor(&L, &coef_rule, &sc)
         if s.plain and factor < 0.0:
             factor = 0.0            # the plain path never scales by a negative value
         if fabs(factor) < LAZY_TINY:
             factor = -LAZY_TINY if factor < 0.0 else LAZY_TINY
         if not LAZY_TINY <= fabs(L.a * factor) <= 1.0 / LAZY_TINY:
-            untouched_catch_up(&L, &coef_rule, &sc, D, B)
+            lazy_flush(&L, &coef_rule, &sc, B, d, D.K, B.inv_freq)
         lazy_advance(&L, &sc, factor)
-    untouched_catch_up(&L, &coef_rule, &sc, D, B)
+    lazy_flush(&L, &coef_rule, &sc, B, d, D.K, B.inv_freq)
 
-
-cdef void untouched_catch_up(Lazy* L, const RuleParams* rp, const StepScalars* sc,
-                             const Data* D, Buffers* B) noexcept nogil:
-    # The features no row touches up to date; the accumulators restart (their
-    # snapshots are never moved from 1 and 0).
-    cdef Py_ssize_t j, tt, o, d = D.d
-    for j in range(d):
-        if B.inv_freq[j] == 0.0:
-            for tt in range(D.K):
-                o = tt * (d + 1)
-                lazy_catch_up(L, rp, sc, j, B.theta + o, B.s0 + o, B.s1 + o, B.s2 + o)
-    L.a, L.b = 1.0, 0.0
 
 cdef double plain_for_loss(LayoutT* lay, TargetsT* targets, const Data* D,
                            const Settings* s, const row_t* idx, Py_ssize_t n,
@@ -1499,14 +1519,6 @@ cdef double run_epoch_layout(LayoutT* lay, const Data* D, const Settings* s,
             return epoch_hogwild(<EpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
         return epoch_hogwild(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n,
                              B, P)
-    if LayoutT is SparseT and s.lazy:
-        if s.loss == SQUARED_ERROR:
-            return epoch_lazy(<SquaredErrorT*>NULL, D, s, rp, idx, n, B, P)
-        elif s.loss == HUBER:
-            return epoch_lazy(<HuberT*>NULL, D, s, rp, idx, n, B, P)
-        elif s.loss == EPSILON_INSENSITIVE:
-            return epoch_lazy(<EpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
-        return epoch_lazy(<SquaredEpsilonInsensitiveT*>NULL, D, s, rp, idx, n, B, P)
     if s.plain:
         if D.K == 1:
             return plain_for_loss(lay, <OneTargetT*>NULL, D, s, idx, n, B, P)
