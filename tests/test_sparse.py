@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import Lasso, Ridge
 
 import _reference as ref
-import descent._sgd as sgd_module
+import descent._plan as plan_module
 from descent import SGDRegressor
 from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
@@ -49,7 +49,7 @@ def test_intercept_decay_is_the_only_difference(data, monkeypatch):
     # scikit-learn's sparse intercept decay (0.01) slows the intercept down...
     assert abs(sparse.intercept_[0] - dense.intercept_[0]) > 1e-6
     # ...and with it set to 1 the two agree
-    monkeypatch.setattr(sgd_module, "SPARSE_INTERCEPT_DECAY", 1.0)
+    monkeypatch.setattr(plan_module, "SPARSE_INTERCEPT_DECAY", 1.0)
     sparse = SGDRegressor(**FAST).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10)
     np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-10)

@@ -6,7 +6,7 @@
 # Arguments without `const` in the .pyx are written in place (they must be
 # writeable).
 #
-# `Settings`, `RuleParams` and `FitResult` exist only for type checkers:
+# `Settings` and `RuleParams` exist only for type checkers:
 # import them under `if TYPE_CHECKING:`. Cython converts a dict to a struct
 # only when it has every field, hence total TypedDicts.
 
@@ -48,12 +48,14 @@ class Rule(enum.IntEnum):
     ADAM = 4
     ADAMW = 5
 
-class Status(enum.IntEnum):
-    CONVERGED = 0
-    MAX_ITER = 1
-    DIVERGED = 2
-    INTERRUPTED = 3
-    OUT_OF_MEMORY = 4
+class Path(enum.IntEnum):
+    PLAIN = 0
+    RULE = 1
+    LAZY = 2
+    MINI_BATCH = 3
+    FULL_BATCH = 4
+    HOGWILD_PLAIN = 5
+    HOGWILD_RULE = 6
 
 class RuleParams(TypedDict):
     """The RuleParams struct: one update rule's hyper-parameters."""
@@ -73,8 +75,9 @@ class RuleParams(TypedDict):
     amsgrad: bool
 
 class Settings(TypedDict):
-    """The Settings struct: everything a fit call needs besides the arrays."""
+    """The Settings struct: what a training call needs besides the arrays."""
 
+    path: int
     loss: int
     epsilon: float
     penalty: int
@@ -87,54 +90,48 @@ class Settings(TypedDict):
     power_t: float
     optimal_init: float
     average_start: float
-    max_iter: int
-    tol: float
-    n_iter_no_change: int
-    early_stopping: bool
     shuffle: bool
     seed: int
     batch_size: int
-    plain: bool
-    lazy: bool
     clip_norm: float
     t: float
     step: float
     n_threads: int
-    verbose: int
-
-class FitResult(TypedDict):
-    """What `fit` returns. `status` is a plain int with a `Status` value."""
-
-    n_iter: int
-    status: int
-    t: float
-    step: float
-    eta: float
-    best: float
-    loss_curve: list[float]
-    validation_scores: list[float]
 
 OPENMP: bool
 BUILD_TYPE: str
 
 def max_threads() -> int: ...
-def fit(
-    X: _F64 | _CSR,
-    y: _F64,
-    sample_weight: _F64 | None,
-    train_idx: _Rows,
-    val_idx: _Rows,
-    theta: _F64,
-    avg: _F64,
-    rule_state: _F64,
-    q: _F64,
-    settings: Settings,
-    rule_params: RuleParams,
-) -> FitResult: ...
-def loss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
-def dloss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
-def penalty(kind: int, w: _F64, alpha: float, l1_ratio: float = 0.15) -> float: ...
-def step(
+class Workspace:
+    """One training call: rows, model and the work buffers of its path."""
+
+    n_epochs: int
+    finite: bool
+    last_objective: float
+    eta: float
+    def __init__(
+        self,
+        X: _F64 | _CSR,
+        y: _F64,
+        sample_weight: _F64 | None,
+        train_idx: _Rows,
+        val_idx: _Rows,
+        theta: _F64,
+        avg: _F64,
+        rule_state: _F64,
+        q: _F64,
+        settings: Settings,
+        rule_params: RuleParams,
+    ) -> None: ...
+    def epoch(self) -> float: ...
+    def divergence_reference(self) -> float: ...
+    def validation_score(self) -> float: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def step(self) -> float: ...
+
+def optim_step(
     rule_params: RuleParams,
     lr: float,
     step: float,
@@ -142,3 +139,7 @@ def step(
     g: _F64,
     state: _F64,
 ) -> None: ...
+def py_loss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
+def py_dloss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
+def py_penalty(kind: int, w: _F64, alpha: float, l1_ratio: float = 0.15) -> float: ...
+def py_struct_fields() -> dict[str, list[str]]: ...

@@ -8,13 +8,9 @@ import math
 import numpy as np
 from scipy.optimize import OptimizeResult, approx_fprime
 
-from .optim import Optimizer, make_optimizer
+from .optim import OPTIMIZER_NAMES, Optimizer, make_optimizer
 
 __all__ = ["minimize"]
-
-_DEFAULT_LR = {"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 1e-2,
-               "rmsprop": 1e-2, "adadelta": 1.0, "adam": 1e-3, "amsgrad": 1e-3,
-               "adamw": 1e-3}
 
 
 def minimize(fun, x0, jac=None, method="adam", *, lr=None, maxiter=1000, tol=1e-6,
@@ -71,14 +67,10 @@ def minimize(fun, x0, jac=None, method="adam", *, lr=None, maxiter=1000, tol=1e-
                              "instance passed as method; give them there")
         opt = method
     else:
-        if method not in _DEFAULT_LR:
-            raise ValueError(f"method must be one of {sorted(_DEFAULT_LR)} or a "
+        if not isinstance(method, str) or method not in OPTIMIZER_NAMES:
+            raise ValueError(f"method must be one of {sorted(OPTIMIZER_NAMES)} or a "
                              f"descent.optim optimizer, got {method!r}")
-        opt = make_optimizer(method, _DEFAULT_LR[method] if lr is None else lr)
-        if method == "adamw":
-            # torch's AdamW default; make_optimizer leaves it at 0 for
-            # SGDRegressor, whose penalty supplies the decay.
-            opt.set_params(weight_decay=1e-2)
+        opt = make_optimizer(method, lr)
         if optimizer_options:
             opt.set_params(**optimizer_options)
     opt.reset()

@@ -9,61 +9,29 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.model_selection import ShuffleSplit
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
-from .optim import OPTIMIZER_NAMES, Optimizer, make_optimizer
+from ._optimal import optimal_t0, search_optimal_eta0
+from ._plan import LOSSES, SCHEDULES, make_plan
+from ._stopping import Outcome, StoppingRule, run_epochs
+from ._validation import (
+    check_data,
+    check_params,
+    kernel_X,
+    start_point,
+    validation_split,
+)
+from .optim import OPTIMIZER_NAMES, Optimizer
 
 __all__ = ["SGDRegressor"]
 
 
-def _kernel_X(X):
-    """X as the kernel takes it: the 2-D array, or CSR as (data, indices,
-    indptr, n_features) with int32 indices (validate_data made it CSR)."""
-    if not sp.issparse(X):
-        return X
-    if not X.has_canonical_format:
-        # the kernels scatter rows by column index: duplicates must be summed
-        # (as X @ w does), on a copy (the caller's X stays as it is)
-        X = X.copy()
-        X.check_format(full_check=True)   # ValueError for a malformed structure
-        X.sum_duplicates()
-    return (np.ascontiguousarray(X.data, dtype=np.float64),
-            np.ascontiguousarray(X.indices, dtype=np.int32),
-            np.ascontiguousarray(X.indptr, dtype=np.int32), X.shape[1])
-
 MAX_INT = np.iinfo(np.int32).max
-LOSSES = {
-    "squared_error": _kernels.Loss.SQUARED_ERROR,
-    "huber": _kernels.Loss.HUBER,
-    "epsilon_insensitive": _kernels.Loss.EPSILON_INSENSITIVE,
-    "squared_epsilon_insensitive": _kernels.Loss.SQUARED_EPSILON_INSENSITIVE,
-}
-PENALTIES = {
-    None: _kernels.Penalty.NO_PENALTY,
-    "l2": _kernels.Penalty.L2,
-    "l1": _kernels.Penalty.L1,
-    "elasticnet": _kernels.Penalty.ELASTICNET,
-}
-SCHEDULES = {
-    "constant": _kernels.Schedule.CONSTANT,
-    "optimal": _kernels.Schedule.OPTIMAL,
-    "invscaling": _kernels.Schedule.INVSCALING,
-    "adaptive": _kernels.Schedule.ADAPTIVE,
-}
-# scikit-learn's SPARSE_INTERCEPT_DECAY: with sparse X the per-sample path
-# moves the intercept 100 times slower, since it is updated at every sample
-# while a feature is only updated when present.
-SPARSE_INTERCEPT_DECAY = 0.01
-# Subsample and search bounds of the 'optimal' schedule's first step.
-OPTIMAL_SUBSAMPLE = 1000
-OPTIMAL_MAX_TRIALS = 60
 
 
 class SGDRegressor(RegressorMixin, BaseEstimator):
@@ -233,89 +201,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.sparse_update = sparse_update
 
-    # -- parameter checks beyond the constraints ------------------------------
-    def _more_validate_params(self, for_partial_fit=False):
-        if self.early_stopping and for_partial_fit:
-            raise ValueError("early_stopping should be False with partial_fit")
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError(
-                "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
-                "used to compute the optimal learning rate.")
-        if self.penalty == "elasticnet" and self.l1_ratio is None:
-            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
-        if self.learning_rate == "optimal" and not (
-                self.optimizer == "sgd" and self.batch_size == 1):
-            raise ValueError(
-                "learning_rate='optimal' is Bottou's per-sample SGD schedule: it "
-                "needs optimizer='sgd' and batch_size=1; use 'constant', "
-                "'invscaling' or 'adaptive' with optimizer="
-                f"{self.optimizer!r}, batch_size={self.batch_size!r}")
-        if self.average and self._hogwild():
-            raise ValueError(
-                "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
-                "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
-        if self.sparse_update == "lazy" and (self.average or self.batch_size != 1):
-            raise ValueError(
-                "sparse_update='lazy' is for per-sample steps without averaging "
-                f"(got batch_size={self.batch_size!r}, average={self.average!r}): "
-                "mini-batches and the running average touch every coefficient at "
-                "every step; use sparse_update='auto' or 'dense'")
-        if self.clip_grad_norm is not None and self.clip_grad_norm < 1e-300:
-            raise ValueError(
-                f"clip_grad_norm={self.clip_grad_norm!r} is below 1e-300; the kernels "
-                "flush denormal numbers to zero, so use 1e-300 or more")
-        if isinstance(self.optimizer, Optimizer):
-            if self.eta0 != 0.01:
-                raise ValueError(
-                    "eta0 is not used when optimizer is a descent.optim instance: "
-                    "set the learning rate as the optimizer's lr and leave eta0 "
-                    "at its default 0.01")
-            if self.optimizer.weight_decay != 0:
-                raise ValueError(
-                    f"optimizer.weight_decay={self.optimizer.weight_decay!r} would "
-                    "regularise on top of penalty/alpha: set it to 0 and use "
-                    "penalty='l2' with alpha (for AdamW the L2 part of the penalty "
-                    "is applied as decoupled weight decay)")
-            self.optimizer._validate()
-
-    def _n_threads(self):
-        """Threads for the kernels: joblib's count of n_jobs (None is 1)."""
-        if self.n_jobs == 0:
-            raise ValueError("n_jobs == 0 has no meaning; use None or 1 for one "
-                             "thread, -1 for all cores")
-        # more threads than OpenMP has cores would only oversubscribe
-        n_threads = min(effective_n_jobs(self.n_jobs), max(1, _kernels.max_threads()))
-        if effective_n_jobs(self.n_jobs) > 1 and not _kernels.OPENMP:
-            warnings.warn(
-                f"n_jobs={self.n_jobs!r}: this build of descent has no OpenMP, so "
-                "it runs on one thread (descent.show_config())", UserWarning, stacklevel=5)
-            return 1
-        return n_threads
-
-    def _hogwild(self):
-        """Whether per-sample training would run as lock-free Hogwild! threads
-        (judged on the request, so that every build refuses the same things)."""
-        return (self.batch_size == 1 and self.n_jobs not in (None, 1)
-                and effective_n_jobs(self.n_jobs) > 1)
-
-    def _uses_plain_path(self):
-        return self.optimizer == "sgd" and self.batch_size == 1
-
-    def _rule_and_lr(self):
-        """(RuleParams dict, base learning rate) of the chosen optimizer."""
-        if self._uses_plain_path():
-            return make_optimizer("sgd", self.eta0)._kernel_params(), self.eta0
-        opt = (self.optimizer if isinstance(self.optimizer, Optimizer)
-               else make_optimizer(self.optimizer, self.eta0))
-        return opt._kernel_params(), float(opt.lr)
-
-    def _init_rule_state(self, n_params):
-        state = np.zeros((3, n_params))
-        if isinstance(self.optimizer, Optimizer):
-            # e.g. Adagrad's initial_accumulator_value
-            state[:] = self.optimizer._init_state(n_params)
-        return state
-
     # -- fitting ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -333,7 +218,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         -------
         self : SGDRegressor
         """
-        self._more_validate_params()
+        check_params(self)
         if self.warm_start and getattr(self, "coef_", None) is not None:
             if coef_init is None:
                 coef_init = self.coef_
@@ -362,7 +247,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """
         first_call = not hasattr(self, "_theta")
         # every call: set_params may have changed the parameters since the last
-        self._more_validate_params(for_partial_fit=True)
+        check_params(self, for_partial_fit=True)
         if first_call:
             self._reset()
         return self._partial_fit(X, y, 1, sample_weight, None, None,
@@ -378,17 +263,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _partial_fit(self, X, y, max_iter, sample_weight, coef_init,
                      intercept_init, reset):
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
-                             order="C", copy=False, y_numeric=True, multi_output=True,
-                             accept_large_sparse=False, reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            # scikit-learn's SGDRegressor takes a column vector as 1-D y
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. Please "
-                "change the shape of y to (n_samples,), for example using ravel().",
-                DataConversionWarning, stacklevel=3)
-            y = y[:, 0]
-        multi_output = y.ndim == 2
+        X, y, sample_weight, multi_output = check_data(self, X, y, sample_weight, reset)
         if reset:
             self._multi_output = multi_output
         elif multi_output != self._multi_output or (
@@ -396,24 +271,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
                 f"fitted on {self._theta.shape[0]}")
-        if sp.issparse(X) and self._hogwild() and self.sparse_update == "dense":
-            raise ValueError(
-                "sparse_update='dense' with n_jobs > 1 and batch_size=1: Hogwild! "
-                "threads on sparse rows update the rows' coefficients only; use "
-                "sparse_update='auto', or n_jobs=None for dense updates")
-        y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
-        n_features = X.shape[1]
-        n_targets = y.shape[1]
-        self._sparse_fit = sp.issparse(X)
-        if sample_weight is not None:     # None stays None: the kernel reads 1
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                                 ensure_non_negative=True)
-            sample_weight = np.ascontiguousarray(sample_weight)
-            if not np.isfinite(sample_weight).all():
-                raise ValueError("sample_weight contains NaN or infinity")
-
+        n_features, n_targets = X.shape[1], y.shape[1]
         if not hasattr(self, "_theta"):
-            self._allocate(n_features, n_targets, coef_init, intercept_init)
+            self._theta = start_point(coef_init, intercept_init, n_features, n_targets,
+                                      multi_output)
+            self._allocate_state(n_features, n_targets)
         elif self.average and self._avg.shape[0] == 0:
             # averaging switched on (set_params) between partial_fit calls
             self._avg = np.zeros((n_targets, n_features + 2))
@@ -422,228 +284,102 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
         random_state = check_random_state(self.random_state)
         seed = int(random_state.randint(0, MAX_INT))
-        train_idx, val_idx = self._split(y, sample_weight)
-
+        if self.early_stopping:
+            train_idx, val_idx = validation_split(y, sample_weight,
+                                                  self.validation_fraction,
+                                                  self.random_state)
+        else:
+            train_idx, val_idx = (np.arange(y.shape[0], dtype=np.int32),
+                                  np.zeros(0, dtype=np.int32))
+        plan = make_plan(self, sparse=sp.issparse(X))
         if self.learning_rate == "optimal" and not hasattr(self, "_optimal_init"):
-            eta = self._search_optimal_eta0(X, y, sample_weight, train_idx, seed)
-            self._optimal_init = self._optimal_t0(eta)
-
-        rule, lr = self._rule_and_lr()
-        if getattr(self, "_rule_id", rule["rule"]) != rule["rule"]:
+            eta = search_optimal_eta0(plan, self._theta, X, y, sample_weight, train_idx,
+                                      seed, self.alpha)
+            self._optimal_init = optimal_t0(eta, self.alpha)
+        if getattr(self, "_rule_id", plan.rule_params["rule"]) != plan.rule_params["rule"]:
             # the optimizer changed (set_params) between partial_fit calls: the
             # old rule's state means something else to the new one; start the
             # new rule fresh, as a new torch optimizer would
             self._rule_state = self._init_rule_state(self._rule_state.shape[1])
             self._step = 0.0
-        self._rule_id = rule["rule"]
-        settings = self._settings(max_iter, seed, lr, n_threads=self._n_threads())
+        self._rule_id = plan.rule_params["rule"]
+        settings = plan.settings(t=self.t_, step=self._step, seed=seed,
+                                 optimal_init=getattr(self, "_optimal_init", 0.0))
+        q = np.zeros(n_targets * n_features if plan.plain else 0)
+        self._train(kernel_X(X), y, sample_weight, train_idx, val_idx, q, settings, plan,
+                    max_iter, reset)
+        return self
+
+    def _train(self, X, y, sample_weight, train_idx, val_idx, q, settings, plan,
+               max_iter, reset):
+        """Run the epochs of one call; on divergence, come back to the start
+        (partial_fit) or to unfitted (fit) and raise."""
         # The kernel works in place; keep the start point to come back to if
         # this call diverges (a few vectors of n_features).
         backup = (self._theta.copy(), self._avg.copy(), self._rule_state.copy())
-        result = _kernels.fit(
-            _kernel_X(X), y, sample_weight, train_idx, val_idx, self._theta, self._avg,
-            self._rule_state,
-            np.zeros(n_targets * n_features if self._uses_plain_path() else 0),
-            settings, rule)
-
-        n_iter = result["n_iter"]
-        if result["status"] in (_kernels.Status.DIVERGED, _kernels.Status.OUT_OF_MEMORY):
-            if reset:     # fit: nothing was fitted
-                self._reset()
-                for name in ("n_features_in_", "feature_names_in_"):
-                    if hasattr(self, name):
-                        delattr(self, name)
-            else:         # partial_fit: back to the state before this call
-                self._theta, self._avg, self._rule_state = backup
-            if result["status"] == _kernels.Status.OUT_OF_MEMORY:
-                raise MemoryError("descent could not allocate its work buffers")
+        try:
+            ws = _kernels.Workspace(X, y, sample_weight, train_idx, val_idx, self._theta,
+                                    self._avg, self._rule_state, q, settings,
+                                    plan.rule_params)
+        except MemoryError:
+            self._undo(reset, backup)
+            raise
+        rule = StoppingRule(tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
+                            adaptive=self.learning_rate == "adaptive",
+                            early_stopping=self.early_stopping,
+                            reference=ws.divergence_reference(), verbose=self.verbose)
+        try:
+            outcome = run_epochs(ws, rule, max_iter, self._theta)
+        except KeyboardInterrupt:
+            self._record(ws, rule)
+            raise KeyboardInterrupt(
+                f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
+                "of that epoch (warm_start=True continues from them)") from None
+        if outcome is Outcome.DIVERGED:
+            self._undo(reset, backup)
             raise ValueError(
-                f"SGD diverged at epoch {n_iter}: the weights overflowed or the "
+                f"SGD diverged at epoch {ws.n_epochs}: the weights overflowed or the "
                 "training objective grew by orders of magnitude. Scale the data "
                 "(e.g. StandardScaler) or lower the learning rate (eta0"
                 + (", or the optimizer's lr" if isinstance(self.optimizer, Optimizer)
-                   else "") + f"; it is {lr!r}).")
-        self.n_iter_ = n_iter
-        self.loss_curve_ = result["loss_curve"]
-        if self.early_stopping:
-            self.validation_scores_ = result["validation_scores"]
-        self.t_ = result["t"]
-        self._step = result["step"]
-        self._publish()
-        if result["status"] == _kernels.Status.INTERRUPTED:
-            raise KeyboardInterrupt(
-                f"fit interrupted after epoch {n_iter}; the model holds the weights "
-                "of that epoch (warm_start=True continues from them)")
-        return self
+                   else "") + f"; it is {plan.lr!r}).")
+        self._record(ws, rule)
 
-    def _allocate(self, n_features, n_targets, coef_init, intercept_init):
-        # theta: (n_targets, n_features + 1), each row a target's coef and intercept
-        theta = np.zeros((n_targets, n_features + 1))
-        coef_shape = (n_targets, n_features) if self._multi_output else (n_features,)
-        for name, value in (("coef_init", coef_init), ("intercept_init", intercept_init)):
-            if value is not None and np.iscomplexobj(value):
-                raise ValueError(f"{name} must be real, got complex values")
-        if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=np.float64)
-            if not self._multi_output:
-                coef_init = coef_init.ravel()
-            if coef_init.shape != coef_shape:
-                raise ValueError(
-                    f"Provided coef_init does not match dataset: shape "
-                    f"{coef_init.shape}, expected {coef_shape}.")
-            if not np.isfinite(coef_init).all():
-                raise ValueError("coef_init contains NaN or infinity")
-            theta[:, :-1] = coef_init
-        if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=np.float64).reshape(-1)
-            if intercept_init.shape != (n_targets,):
-                raise ValueError(
-                    "Provided intercept_init does not match dataset: shape "
-                    f"{intercept_init.shape}, expected ({n_targets},).")
-            if not np.isfinite(intercept_init).all():
-                raise ValueError("intercept_init contains NaN or infinity")
-            theta[:, -1] = intercept_init
-        self._theta = theta
+    def _record(self, ws, rule):
+        """The fitted attributes after the epochs ``ws`` ran under ``rule``."""
+        curve = list(rule.loss_curve)
+        if len(curve) < ws.n_epochs:      # interrupted between an epoch and its record
+            curve.append(ws.last_objective)
+        self.n_iter_ = ws.n_epochs
+        self.loss_curve_ = curve
+        if self.early_stopping:
+            self.validation_scores_ = list(rule.validation_scores)
+        self.t_ = ws.t
+        self._step = ws.step
+        self._publish()
+
+    def _undo(self, reset, backup):
+        if reset:     # fit: nothing was fitted
+            self._reset()
+            for name in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+        else:         # partial_fit: back to the state before this call
+            self._theta, self._avg, self._rule_state = backup
+
+    def _allocate_state(self, n_features, n_targets):
         # averaged coef, intercept, and the number of iterates averaged
         self._avg = (np.zeros((n_targets, n_features + 2)) if self.average
                      else np.zeros((0, 0)))
         self._rule_state = self._init_rule_state(n_targets * (n_features + 1))
         self._step = 0.0
 
-    def _split(self, y, sample_weight):
-        n = y.shape[0]
-        if n > np.iinfo(np.int32).max:
-            raise ValueError(
-                f"{n} samples in one call: fit and partial_fit take at most 2**31 - 1 "
-                "rows at a time; stream larger data through partial_fit in chunks")
-        if not self.early_stopping:
-            return np.arange(n, dtype=np.int32), np.zeros(0, dtype=np.int32)
-        cv = ShuffleSplit(test_size=self.validation_fraction,
-                          random_state=self.random_state)
-        train_idx, val_idx = next(cv.split(np.zeros((n, 1)), y))
-        if train_idx.shape[0] == 0 or val_idx.shape[0] == 0:
-            raise ValueError(
-                f"Splitting {n} samples into a train set and a validation set with "
-                f"validation_fraction={self.validation_fraction!r} led to an empty "
-                f"set ({train_idx.shape[0]} and {val_idx.shape[0]} samples). Please "
-                "either change validation_fraction, increase number of samples, or "
-                "disable early_stopping.")
-        if sample_weight is not None and not np.any(sample_weight[val_idx] > 0):
-            raise ValueError(
-                "The sample weights for validation set are all zero, consider "
-                "using a different random state.")
-        return (np.ascontiguousarray(train_idx, dtype=np.int32),
-                np.ascontiguousarray(val_idx, dtype=np.int32))
-
-    def _settings(self, max_iter, seed, lr, **overrides):
-        penalty = PENALTIES[self.penalty]
-        settings = dict(
-            loss=int(LOSSES[self.loss]),
-            epsilon=float(self.epsilon),
-            penalty=int(penalty),
-            alpha=float(self.alpha),
-            l1_ratio=float(self.l1_ratio if self.l1_ratio is not None else 0.0),
-            fit_intercept=bool(self.fit_intercept),
-            intercept_decay=(SPARSE_INTERCEPT_DECAY
-                             if self._sparse_fit and self._uses_plain_path() else 1.0),
-            schedule=int(SCHEDULES[self.learning_rate]),
-            eta0=float(lr),
-            power_t=float(self.power_t),
-            optimal_init=float(getattr(self, "_optimal_init", 0.0)),
-            average_start=float(self.average) if self.average else 0.0,
-            # beyond 2**62 is the same as "never": keep it in the C struct's range
-            max_iter=min(int(max_iter), 2**62),
-            tol=float(self.tol) if self.tol is not None else -np.inf,
-            n_iter_no_change=min(int(self.n_iter_no_change), 2**62),
-            early_stopping=bool(self.early_stopping),
-            # The full-batch gradient does not depend on the order: rows are
-            # read in storage order whatever shuffle says.
-            shuffle=bool(self.shuffle) and self.batch_size is not None,
-            seed=seed,
-            batch_size=0 if self.batch_size is None else min(int(self.batch_size), 2**62),
-            plain=self._uses_plain_path(),
-            lazy=(self._sparse_fit and not self._uses_plain_path()
-                  and self.batch_size == 1 and not self.average
-                  and self.sparse_update != "dense"),
-            clip_norm=float(self.clip_grad_norm or 0.0),
-            t=float(self.t_),
-            step=float(self._step),
-            n_threads=1,
-            verbose=1 if self.verbose else 0,
-        )
-        settings.update(overrides)
-        return settings
-
-    def _optimal_t0(self, eta):
-        """t0 of the 'optimal' schedule 1 / (alpha (t0 + t - 1)) whose first
-        step is eta."""
-        t0 = 1.0 / (eta * self.alpha) if eta * self.alpha > 0 else np.inf
-        if not np.isfinite(t0):
-            raise ValueError(
-                f"alpha={self.alpha!r} is too small for learning_rate='optimal' (its "
-                "steps 1 / (alpha t) overflow): use a larger alpha or another schedule")
-        return t0
-
-    def _search_optimal_eta0(self, X, y, sample_weight, train_idx, seed):
-        """Bottou's sgd-2 ``determineEta0``: the first step of the 'optimal'
-        schedule is the eta, among powers of 2 from 1, after which one pass
-        over a subsample gives the lowest objective."""
-        rng = np.random.RandomState(seed)
-        size = min(OPTIMAL_SUBSAMPLE, train_idx.shape[0])
-        sub = np.sort(rng.choice(train_idx, size=size, replace=False))
-        Xs, ys = X[sub], y[sub]
-        sws = None if sample_weight is None else sample_weight[sub]
-        idx = np.arange(size, dtype=np.int32)
-        d = X.shape[1]
-
-        def cost(eta):
-            theta = self._theta.copy()
-            K = theta.shape[0]
-            settings = self._settings(
-                1, seed, eta, optimal_init=self._optimal_t0(eta), t=1.0,
-                step=0.0, average_start=0.0, verbose=0, tol=-np.inf,
-                early_stopping=False)
-            result = _kernels.fit(
-                _kernel_X(Xs), ys, sws, idx.copy(), idx[:0], theta, np.zeros((0, 0)),
-                np.zeros((3, K * (d + 1))), np.zeros(K * d),
-                settings, make_optimizer("sgd", eta)._kernel_params())
-            if result["status"] == _kernels.Status.DIVERGED:
-                return np.inf
-            pred = np.asarray(Xs @ theta[:, :-1].T) + theta[:, -1]
-            losses = _kernels.loss(settings["loss"], ys.ravel(), pred.ravel(),
-                                   self.epsilon).reshape(ys.shape)
-            per_sample = losses.sum(axis=1)
-            value = ((per_sample.sum() if sws is None else np.dot(sws, per_sample)) / size
-                     + sum(_kernels.penalty(settings["penalty"], w, self.alpha,
-                                            settings["l1_ratio"]) for w in theta[:, :-1]))
-            return value if np.isfinite(value) else np.inf
-
-        # Bottou keeps lo_eta in both branches: when halving helped, that is
-        # half the best step seen, a deliberate margin of safety.
-        factor = 2.0
-        lo_eta = 1.0
-        lo_cost = cost(lo_eta)
-        for _ in range(OPTIMAL_MAX_TRIALS):   # diverging: halve until finite
-            if np.isfinite(lo_cost):
-                break
-            lo_eta /= factor
-            lo_cost = cost(lo_eta)
-        hi_eta = lo_eta * factor
-        hi_cost = cost(hi_eta)
-        trials = 0
-        if lo_cost < hi_cost:
-            while lo_cost < hi_cost and trials < OPTIMAL_MAX_TRIALS:
-                hi_eta, hi_cost = lo_eta, lo_cost
-                lo_eta = hi_eta / factor
-                lo_cost = cost(lo_eta)
-                trials += 1
-        elif hi_cost < lo_cost:
-            while hi_cost < lo_cost and trials < OPTIMAL_MAX_TRIALS:
-                lo_eta, lo_cost = hi_eta, hi_cost
-                hi_eta = lo_eta * factor
-                hi_cost = cost(hi_eta)
-                trials += 1
-        return lo_eta
+    def _init_rule_state(self, n_params):
+        state = np.zeros((3, n_params))
+        if isinstance(self.optimizer, Optimizer):
+            # e.g. Adagrad's initial_accumulator_value
+            state[:] = self.optimizer._init_state(n_params)
+        return state
 
     def _publish(self):
         """Set coef_ / intercept_ from the kernel's state (averaged if on)."""

@@ -80,6 +80,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._sgd import SGDRegressor
+from ._stopping import Outcome, StoppingRule
 
 __all__ = ["fit_dask"]
 
@@ -381,14 +382,15 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     # The model shipped in the first epoch: unfitted, verbose off on workers.
     model = clone(checked).set_params(verbose=0, warm_start=False)
     start = None                           # nothing fitted yet
-    curve = []
+    rule, kept = None, 0
     try:
         distributed.wait(blocks)
         for f in blocks:
             if f.status == "error":
                 f.result()                 # raises the block's error
 
-        best, no_improvement, n_iter = np.inf, 0, 0
+        rule = StoppingRule(tol=tol, n_iter_no_change=n_iter_no_change,
+                            adaptive=adaptive, verbose=estimator.verbose)
         for epoch in range(1, max_iter + 1):
             seeds = rng.randint(MAX_INT, size=n_blocks)
             order = (rng.permutation(n_blocks) if checked.shuffle
@@ -410,41 +412,29 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             ]
             results = client.gather(futures)
             mixed = _mix([r[0] for r in results], [r[2] for r in results], start)
-            objective = sum(r[1] for r in results) / sum(r[2] for r in results)
-            if not (np.isfinite(objective) and np.isfinite(mixed._theta).all()):
+            objective = float(sum(r[1] for r in results) / sum(r[2] for r in results))
+            outcome = rule.update(objective, finite=bool(np.isfinite(mixed._theta).all()),
+                                  eta=eta, model=(mixed._theta, mixed.t_))
+            if outcome is Outcome.DIVERGED:
                 raise ValueError(
                     f"SGD diverged at epoch {epoch} of fit_dask: the mixed weights "
                     "or the epoch objective are not finite. Scale the data or "
                     f"lower the learning rate (it is {eta!r}).")
             model = start = mixed
-            n_iter = epoch
-            curve.append(float(objective))
-            if estimator.verbose:
-                print(f"-- Epoch {epoch}\nNorm: {np.linalg.norm(model.coef_):.2f}, "
-                      f"Bias: {np.ravel(model.intercept_)[0]:.6f}, "
-                      f"T: {int(model.t_ - 1)}, Avg. loss: {objective:f}")
-            if tol is not None and objective > best - tol:
-                no_improvement += 1
-            else:
-                no_improvement = 0
-            best = min(best, objective)
-            if no_improvement >= n_iter_no_change:
-                if adaptive and eta > 1e-6:
-                    eta /= 5.0
-                    no_improvement = 0
-                else:
-                    if estimator.verbose:
-                        print(f"Convergence after {epoch} epochs")
-                    break
+            kept = rule.n_epochs              # the epochs `model` holds
+            if outcome is Outcome.REDUCE_ETA:
+                eta /= 5.0
+            elif outcome is Outcome.CONVERGED:
+                break
     except KeyboardInterrupt:
-        if curve:     # keep the last mixed model, as fit does
-            _finish(estimator, model, curve, feature_names)
+        if rule is not None and kept > 0:     # keep the last mixed model, as fit does
+            _finish(estimator, model, rule.loss_curve[:kept], feature_names)
         raise
     finally:
         client.cancel(blocks)
 
-    _finish(estimator, model, curve, feature_names)
-    if tol is not None and n_iter == max_iter:
+    _finish(estimator, model, rule.loss_curve, feature_names)
+    if tol is not None and rule.n_epochs == max_iter:
         warnings.warn(
             "Maximum number of iteration reached before convergence. "
             "Consider increasing max_iter to improve the fit.", ConvergenceWarning,

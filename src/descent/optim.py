@@ -20,6 +20,7 @@ cloned and grid-searched over ``optimizer__lr``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from numbers import Real
 
@@ -28,7 +29,8 @@ from sklearn.base import BaseEstimator
 
 from . import _kernels
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+           "OPTIMIZER_NAMES", "default_lr", "make_optimizer"]
 
 
 def _rule_params(rule, **given):
@@ -54,10 +56,17 @@ def _check_nonnegative(name, value, upper=None, upper_closed=False):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
+# State rows that hold sums or averages of squares (never negative).
+SQUARED_STATES = ("sum", "square_avg", "acc_delta", "exp_avg_sq", "max_exp_avg_sq")
+
+
 class Optimizer(BaseEstimator):
     """Base class: state handling, validation and the in-place ``step``."""
 
     _rule: int
+    # The three rows of the state (torch's names; kernel/rules.pxd names the
+    # same rows); "" for a row the rule does not use.
+    _state_names: tuple[str, str, str]
     _max_grad = np.inf      # the adaptive rules square the gradient: 1e150
 
     def _validate(self):
@@ -130,8 +139,8 @@ class Optimizer(BaseEstimator):
                 f"params changed shape from {self._shape} to {params.shape} "
                 "between steps; call reset() to start over")
         self._n_steps += 1
-        _kernels.step(self._kernel_params(), float(self.lr), float(self._n_steps),
-                      params.reshape(-1), grad.reshape(-1), state)
+        _kernels.optim_step(self._kernel_params(), float(self.lr), float(self._n_steps),
+                            params.reshape(-1), grad.reshape(-1), state)
         return params
 
     def reset(self):
@@ -181,15 +190,10 @@ class Optimizer(BaseEstimator):
         return self
 
     def _check_state(self, state):
-        """Rules whose state rows are running sums of squares need them >= 0."""
-        squares: dict[int, tuple[int, ...]] = {
-            _kernels.Rule.ADAGRAD: (0,), _kernels.Rule.RMSPROP: (0,),
-            _kernels.Rule.ADADELTA: (0, 1), _kernels.Rule.ADAM: (1, 2),
-            _kernels.Rule.ADAMW: (1, 2)}
-        rows = squares.get(int(self._rule), ())
-        for row in rows:
-            if (state[row] < 0).any():
-                raise ValueError("state_dict['state'] has negative second moments")
+        """The state rows that are sums or averages of squares must be >= 0."""
+        for row, name in enumerate(self._state_names):
+            if name in SQUARED_STATES and (state[row] < 0).any():
+                raise ValueError(f"state_dict['state'] has negative values of {name!r}")
 
 
 class SGD(Optimizer):
@@ -200,6 +204,7 @@ class SGD(Optimizer):
     """
 
     _rule = _kernels.Rule.SGD
+    _state_names = ("momentum_buffer", "", "")
 
     def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
@@ -226,6 +231,7 @@ class Adagrad(Optimizer):
     """AdaGrad (Duchi, Hazan & Singer 2011) with torch's ``lr_decay``."""
 
     _rule = _kernels.Rule.ADAGRAD
+    _state_names = ("sum", "", "")
     _max_grad = 1e150
 
     def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
@@ -255,6 +261,7 @@ class RMSprop(Optimizer):
     """RMSprop (Tieleman & Hinton 2012), optionally centered and with momentum."""
 
     _rule = _kernels.Rule.RMSPROP
+    _state_names = ("square_avg", "momentum_buffer", "grad_avg")
     _max_grad = 1e150
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
@@ -282,6 +289,7 @@ class Adadelta(Optimizer):
     """Adadelta (Zeiler 2012); ``eps`` inside both square roots, as torch."""
 
     _rule = _kernels.Rule.ADADELTA
+    _state_names = ("square_avg", "acc_delta", "")
     _max_grad = 1e150
 
     def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
@@ -307,6 +315,7 @@ class Adam(Optimizer):
     """
 
     _rule = _kernels.Rule.ADAM
+    _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _max_grad = 1e150
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -346,26 +355,40 @@ class AdamW(Adam):
                          amsgrad=amsgrad)
 
 
-# The optimizer names SGDRegressor(optimizer=...) and minimize(method=...) take.
-def make_optimizer(name, lr):
-    """The optimizer a string name stands for, with learning rate ``lr``."""
-    makers = {
-        "sgd": lambda: SGD(lr=lr),
-        "momentum": lambda: SGD(lr=lr, momentum=0.9),
-        "nesterov": lambda: SGD(lr=lr, momentum=0.9, nesterov=True),
-        "adagrad": lambda: Adagrad(lr=lr),
-        "rmsprop": lambda: RMSprop(lr=lr),
-        "adadelta": lambda: Adadelta(lr=lr),
-        "adam": lambda: Adam(lr=lr),
-        "amsgrad": lambda: Adam(lr=lr, amsgrad=True),
-        "adamw": lambda: AdamW(lr=lr, weight_decay=0.0),
-    }
-    if name not in makers:
+# -- the registry ------------------------------------------------------------
+# The optimizer names SGDRegressor(optimizer=...) and minimize(method=...)
+# take: name -> (class, constructor options beyond torch's defaults). The
+# default learning rate of a name is its class's (torch.optim's).
+REGISTRY: dict[str, tuple[type[Optimizer], dict]] = {
+    "sgd": (SGD, {}),
+    "momentum": (SGD, {"momentum": 0.9}),
+    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (Adagrad, {}),
+    "rmsprop": (RMSprop, {}),
+    "adadelta": (Adadelta, {}),
+    "adam": (Adam, {}),
+    "amsgrad": (Adam, {"amsgrad": True}),
+    "adamw": (AdamW, {}),
+}
+OPTIMIZER_NAMES = tuple(REGISTRY)
+
+
+def default_lr(name):
+    """torch.optim's default learning rate of the optimizer ``name``."""
+    cls, _ = _registry_entry(name)
+    return inspect.signature(cls).parameters["lr"].default
+
+
+def make_optimizer(name, lr=None, **options):
+    """The optimizer ``name`` stands for, with learning rate ``lr`` (its
+    default if None) and ``options`` over the registry's."""
+    cls, registered = _registry_entry(name)
+    return cls(lr=default_lr(name) if lr is None else lr, **{**registered, **options})
+
+
+def _registry_entry(name):
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(
-            f"optimizer must be one of {sorted(makers)} or a descent.optim "
+            f"optimizer must be one of {sorted(REGISTRY)} or a descent.optim "
             f"optimizer instance, got {name!r}")
-    return makers[name]()
-
-
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop",
-                   "adadelta", "adam", "amsgrad", "adamw")
+    return REGISTRY[name]

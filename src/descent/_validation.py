@@ -1,0 +1,173 @@
+"""Checks of an estimator's parameters and of the data given to ``fit``,
+beyond scikit-learn's ``_parameter_constraints`` and ``validate_data``, and
+the conversions to what the kernels read. Each error names the parameter or
+the input and what is allowed; the caller's arrays are never written."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import DataConversionWarning
+from sklearn.model_selection import ShuffleSplit
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._plan import hogwild_requested
+from .optim import Optimizer
+
+# The kernels index rows with 32-bit integers.
+MAX_ROWS = np.iinfo(np.int32).max
+
+
+def check_params(est, for_partial_fit=False):
+    """Combinations of ``SGDRegressor`` parameters that cannot work together."""
+    if est.early_stopping and for_partial_fit:
+        raise ValueError("early_stopping should be False with partial_fit")
+    if est.learning_rate == "optimal" and est.alpha == 0:
+        raise ValueError(
+            "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
+            "used to compute the optimal learning rate.")
+    if est.penalty == "elasticnet" and est.l1_ratio is None:
+        raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+    if est.learning_rate == "optimal" and not (
+            est.optimizer == "sgd" and est.batch_size == 1):
+        raise ValueError(
+            "learning_rate='optimal' is Bottou's per-sample SGD schedule: it "
+            "needs optimizer='sgd' and batch_size=1; use 'constant', "
+            "'invscaling' or 'adaptive' with optimizer="
+            f"{est.optimizer!r}, batch_size={est.batch_size!r}")
+    if est.average and hogwild_requested(est.batch_size, est.n_jobs):
+        raise ValueError(
+            "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
+            "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
+    if est.sparse_update == "lazy" and (est.average or est.batch_size != 1):
+        raise ValueError(
+            "sparse_update='lazy' is for per-sample steps without averaging "
+            f"(got batch_size={est.batch_size!r}, average={est.average!r}): "
+            "mini-batches and the running average touch every coefficient at "
+            "every step; use sparse_update='auto' or 'dense'")
+    if est.clip_grad_norm is not None and est.clip_grad_norm < 1e-300:
+        raise ValueError(
+            f"clip_grad_norm={est.clip_grad_norm!r} is below 1e-300; the kernels "
+            "flush denormal numbers to zero, so use 1e-300 or more")
+    if isinstance(est.optimizer, Optimizer):
+        _check_optimizer_instance(est)
+
+
+def _check_optimizer_instance(est):
+    if est.eta0 != 0.01:
+        raise ValueError(
+            "eta0 is not used when optimizer is a descent.optim instance: "
+            "set the learning rate as the optimizer's lr and leave eta0 "
+            "at its default 0.01")
+    if est.optimizer.weight_decay != 0:
+        raise ValueError(
+            f"optimizer.weight_decay={est.optimizer.weight_decay!r} would "
+            "regularise on top of penalty/alpha: set it to 0 and use "
+            "penalty='l2' with alpha (for AdamW the L2 part of the penalty "
+            "is applied as decoupled weight decay)")
+    est.optimizer._validate()
+
+
+def check_data(est, X, y, sample_weight, reset):
+    """``validate_data`` plus descent's rules: X float64 (C order, or CSR
+    without int64 indices), y as (n, K), sample_weight finite and >= 0 (None
+    stays None: the kernel reads 1). Returns ``(X, y, sample_weight,
+    multi_output)``."""
+    X, y = validate_data(est, X, y, accept_sparse="csr", dtype=np.float64,
+                         order="C", copy=False, y_numeric=True, multi_output=True,
+                         accept_large_sparse=False, reset=reset)
+    if y.ndim == 2 and y.shape[1] == 1:
+        # scikit-learn's SGDRegressor takes a column vector as 1-D y
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please "
+            "change the shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning, stacklevel=4)
+        y = y[:, 0]
+    multi_output = y.ndim == 2
+    if sp.issparse(X) and hogwild_requested(est.batch_size, est.n_jobs) \
+            and est.sparse_update == "dense":
+        raise ValueError(
+            "sparse_update='dense' with n_jobs > 1 and batch_size=1: Hogwild! "
+            "threads on sparse rows update the rows' coefficients only; use "
+            "sparse_update='auto', or n_jobs=None for dense updates")
+    y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
+    if y.shape[0] > MAX_ROWS:
+        raise ValueError(
+            f"{y.shape[0]} samples in one call: fit and partial_fit take at most "
+            "2**31 - 1 rows at a time; stream larger data through partial_fit in chunks")
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        sample_weight = np.ascontiguousarray(sample_weight)
+        if not np.isfinite(sample_weight).all():
+            raise ValueError("sample_weight contains NaN or infinity")
+    return X, y, sample_weight, multi_output
+
+
+def kernel_X(X):
+    """X as the kernel takes it: the 2-D array, or CSR as (data, indices,
+    indptr, n_features) with int32 indices (validate_data made it CSR)."""
+    if not sp.issparse(X):
+        return X
+    if not X.has_canonical_format:
+        # the kernels scatter rows by column index: duplicates must be summed
+        # (as X @ w does), on a copy (the caller's X stays as it is)
+        X = X.copy()
+        X.check_format(full_check=True)   # ValueError for a malformed structure
+        X.sum_duplicates()
+    return (np.ascontiguousarray(X.data, dtype=np.float64),
+            np.ascontiguousarray(X.indices, dtype=np.int32),
+            np.ascontiguousarray(X.indptr, dtype=np.int32), X.shape[1])
+
+
+def start_point(coef_init, intercept_init, n_features, n_targets, multi_output):
+    """theta, (n_targets, n_features + 1): each row a target's coef and
+    intercept, from ``coef_init`` / ``intercept_init`` (zeros if None)."""
+    theta = np.zeros((n_targets, n_features + 1))
+    coef_shape = (n_targets, n_features) if multi_output else (n_features,)
+    for name, value in (("coef_init", coef_init), ("intercept_init", intercept_init)):
+        if value is not None and np.iscomplexobj(value):
+            raise ValueError(f"{name} must be real, got complex values")
+    if coef_init is not None:
+        coef_init = np.asarray(coef_init, dtype=np.float64)
+        if not multi_output:
+            coef_init = coef_init.ravel()
+        if coef_init.shape != coef_shape:
+            raise ValueError(
+                f"Provided coef_init does not match dataset: shape "
+                f"{coef_init.shape}, expected {coef_shape}.")
+        if not np.isfinite(coef_init).all():
+            raise ValueError("coef_init contains NaN or infinity")
+        theta[:, :-1] = coef_init
+    if intercept_init is not None:
+        intercept_init = np.asarray(intercept_init, dtype=np.float64).reshape(-1)
+        if intercept_init.shape != (n_targets,):
+            raise ValueError(
+                "Provided intercept_init does not match dataset: shape "
+                f"{intercept_init.shape}, expected ({n_targets},).")
+        if not np.isfinite(intercept_init).all():
+            raise ValueError("intercept_init contains NaN or infinity")
+        theta[:, -1] = intercept_init
+    return theta
+
+
+def validation_split(y, sample_weight, validation_fraction, random_state):
+    """scikit-learn's early-stopping split: (train_idx, val_idx) as int32."""
+    n = y.shape[0]
+    cv = ShuffleSplit(test_size=validation_fraction, random_state=random_state)
+    train_idx, val_idx = next(cv.split(np.zeros((n, 1)), y))
+    if train_idx.shape[0] == 0 or val_idx.shape[0] == 0:
+        raise ValueError(
+            f"Splitting {n} samples into a train set and a validation set with "
+            f"validation_fraction={validation_fraction!r} led to an empty "
+            f"set ({train_idx.shape[0]} and {val_idx.shape[0]} samples). Please "
+            "either change validation_fraction, increase number of samples, or "
+            "disable early_stopping.")
+    if sample_weight is not None and not np.any(sample_weight[val_idx] > 0):
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider "
+            "using a different random state.")
+    return (np.ascontiguousarray(train_idx, dtype=np.int32),
+            np.ascontiguousarray(val_idx, dtype=np.int32))
