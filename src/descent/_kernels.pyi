@@ -142,4 +142,23 @@ def optim_step(
 def py_loss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
 def py_dloss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
 def py_penalty(kind: int, w: _F64, alpha: float, l1_ratio: float = 0.15) -> float: ...
+def py_rule_step(
+    rule_params: RuleParams,
+    lr: float,
+    step: float,
+    w: _F64,
+    src: _F64,
+    c: float,
+    l1: float,
+    state: _F64,
+) -> None: ...
+def py_lazy_skip(
+    rule_params: RuleParams,
+    l1: float,
+    constant_lr: bool,
+    lrs: _F64,
+    step0: float,
+    w: _F64,
+    state: _F64,
+) -> int: ...
 def py_struct_fields() -> dict[str, list[str]]: ...
