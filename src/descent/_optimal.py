@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _kernels
 from ._stopping import diverged
+from ._validation import kernel_X
 
 # Subsample and search bounds.
 OPTIMAL_SUBSAMPLE = 1000
@@ -34,8 +35,6 @@ def optimal_t0(eta, alpha):
 def search_optimal_eta0(plan, theta, X, y, sample_weight, train_idx, seed, alpha):
     """Bottou's search of the first step; ``plan`` is the fit's (PLAIN) plan,
     ``theta`` the start point, ``X`` what ``_validation.kernel_X`` takes."""
-    from ._validation import kernel_X
-
     rng = np.random.RandomState(seed)
     size = min(OPTIMAL_SUBSAMPLE, train_idx.shape[0])
     sub = np.sort(rng.choice(train_idx, size=size, replace=False))

@@ -42,7 +42,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     documentation), and the fitted attributes too. It adds:
 
     optimizer : str or descent.optim.Optimizer, default="sgd"
-        ``"sgd"`` is scikit-learn's plain SGD. ``"momentum"`` and ``"nesterov"``
+        ``"sgd"`` is scikit-learn's plain SGD: with ``batch_size=1``, its
+        algorithm exactly (L2 as a weight scale, L1 by Tsuruoka et al.'s
+        cumulative penalty, sparse intercept decay), which differs from
+        ``optimizer=descent.optim.SGD()``: an instance is always torch's rule
+        (L2 in the gradient, L1 as a proximal step). With mini-batches or full
+        batch ``"sgd"`` is torch's rule too. ``"momentum"`` and ``"nesterov"``
         (momentum 0.9), ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"adam"``,
         ``"amsgrad"`` and ``"adamw"`` use torch.optim's update rules with their
         default hyper-parameters and ``lr = eta0``; pass a ``descent.optim``
@@ -67,39 +72,30 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         Threads, counted as joblib does (None: 1, -1: all cores). With
         ``batch_size=1`` the threads run lock-free Hogwild! SGD (Niu et al.
         2011) over the shuffled samples: results then vary from run to run,
-        and ``average`` is not available. On dense X a thread steps a
-        private copy of the model (and of the rule's state) with the serial
-        loop, 32 samples at a time, publishing its change after each chunk
-        and restarting from all threads' (other threads' updates arrive up to
-        a chunk late). On sparse X a step touches the row's coefficients of
-        the shared model only, L2 is a shrink and L1 a proximal step, and the
-        penalty is split over the rows (feature j's enters each step that
-        touches it with weight n / n_j, n_j the rows containing j; features
-        no row contains get the epoch's penalty afterwards); an update rule's
-        state moves on the row's coordinates only, as with
-        ``sparse_update="lazy"`` (``"dense"`` is refused). Mini-batch and
+        and ``average`` is not available. On dense X a thread steps a private
+        copy of the model (and of the rule's state) for 32 samples at a time
+        and publishes its change; on sparse X a step touches the row's
+        coefficients of the shared model only, and the penalty is split over
+        the rows (``sparse_update="dense"`` is refused). The design is
+        documented in ``src/descent/kernel/loop_hogwild.pxd``. Mini-batch and
         full batch split each batch's gradient over the threads.
         ``n_jobs=1`` is bit-reproducible.
     sparse_update : {"auto", "lazy", "dense"}, default="auto"
         How per-sample steps (``batch_size=1``) of an ``optimizer`` other than
         ``"sgd"`` treat the coefficients a sparse row does not touch.
         ``"lazy"``: each step costs O(nnz of the row); a coefficient's skipped
-        steps are brought up to date when a row next touches it. That is exact
-        (the dense iterates) for SGD without momentum (any penalty), momentum
-        and Nesterov without penalty at a ``"constant"`` or ``"adaptive"``
-        learning rate, RMSprop without momentum and Adadelta without penalty,
-        and Adagrad without an L2 part; for the others
-        (Adam, AMSGrad, AdamW, and the rest with a penalty) an untouched
-        coefficient's rule state stays frozen, as in torch's ``SparseAdam``,
-        and its skipped penalty is applied at the next touch with its current
-        step size: the same optimum, other iterates. ``"dense"``: every step
-        updates every coefficient, O(n_features), the iterates of dense X.
-        ``"auto"``: lazy, except with ``average`` (whose running mean reads
-        every coefficient at every step anyway), which is dense. ``"lazy"``
-        with ``average`` or ``batch_size != 1`` raises, and so does
-        ``"dense"`` with Hogwild! threads (``n_jobs``). Dense X, mini-batches
-        and full batch always update every coefficient; ``optimizer="sgd"``
-        always runs scikit-learn's lazy sparse updates, which are exact.
+        steps are brought up to date when a row next touches it: exactly (the
+        dense iterates) for some rules and penalties, with torch's
+        ``SparseAdam`` semantics (frozen state; same optimum, other iterates)
+        for the others, as the table in ``src/descent/kernel/lazy.pxd`` lists.
+        ``"dense"``: every step updates every coefficient, O(n_features), the
+        iterates of dense X. ``"auto"``: lazy, except with ``average`` (whose
+        running mean reads every coefficient at every step anyway), which is
+        dense. ``"lazy"`` with ``average`` or ``batch_size != 1`` raises, and
+        so does ``"dense"`` with Hogwild! threads (``n_jobs``). Dense X,
+        mini-batches and full batch always update every coefficient;
+        ``optimizer="sgd"`` always runs scikit-learn's lazy sparse updates,
+        which are exact.
 
     Fitted attributes beyond scikit-learn's: ``loss_curve_``, the training
     objective (mean weighted loss plus penalty) of each epoch; and
