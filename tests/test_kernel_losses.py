@@ -1,4 +1,5 @@
-"""The compiled helpers against NumPy formulas (scikit-learn's definitions)."""
+"""The losses and penalties layers (kernel/losses.pxd, kernel/penalties.pxd)
+through the py_* wrappers, against NumPy formulas (scikit-learn's definitions)."""
 
 import numpy as np
 import pytest
