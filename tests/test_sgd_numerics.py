@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 import _reference as ref
+from _require import require
 from descent import SGDRegressor
 from descent.optim import SGD, Adadelta, RMSprop
 
@@ -266,7 +267,7 @@ def test_full_batch_loss_curve_is_the_exact_objective():
 @pytest.mark.parametrize("penalty", ref.PENALTIES)
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_mini_batch_optimizers_match_torch(optimizer, penalty, variant):
-    pytest.importorskip("torch")
+    require("torch")
     X, y, sw = small_problem()
     lr = 1.0 if optimizer == "adadelta" else 0.05
     params = dict(penalty=penalty, alpha=0.05, l1_ratio=0.4,
@@ -305,7 +306,7 @@ def test_per_sample_and_full_batch_optimizers_match_torch(optimizer, batch_size,
     # Per sample: clipped per sample (clip_grad_norm=1), averaged from the 25th
     # sample on; full batch: one step per epoch, 10 epochs, averaged from the
     # start.
-    pytest.importorskip("torch")
+    require("torch")
     X, y, sw = small_problem()
     lr = 1.0 if optimizer == "adadelta" else 0.02
     params = dict(penalty=penalty, alpha=0.05, l1_ratio=0.4, loss="squared_error",
@@ -341,7 +342,7 @@ def test_per_sample_and_full_batch_optimizers_match_torch(optimizer, batch_size,
 def test_per_sample_sgd_clipping_matches_torch(clip, weighted):
     # Without a penalty, scikit-learn's per-sample update is torch's SGD step
     # on the weighted loss of one sample.
-    pytest.importorskip("torch")
+    require("torch")
     X, y, sw = small_problem()
     sw = sw if weighted else None
     kw = dict(penalty=None, learning_rate="constant", max_iter=2, shuffle=False,
