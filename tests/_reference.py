@@ -179,7 +179,7 @@ def sgd_per_sample(X, y, sample_weight=None, *, loss="squared_error", epsilon=0.
     averaged = start and start <= t - 1
     return dict(coef=avg_w if averaged else w, intercept=avg_b if averaged else b,
                 raw_coef=w, raw_intercept=b, loss_curve=np.array(curve), t=t,
-                n_iter=len(curve), etas=rule.etas)
+                n_iter=len(curve), etas=rule.etas, margins=rule.margins)
 
 
 # -- mini-batch / full-batch plain gradient descent ---------------------------
