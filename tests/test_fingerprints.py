@@ -22,8 +22,8 @@ X @ w_true is exact in any summation order. d = 7 < 64: the kernels' own
 level-1 loops run, not the BLAS calls that they use for 64 <= d <= 8192 and
 whose results may depend on the CPU. The bits still depend on the compiler's
 floating-point contraction (FMA) and on libm (pow, exp), so the check runs
-only on the machine type and OS that generated the file (x86-64 Linux here)
-and skips elsewhere.
+only on the machine type, OS and C library that generated the file (x86-64
+Linux, glibc here) and skips elsewhere.
 """
 
 from __future__ import annotations
@@ -300,7 +300,10 @@ def describe(config):
 
 
 def this_platform():
-    return dict(machine=platform.machine(), system=platform.system())
+    # the C library too: its pow() and exp() are in the results (glibc's and
+    # musl's agree in practice, but nothing promises it)
+    return dict(machine=platform.machine(), system=platform.system(),
+                libc=platform.libc_ver()[0] or "?")
 
 
 def differences(expected, got):
