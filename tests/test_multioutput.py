@@ -1,9 +1,13 @@
 """Multi-output y: one pass over X updates every target."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import ShuffleSplit
 
 from descent import SGDRegressor
 
@@ -88,7 +92,36 @@ def test_init_shapes(data):
         SGDRegressor().fit(X, Y, intercept_init=[0.0])
 
 
-def test_early_stopping_scores_average_the_targets(data):
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_early_stopping_scores_average_the_targets(data, weighted):
+    # validation_scores_[k] is the R^2 of the model after epoch k on the
+    # validation rows (ShuffleSplit(test_size=validation_fraction,
+    # random_state=random_state), as the estimator splits), averaged over
+    # the targets with equal weights (RegressorMixin.score's uniform_average),
+    # weighted by sample_weight. The model after epoch k is the fit with
+    # max_iter=k: the same seed gives the same shuffles.
     X, Y = data
-    model = SGDRegressor(early_stopping=True, random_state=0, max_iter=50).fit(X, Y)
-    assert max(model.validation_scores_) > 0.9
+    sw = np.random.default_rng(2).uniform(0.2, 2.0, len(Y)) if weighted else None
+    params = dict(early_stopping=True, random_state=0, validation_fraction=0.2,
+                  n_iter_no_change=3)
+    model = SGDRegressor(max_iter=50, **params).fit(X, Y, sample_weight=sw)
+    scores = model.validation_scores_
+    assert len(scores) == model.n_iter_ < 50          # it stopped early
+    _, val = next(ShuffleSplit(test_size=0.2, random_state=0).split(np.zeros((len(Y), 1))))
+    sw_val = None if sw is None else sw[val]
+    for k in range(1, model.n_iter_ + 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            after_k = SGDRegressor(max_iter=k, **params).fit(X, Y, sample_weight=sw)
+        pred = after_k.predict(X[val])
+        per_target = [r2_score(Y[val, t], pred[:, t], sample_weight=sw_val)
+                      for t in range(Y.shape[1])]
+        assert scores[k - 1] == pytest.approx(np.mean(per_target), rel=1e-12), k
+        if k == 1:
+            # the targets' R^2 differ, so the mean is a real claim (neither
+            # one target's score nor the variance-weighted average)
+            assert np.ptp(per_target) > 1e-2
+            weighted_avg = r2_score(Y[val], pred, sample_weight=sw_val,
+                                    multioutput="variance_weighted")
+            assert abs(weighted_avg - np.mean(per_target)) > 1e-3
+    assert max(scores) > 0.9

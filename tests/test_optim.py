@@ -7,6 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
+from _require import require
 from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
 N_STEPS = 200
@@ -256,7 +257,7 @@ def test_default_hyperparameters_match_reference(cls):
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_torch(case):
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     cls, kw = case
     p0, grad_fn = problem(seed=1)
     got = run_descent(cls(**kw), p0, grad_fn)
@@ -278,7 +279,7 @@ def test_matches_torch(case):
 
 @pytest.mark.parametrize("cls", list(REFS), ids=lambda c: c.__name__)
 def test_defaults_match_torch_signature(cls):
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     import inspect
 
     sig = inspect.signature(getattr(torch.optim, cls.__name__).__init__)

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import _reference as ref
+from _require import require
 from descent import SGDRegressor
 from descent.optim import Adagrad, Adam, AdamW
 
@@ -117,7 +118,7 @@ def test_accepted_input_forms_give_the_same_model():
 
 
 def test_pandas_input_sets_feature_names():
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas")
     X, y = small_problem()
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     model = SGDRegressor(**FAST).fit(df, pd.Series(y))
@@ -295,7 +296,7 @@ def test_predict_checks(diabetes):
 
 
 def test_lifecycle_round_trips(diabetes):
-    joblib = pytest.importorskip("joblib")
+    joblib = require("joblib")
     import io
     X, y = diabetes
     model = SGDRegressor(optimizer=Adam(lr=0.01), random_state=0).fit(X, y)

@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 import _reference as ref
+from _require import require
 from descent import SGDRegressor
 from descent.optim import SGD, Adadelta, RMSprop
 
@@ -266,7 +267,7 @@ def test_full_batch_loss_curve_is_the_exact_objective():
 @pytest.mark.parametrize("penalty", ref.PENALTIES)
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_mini_batch_optimizers_match_torch(optimizer, penalty, variant):
-    pytest.importorskip("torch")
+    require("torch")
     X, y, sw = small_problem()
     lr = 1.0 if optimizer == "adadelta" else 0.05
     params = dict(penalty=penalty, alpha=0.05, l1_ratio=0.4,
@@ -305,7 +306,7 @@ def test_per_sample_and_full_batch_optimizers_match_torch(optimizer, batch_size,
     # Per sample: clipped per sample (clip_grad_norm=1), averaged from the 25th
     # sample on; full batch: one step per epoch, 10 epochs, averaged from the
     # start.
-    pytest.importorskip("torch")
+    require("torch")
     X, y, sw = small_problem()
     lr = 1.0 if optimizer == "adadelta" else 0.02
     params = dict(penalty=penalty, alpha=0.05, l1_ratio=0.4, loss="squared_error",
@@ -327,21 +328,29 @@ def test_per_sample_and_full_batch_optimizers_match_torch(optimizer, batch_size,
                                rtol=RTOL, atol=1e-12)
 
 
-@pytest.mark.parametrize("weighted", [
-    False,
-    # BUG (descent): the per-sample "sgd" path (epoch_plain) clips the norm of
-    # dloss * (x, 1) and multiplies by the sample weight afterwards, so the
-    # clipped update can be sample_weight times larger than clip_grad_norm.
-    # Every other path (batch_size=1 with any other rule, mini-/full batch)
-    # clips sample_weight * dloss * (x, 1), the gradient of the update, as
-    # torch.nn.utils.clip_grad_norm_ does. Kept failing on purpose.
-    True,
-], ids=["unweighted", "weighted"])
+def _clip_then_weight(X, y, sw, clip, eta, n_epochs):
+    """Per-sample SGD without penalty that clips dloss (x, 1) and *then*
+    multiplies by the sample weight: the bug this test guards against."""
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(n_epochs):
+        for x, yi, si in zip(X, y, sw):
+            g = x @ w + b - yi
+            g *= ref.clip_scale(abs(g) * np.sqrt(x @ x + 1.0), clip) * si
+            w, b = w - eta * g * x, b - eta * g
+    return w, b
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("clip", [None, 1.0, 0.3])
 def test_per_sample_sgd_clipping_matches_torch(clip, weighted):
     # Without a penalty, scikit-learn's per-sample update is torch's SGD step
-    # on the weighted loss of one sample.
-    pytest.importorskip("torch")
+    # on the weighted loss of one sample; clip_grad_norm clips the gradient
+    # of that weighted loss, sw * dloss * (x, 1), as
+    # torch.nn.utils.clip_grad_norm_ does and as every other path does.
+    # (Regression test: the per-sample "sgd" path once clipped dloss * (x, 1)
+    # and multiplied by the weight afterwards, so a clipped update could be
+    # sample_weight times clip_grad_norm; fixed in 566f4af.)
+    require("torch")
     X, y, sw = small_problem()
     sw = sw if weighted else None
     kw = dict(penalty=None, learning_rate="constant", max_iter=2, shuffle=False,
@@ -353,6 +362,15 @@ def test_per_sample_sgd_clipping_matches_torch(clip, weighted):
     np.testing.assert_allclose(est.coef_, expected["coef"], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(est.intercept_, [expected["intercept"]],
                                rtol=RTOL, atol=1e-12)
+    if clip is not None:
+        # clipping acted...
+        unclipped = ref.torch_batched(X, y, sw, optimizer="sgd", batch_size=1, lr=0.02,
+                                      penalty=None, n_epochs=2)
+        assert np.abs(unclipped["coef"] - est.coef_).max() > 1e-4
+        if weighted:
+            # ...and the old order (clip, then weight) is a different model
+            w_bug, _ = _clip_then_weight(X, y, sw, clip, 0.02, 2)
+            assert np.abs(w_bug - est.coef_).max() > 1e-4
 
 
 # ---------------------------------------------------------------------------
@@ -491,41 +509,98 @@ def _describe(settings):
     return f"{lr}, {sched}{', avg' if settings['average'] else ''}"
 
 
+MODE_NAMES = {1: "per-sample", 32: "mini-batch 32", None: "full batch"}
+
+
+def format_table(results):
+    """The optimizer x batch-mode table, one line per fit."""
+    lines = [f"{'optimizer':22s} {'mode':14s} {'n_iter_':>7s} {'rel. gap':>9s}  setting"]
+    for (name, bs), res in results.items():
+        mode = MODE_NAMES[bs]
+        if isinstance(res, Exception):
+            lines.append(f"{name:22s} {mode:14s} ERROR {res!r}")
+        else:
+            lines.append(f"{name:22s} {mode:14s} {res[0]:7d} {res[1]:9.1e}  {res[2]}")
+    return "\n".join(lines)
+
+
 @pytest.fixture(scope="module")
 def optimizer_results():
+    """(key -> (n_iter_, relative gap, setting, fitted estimator) or the
+    exception of that fit, the printed table)."""
     results = {}
     for key, settings in {**OPTIMIZER_SETTINGS, **DEFAULT_RULE_ROWS}.items():
         name, bs = key
         try:
             est, gap = _fit_optimizer(name.split(" ")[0], bs, settings)
-            results[key] = (est.n_iter_, gap, _describe(settings))
+            results[key] = (est.n_iter_, gap, _describe(settings), est)
         except Exception as exc:  # noqa: BLE001  (re-raised by that cell's test)
             results[key] = exc
-    lines = [f"\n{'optimizer':22s} {'mode':14s} {'n_iter_':>7s} {'rel. gap':>9s}  setting"]
-    for (name, bs), res in results.items():
-        mode = {1: "per-sample", 32: "mini-batch 32", None: "full batch"}[bs]
-        if isinstance(res, Exception):
-            lines.append(f"{name:22s} {mode:14s} ERROR {res!r}")
-        else:
-            lines.append(f"{name:22s} {mode:14s} {res[0]:7d} {res[1]:9.1e}  {res[2]}")
-    print("\n".join(lines))
-    return results
+    table = format_table(results)
+    print("\n" + table)
+    return results, table
 
 
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_optimizer_reaches_ridge_optimum(optimizer_results, optimizer, mode):
-    res = optimizer_results[(optimizer, MODES[mode])]
+    res = optimizer_results[0][(optimizer, MODES[mode])]
     if isinstance(res, Exception):
         raise res
-    n_iter, gap, _ = res
+    n_iter, gap, _, _ = res
     assert n_iter == OPTIMIZER_SETTINGS[(optimizer, MODES[mode])]["max_iter"]
     assert -1e-10 < gap < 1e-4, gap
 
 
+def normal_equations_optimum(X, y, alpha):
+    """(coef, intercept) minimising mean 0.5 r^2 + alpha / 2 |w|^2, from the
+    normal equations of the centered problem (no scikit-learn)."""
+    xm, ym = X.mean(axis=0), y.mean()
+    Xc = X - xm
+    n = X.shape[0]
+    w = np.linalg.solve(Xc.T @ Xc / n + alpha * np.eye(X.shape[1]), Xc.T @ (y - ym) / n)
+    return w, ym - xm @ w
+
+
 def test_table(optimizer_results):
-    """Prints the optimizer x batch-mode table (run with -s)."""
-    assert len(optimizer_results) == len(OPTIMIZER_SETTINGS) + len(DEFAULT_RULE_ROWS)
+    """The printed optimizer x batch-mode table (run with -s) shows every fit
+    with the numbers of that fit: its n_iter_ and its gap to the optimum,
+    recomputed here from the normal equations."""
+    results, table = optimizer_results
+    lines = table.splitlines()[1:]
+    assert len(lines) == len(results) == len(OPTIMIZER_SETTINGS) + len(DEFAULT_RULE_ROWS)
+    X, y = diabetes()
+    gaps = {}
+    for line, (key, res) in zip(lines, results.items()):
+        name, bs = key
+        if isinstance(res, Exception):
+            raise res
+        settings = {**OPTIMIZER_SETTINGS, **DEFAULT_RULE_ROWS}[key]
+        # the columns of format_table: name, mode, n_iter_, gap, setting
+        shown_name, shown_mode = line[:22].strip(), line[23:37].strip()
+        shown_n_iter, shown_gap, shown_setting = line[38:45], line[46:55], line[57:]
+        assert (shown_name, shown_mode) == (name, MODE_NAMES[bs]), line
+        est = res[3]
+        assert int(shown_n_iter) == est.n_iter_ == settings["max_iter"], line
+        assert shown_setting == _describe(settings), line
+        # the gap, from an independent optimum: AdamW without penalty (least
+        # squares), the others ridge with RIDGE_ALPHA
+        alpha = 0.0 if name == "adamw" else RIDGE_ALPHA
+        w_star, b_star = normal_equations_optimum(X, y, alpha)
+        r_star = X @ w_star + b_star - y
+        f_star = 0.5 * np.mean(r_star ** 2) + 0.5 * alpha * w_star @ w_star
+        r = est.predict(X) - y
+        f = 0.5 * np.mean(r ** 2) + 0.5 * alpha * est.coef_ @ est.coef_
+        gap = (f - f_star) / f_star
+        assert float(shown_gap) == pytest.approx(gap, rel=0.06), line   # 2 digits
+        gaps[key] = gap
+    # What the comment above says of the torch-default per-sample RMSprop and
+    # Adadelta: their fixed point is biased, and the longer memory of the
+    # rows that are asserted (alpha / rho = 0.999) is what gets below 1e-4.
+    for default, asserted in ((("rmsprop (alpha=0.99)", 1), ("rmsprop", 1)),
+                              (("adadelta (rho=0.9)", 1), ("adadelta", 1))):
+        assert gaps[default] > 3 * gaps[asserted], (default, gaps[default])
+    assert gaps[("adadelta (rho=0.9)", 1)] > 1e-4
 
 
 @pytest.mark.parametrize("average", [False, True])
@@ -688,26 +763,39 @@ def test_huge_eta0_raises_and_leaves_no_nan(case):
     assert np.isfinite(est.coef_).all()
 
 
-# BUG (descent): after a diverged fit the estimator keeps n_features_in_ (set
-# by validate_data before the kernel runs; _reset() does not remove it), so
-# sklearn's check_is_fitted considers it fitted and predict() fails with
-# AttributeError: 'SGDRegressor' object has no attribute 'coef_' instead of
-# NotFittedError. Kept failing on purpose; see the report.
+# Regression test (fixed in 566f4af): a diverged fit used to keep
+# n_features_in_ (set by validate_data before the kernel runs), so that
+# check_is_fitted took the estimator for fitted and predict() failed with
+# AttributeError (no coef_) instead of NotFittedError.
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "dataframe"])
 @pytest.mark.parametrize("refit", [False, True], ids=["fresh", "after-good-fit"])
-def test_diverged_fit_leaves_estimator_not_fitted(refit):
+def test_diverged_fit_leaves_estimator_not_fitted(refit, frame):
     X, y = diabetes()
+    if frame:
+        pd = require("pandas")
+        X = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
     est = SGDRegressor(learning_rate="constant", eta0=1e-3, random_state=0)
     if refit:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X, y)
+        assert est.n_features_in_ == 10
     est.set_params(eta0=1e6)
     with pytest.raises(ValueError, match=r"diverged at epoch \d+"):
         est.fit(X, y)
+    # nothing of a fit is left, the input's shape and names included
+    for name in ("coef_", "intercept_", "n_iter_", "t_", "loss_curve_",
+                 "n_features_in_", "feature_names_in_"):
+        assert not hasattr(est, name), name
     with pytest.raises(NotFittedError):
         check_is_fitted(est)
     with pytest.raises(NotFittedError):
         est.predict(X)
+    # and a sane step fits it again, from scratch
+    est.set_params(eta0=1e-3, max_iter=5, tol=None)
+    est.fit(X, y)
+    assert est.n_features_in_ == 10 and est.n_iter_ == 5
+    assert hasattr(est, "feature_names_in_") == frame
 
 
 def test_diverging_partial_fit_keeps_previous_state():

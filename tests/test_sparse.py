@@ -7,6 +7,7 @@ from sklearn.linear_model import Lasso, Ridge
 
 import _reference as ref
 import descent._plan as plan_module
+from _require import require
 from descent import SGDRegressor
 from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
@@ -357,7 +358,7 @@ def test_lazy_adam_is_torch_sparse_adam(data):
     # SparseAdam (moments of the row's coordinates only, global step count),
     # up to where eps sits: SparseAdam adds it to sqrt(v), Adam to
     # sqrt(v) / sqrt(1 - beta2^t); with a tiny eps both are the same rule.
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     X, y = data
     csr = sp.csr_matrix(X)
     lr, eps, epochs = 0.01, 1e-30, 2
