@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from descent import _kernels as K
-from descent.optim import Adadelta, Adagrad, Adam, AdamW, RMSprop, SGD
+from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
 LAZY_SGD, LAZY_MOMENTUM, LAZY_DECAY, LAZY_ADAGRAD, LAZY_FROZEN = range(5)
 RNG = np.random.default_rng(5)

@@ -5,10 +5,10 @@ with threshold l1 times the coordinate's step size."""
 
 import numpy as np
 import pytest
-from test_optim import ref_adadelta, ref_adagrad, ref_adam, ref_adamw, ref_rmsprop, ref_sgd
 
 from descent import _kernels as K
 from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
+from test_optim import ref_adadelta, ref_adagrad, ref_adam, ref_adamw, ref_rmsprop, ref_sgd
 
 RNG = np.random.default_rng(11)
 D = 12

@@ -16,7 +16,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import _reference as ref
 from _require import require
 from descent import SGDRegressor
 from descent.optim import Adagrad, Adam, AdamW
@@ -368,68 +367,3 @@ def test_switching_optimizer_between_partial_fit_calls_starts_it_fresh(diabetes)
     model.partial_fit(X, y)
     assert model._step == X.shape[0]          # the new rule counts from 0
     assert model.score(X, y) > 0.4
-
-
-@pytest.fixture(scope="module")
-def threads_problem():
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(6000, 40))
-    coef = np.where(np.arange(40) < 25, rng.normal(size=40), 0.0)
-    return X, X @ coef + 0.1 * rng.normal(size=6000)
-
-
-@pytest.mark.parametrize("params", [
-    dict(), dict(penalty="l1", alpha=0.01), dict(penalty="elasticnet", alpha=0.01),
-    dict(loss="huber"), dict(targets=2),
-    dict(optimizer="adam", eta0=0.01), dict(optimizer="amsgrad", eta0=0.01),
-    dict(optimizer="adam", penalty="l1", alpha=0.01, eta0=0.01),
-    dict(optimizer="adagrad", eta0=0.3), dict(optimizer="nesterov", eta0=0.002),
-    dict(optimizer="rmsprop", eta0=1e-3), dict(optimizer="adadelta", eta0=1.0),
-    dict(optimizer="adamw", eta0=0.01, alpha=0.01),
-    dict(optimizer="adam", eta0=0.01, targets=2),
-])
-def test_hogwild_reaches_the_serial_objective(threads_problem, params):
-    # n_jobs=2 per sample: threads step private model copies and exchange
-    # their changes every few dozen samples; the fit ends at the serial fit's
-    # objective (measured: within 5e-5).
-    X, y = threads_problem
-    params = dict(params)
-    if params.pop("targets", 1) == 2:
-        y = np.column_stack([y, 1.0 - y])
-    kw = dict(max_iter=300, tol=1e-6, random_state=0, learning_rate="adaptive", **params)
-    serial = SGDRegressor(**kw).fit(X, y)
-    threads = SGDRegressor(n_jobs=2, **kw).fit(X, y)
-    assert ref.model_objective(threads, X, y) == pytest.approx(
-        ref.model_objective(serial, X, y), rel=1e-3)
-
-
-@pytest.mark.parametrize("optimizer,state", [("adagrad", 0), ("adam", 1),
-                                             ("rmsprop", 0)])
-def test_hogwild_merges_the_rule_state(threads_problem, optimizer, state):
-    # Each thread keeps its own rule state through the epoch; merged, it is
-    # the serial one's size: Adagrad's sum of squared gradients adds up over
-    # the threads, the decaying averages (Adam's and RMSprop's second
-    # moments, with memories of 1000 and 100 samples) are averaged, not
-    # added up.
-    X, y = threads_problem
-    # a step so small that the threads' gradients are the serial ones: the
-    # states then differ by how they merge, not by the trajectories
-    kw = dict(optimizer=optimizer, eta0=1e-7, learning_rate="constant", max_iter=3,
-              tol=None, random_state=0)
-    serial = SGDRegressor(**kw).fit(X, y)
-    threads = SGDRegressor(n_jobs=2, **kw).fit(X, y)
-    ratio = np.median(np.abs(threads._rule_state[state])
-                      / np.abs(serial._rule_state[state]))
-    assert 0.8 < ratio < 1.25       # (added up, they would be ~2x)
-
-
-@pytest.mark.parametrize("params", [dict(batch_size=None, learning_rate="constant",
-                                         eta0=0.3),
-                                    dict(batch_size=6000, optimizer="adam", eta0=0.05)])
-def test_threaded_batch_gradient_equals_serial(threads_problem, params):
-    # Large batches split their gradient over the threads: the same steps,
-    # summed in another order.
-    X, y = threads_problem
-    serial = SGDRegressor(**FAST, **params).fit(X, y)
-    threads = SGDRegressor(**FAST, **params, n_jobs=2).fit(X, y)
-    np.testing.assert_allclose(threads.coef_, serial.coef_, rtol=1e-9, atol=1e-12)

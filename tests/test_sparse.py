@@ -124,68 +124,6 @@ def test_sparse_reaches_ridge_optimum(data):
     assert objective(model.coef_) / objective(ridge.coef_) - 1 < 1e-8
 
 
-@pytest.fixture(scope="module")
-def wide():
-    rng = np.random.default_rng(0)
-    n, d = 5000, 200
-    X = rng.standard_normal((n, d))
-    X[rng.random(X.shape) < 0.9] = 0.0
-    X[:, -3:] = 0.0                                   # features no row contains
-    y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
-    return X, y
-
-
-@pytest.mark.parametrize("params", [
-    dict(), dict(penalty="l1", alpha=0.01), dict(penalty="elasticnet", alpha=0.01),
-    dict(optimizer="adam", eta0=0.01), dict(optimizer="adam", penalty="l1", alpha=0.01,
-                                            eta0=0.01),
-    dict(optimizer="adagrad", eta0=0.5), dict(optimizer="nesterov", eta0=0.002),
-    dict(optimizer=RMSprop(lr=1e-3, alpha=0.999)),
-    dict(optimizer=Adadelta(lr=1.0, rho=0.999)),
-    dict(optimizer="adamw", eta0=0.01, alpha=0.01),
-    dict(optimizer="adam", eta0=0.01, targets=2),
-])
-def test_sparse_hogwild_reaches_the_serial_objective(wide, params):
-    # Lock-free threads on CSR rows (the penalty split over the rows, Niu et
-    # al. 2011) end at the serial fit's objective (measured: within 7e-5).
-    X, y = wide
-    params = dict(params)
-    if params.pop("targets", 1) == 2:
-        y = np.column_stack([y, 0.5 * y - 1.0])
-    kw = dict(max_iter=200, tol=1e-6, random_state=0, learning_rate="adaptive", **params)
-    serial = SGDRegressor(**kw).fit(sp.csr_matrix(X), y)
-    threads = SGDRegressor(n_jobs=2, **kw).fit(sp.csr_matrix(X), y)
-    # (AdamW's decoupled decay does not minimise this objective: where it
-    # stops depends on how often the decay acts, 2e-3 off here)
-    assert ref.model_objective(threads, X, y) == pytest.approx(
-        ref.model_objective(serial, X, y),
-        rel=1e-2 if params.get("optimizer") == "adamw" else 1e-3)
-
-
-@pytest.mark.parametrize("params", [
-    dict(), dict(optimizer=SGD(lr=0.01), penalty="elasticnet", alpha=0.01),
-    dict(optimizer="adam", alpha=0.01),
-    dict(optimizer="momentum", eta0=0.002, penalty=None, learning_rate="constant"),
-])
-def test_sparse_hogwild_features_without_rows(wide, params):
-    # A feature no training row contains moves by the penalty alone, after the
-    # threads' epoch, as the serial lazy steps move it.
-    X, y = wide
-    kw = dict(max_iter=3, tol=None, random_state=0, **params)
-    init = np.linspace(-1.0, 1.0, X.shape[1])
-    serial = SGDRegressor(**kw).fit(sp.csr_matrix(X), y, coef_init=init)
-    threads = SGDRegressor(n_jobs=2, **kw).fit(sp.csr_matrix(X), y, coef_init=init)
-    np.testing.assert_allclose(threads.coef_[-3:], serial.coef_[-3:], rtol=1e-10)
-    if params.get("penalty", "l2") is not None:
-        assert np.all(np.abs(threads.coef_[-3:]) < np.abs(init[-3:]))
-
-
-def test_sparse_hogwild_refuses_dense_updates(data):
-    X, y = data
-    with pytest.raises(ValueError, match="sparse_update='dense'"):
-        SGDRegressor(n_jobs=2, sparse_update="dense").fit(sp.csr_matrix(X), y)
-
-
 # -- lazy per-sample steps of the update rules (sparse_update="lazy") ---------
 @pytest.mark.parametrize("params", [
     dict(optimizer=SGD(lr=0.01)),

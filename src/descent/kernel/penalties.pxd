@@ -2,7 +2,7 @@
 # proximal step, the learning-rate schedules, and the running average of the
 # iterates. Scalars only: no rows, no update rule.
 
-from libc.math cimport fabs, pow, sqrt
+from libc.math cimport INFINITY, fabs, pow, sqrt
 
 from descent._kernels cimport (
     ELASTICNET, INVSCALING, L1, L2, NO_PENALTY, OPTIMAL, Settings,
@@ -58,6 +58,7 @@ cdef inline double soft_threshold(double w, double thr) noexcept nogil:
 
 cdef inline double schedule_eta(const Settings* s, double eta, double t) noexcept nogil:
     # The step size of the update about to be made, t its 1-based count.
+    cdef double tp
     if s.schedule == OPTIMAL:
         return 1.0 / (s.alpha * (s.optimal_init + t - 1.0))
     elif s.schedule == INVSCALING:
@@ -66,7 +67,11 @@ cdef inline double schedule_eta(const Settings* s, double eta, double t) noexcep
             return s.eta0 / sqrt(sqrt(t))
         elif s.power_t == 0.5:
             return s.eta0 / sqrt(t)
-        return s.eta0 / pow(t, s.power_t)
+        # t ** power_t underflows to 0 for a huge negative power_t: the step
+        # is then infinite (the fit diverges), in the Debug build too (whose
+        # checked division would raise ZeroDivisionError, and be ignored here)
+        tp = pow(t, s.power_t)
+        return s.eta0 / tp if tp != 0.0 else INFINITY
     return eta      # CONSTANT, ADAPTIVE: the current eta
 
 
