@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 import _reference as ref
 import descent
+from _require import require
 from descent import SGDRegressor
 from descent._kernels import Path
 from descent._plan import make_plan
@@ -245,3 +246,18 @@ def test_sparse_hogwild_refuses_dense_updates(wide):
     X, y = wide
     with pytest.raises(ValueError, match="sparse_update='dense'"):
         SGDRegressor(n_jobs=2, sparse_update="dense").fit(sp.csr_matrix(X), y)
+
+
+@needs_threads
+def test_threads_do_not_follow_other_libraries_openmp_setting():
+    # another library in the process (torch, threadpoolctl) may set the shared
+    # OpenMP runtime to one thread; n_jobs=2 still runs two (it once fell back
+    # to one, silently, after a torch test)
+    threadpoolctl = require("threadpoolctl")
+    X, y = data(32, 6)
+    kw = dict(max_iter=3, tol=None, random_state=0, n_jobs=2)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert make_plan(SGDRegressor(**kw), sparse=False).path == Path.HOGWILD_PLAIN
+        threaded = SGDRegressor(**kw).fit(X, y)
+    np.testing.assert_allclose(threaded.coef_, SGDRegressor(**kw).fit(X, y).coef_,
+                               rtol=RTOL, atol=ATOL)

@@ -39,7 +39,8 @@ BUILD_TYPE = DESCENT_BUILD_TYPE.decode()
 
 
 def max_threads():
-    """Threads OpenMP would use (1 in a build without OpenMP)."""
+    """The most threads a kernel runs on: the processors OpenMP sees (1 in a
+    build without OpenMP)."""
     return DESCENT_MAX_THREADS()
 
 

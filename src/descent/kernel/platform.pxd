@@ -16,7 +16,12 @@ cdef extern from *:
     #ifdef _OPENMP
     #include <omp.h>
     #define DESCENT_HAVE_OPENMP 1
-    #define DESCENT_MAX_THREADS() omp_get_max_threads()
+    /* The processors the process may run on, not omp_get_max_threads():
+       that is a setting other libraries in the process change (a torch or
+       threadpoolctl call of omp_set_num_threads(1) on the shared libgomp made
+       n_jobs=2 fits silently serial); the loops set their thread counts
+       themselves (num_threads). */
+    #define DESCENT_MAX_THREADS() omp_get_num_procs()
     #else
     #define DESCENT_HAVE_OPENMP 0
     #define DESCENT_MAX_THREADS() 1
