@@ -121,6 +121,18 @@ def test_single_chunk_hogwild_equals_serial(case, shape):
 
 # -- towards the serial objective, merged state, threaded gradients ----------
 
+
+def serial_and_threaded(X, y, params, max_iter, second_target):
+    """The n_jobs=1 and n_jobs=2 fits of params (targets=2: y and
+    second_target(y)) with the adaptive schedule, and the y they fitted."""
+    params = dict(params)
+    if params.pop("targets", 1) == 2:
+        y = np.column_stack([y, second_target(y)])
+    kw = dict(max_iter=max_iter, tol=1e-6, random_state=0, learning_rate="adaptive",
+              **params)
+    return SGDRegressor(**kw).fit(X, y), SGDRegressor(n_jobs=2, **kw).fit(X, y), y
+
+
 @pytest.fixture(scope="module")
 def threads_problem():
     rng = np.random.default_rng(3)
@@ -144,12 +156,7 @@ def test_hogwild_reaches_the_serial_objective(threads_problem, params):
     # their changes every few dozen samples; the fit ends at the serial fit's
     # objective (measured: within 5e-5).
     X, y = threads_problem
-    params = dict(params)
-    if params.pop("targets", 1) == 2:
-        y = np.column_stack([y, 1.0 - y])
-    kw = dict(max_iter=300, tol=1e-6, random_state=0, learning_rate="adaptive", **params)
-    serial = SGDRegressor(**kw).fit(X, y)
-    threads = SGDRegressor(n_jobs=2, **kw).fit(X, y)
+    serial, threads, y = serial_and_threaded(X, y, params, 300, lambda y: 1.0 - y)
     assert ref.model_objective(threads, X, y) == pytest.approx(
         ref.model_objective(serial, X, y), rel=1e-3)
 
@@ -211,12 +218,8 @@ def test_sparse_hogwild_reaches_the_serial_objective(wide, params):
     # Lock-free threads on CSR rows (the penalty split over the rows, Niu et
     # al. 2011) end at the serial fit's objective (measured: within 7e-5).
     X, y = wide
-    params = dict(params)
-    if params.pop("targets", 1) == 2:
-        y = np.column_stack([y, 0.5 * y - 1.0])
-    kw = dict(max_iter=200, tol=1e-6, random_state=0, learning_rate="adaptive", **params)
-    serial = SGDRegressor(**kw).fit(sp.csr_matrix(X), y)
-    threads = SGDRegressor(n_jobs=2, **kw).fit(sp.csr_matrix(X), y)
+    serial, threads, y = serial_and_threaded(sp.csr_matrix(X), y, params, 200,
+                                             lambda y: 0.5 * y - 1.0)
     # (AdamW's decoupled decay does not minimise this objective: where it
     # stops depends on how often the decay acts, 2e-3 off here)
     assert ref.model_objective(threads, X, y) == pytest.approx(
