@@ -71,7 +71,7 @@ def test_workspace_refuses_what_no_path_can_run():
     with pytest.raises(ValueError, match="LAZY path steps CSR rows"):
         _kernels.Workspace(*args, lazy, plan.rule_params)
     unknown = plan.settings(t=1.0, step=0.0, seed=0, path=99)
-    with pytest.raises(ValueError, match="unknown path"):
+    with pytest.raises(ValueError, match="unknown training path"):
         _kernels.Workspace(*args, unknown, plan.rule_params)
     bad_idx = idx.copy()
     bad_idx[0] = 7

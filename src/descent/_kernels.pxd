@@ -42,6 +42,7 @@ cpdef enum Path:
     FULL_BATCH = 4     # one update-rule step on the exact gradient per epoch
     HOGWILD_PLAIN = 5  # lock-free threads, PLAIN steps
     HOGWILD_RULE = 6   # lock-free threads, RULE steps (LAZY ones on CSR rows)
+    GRADIENT = 7       # not a training path: the exact gradient at the model
 
 
 # Row indices (the shuffled order, validation rows) are 32-bit: at 1M x 10
@@ -90,6 +91,7 @@ ctypedef struct Settings:
     double clip_norm        # 0: no clipping
     double t                # scikit-learn's t_: samples seen + 1
     double step             # optimizer updates done so far
+    double u                # total L1 shrink of the cumulative penalty so far (PLAIN)
     int n_threads
 
 
@@ -104,6 +106,8 @@ ctypedef struct Data:
     const double* y       # (n, K) targets, C order
     Py_ssize_t K
     const double* sw      # sample weights, or NULL for all ones
+    const double* tw      # per target, what its loss and penalty count in the
+                          # objective, or NULL for all ones (scaled targets)
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
 

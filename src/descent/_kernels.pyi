@@ -56,6 +56,7 @@ class Path(enum.IntEnum):
     FULL_BATCH = 4
     HOGWILD_PLAIN = 5
     HOGWILD_RULE = 6
+    GRADIENT = 7
 
 class RuleParams(TypedDict):
     """The RuleParams struct: one update rule's hyper-parameters."""
@@ -96,6 +97,7 @@ class Settings(TypedDict):
     clip_norm: float
     t: float
     step: float
+    u: float
     n_threads: int
 
 OPENMP: bool
@@ -122,10 +124,16 @@ class Workspace:
         q: _F64,
         settings: Settings,
         rule_params: RuleParams,
+        target_weights: _F64 | None = None,
     ) -> None: ...
     def epoch(self) -> float: ...
     def divergence_reference(self) -> float: ...
     def validation_score(self) -> float: ...
+    def gradient(self, out: _F64) -> float: ...
+    def objective(self, theta: _F64 | None = None) -> float: ...
+    def curvature(self, direction: _F64) -> _F64: ...
+    @property
+    def u(self) -> float: ...
     @property
     def t(self) -> float: ...
     @property

@@ -14,12 +14,16 @@ from libc.math cimport isfinite, pow
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
-from descent.kernel.evaluate cimport divergence_reference, r2_score_rows
+from descent.kernel.evaluate cimport (
+    curvature, divergence_reference, objective_at, r2_score_rows,
+)
 from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_init
 from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
 from descent.kernel.loop_lazy cimport epoch_lazy
 from descent.kernel.loop_plain cimport epoch_plain
-from descent.kernel.loop_rule cimport epoch_batched, epoch_rule, gradient_chunks
+from descent.kernel.loop_rule cimport (
+    batch_gradient, epoch_batched, epoch_rule, gradient_chunks,
+)
 from descent.kernel.losses cimport (
     EpsilonInsensitiveT, HuberT, LossT, SquaredEpsilonInsensitiveT, SquaredErrorT,
     any_loss_grad,
@@ -61,6 +65,9 @@ cdef double run_path(LossT* kind, LayoutT* lay, const Data* D, const Settings* s
         return epoch_batched(kind, lay, D, s, rp, idx, n, s.batch_size, B, P)
     if s.path == FULL_BATCH:
         return epoch_batched(kind, lay, D, s, rp, idx, n, n, B, P)
+    if s.path == GRADIENT:     # into B.g; the model does not move
+        return batch_gradient(kind, lay, D, s, idx, n, B.theta, B.g, B.gthreads,
+                              s.n_threads)
     if LayoutT is SparseT:
         if s.path == LAZY:
             return epoch_lazy(kind, D, s, rp, idx, n, B, P)
@@ -102,6 +109,9 @@ cdef class Workspace:
     are updated in place, epoch by epoch; ``train_idx`` is shuffled in place.
     ``settings`` and ``rule_params`` are dicts with the fields of the
     ``Settings`` and ``RuleParams`` structs (descent._plan builds them).
+    ``target_weights`` (K,), optional: what each target's loss and penalty
+    count in the objectives reported (a fit in scaled target space reports
+    the objective of the original targets); the steps do not depend on it.
 
     Raises ``ValueError`` for inconsistent arrays (every index the loops follow
     is checked here once) and ``MemoryError`` when a buffer cannot be had.
@@ -117,6 +127,7 @@ cdef class Workspace:
     cdef const row_t[::1] val_idx
     cdef void* local_raw
     cdef object arrays            # what D and B point into, kept alive
+    cdef const double[::1] target_weights
     cdef readonly Py_ssize_t n_epochs
     cdef readonly bint finite           # every coefficient finite after the last epoch
     cdef readonly double last_objective
@@ -124,15 +135,20 @@ cdef class Workspace:
     def __cinit__(self, X, const double[:, ::1] y, const double[::1] sample_weight,
                   row_t[::1] train_idx, const row_t[::1] val_idx, double[:, ::1] theta,
                   double[:, ::1] avg, double[:, ::1] rule_state, double[::1] q,
-                  Settings settings, RuleParams rule_params):
+                  Settings settings, RuleParams rule_params,
+                  const double[::1] target_weights=None):
         self.s = settings
         self.rp = rule_params
         self.train_idx = train_idx
         self.val_idx = val_idx
-        self.arrays = (X, y, sample_weight, theta, avg, rule_state, q)
+        self.arrays = (X, y, sample_weight, theta, avg, rule_state, q, target_weights)
         self.n_epochs = 0
         self.finite = True
         self._set_data(X, y, sample_weight)
+        if target_weights is not None and target_weights.shape[0] != self.D.K:
+            raise ValueError("target_weights must have one entry per target")
+        self.target_weights = target_weights
+        self.D.tw = &target_weights[0] if target_weights is not None else NULL
         self._check(theta, avg, rule_state, q)
         self.B.theta = &theta[0, 0]
         self.B.avg = &avg[0, 0] if avg.shape[0] > 0 else NULL
@@ -140,7 +156,8 @@ cdef class Workspace:
                                            &rule_state[2, 0])
         self.B.q = &q[0] if q.shape[0] > 0 else NULL
         self.P.eta, self.P.t, self.P.step = self.s.eta0, self.s.t, self.s.step
-        self.P.u = self.P.penalty_start = 0.0
+        self.P.u = self.s.u
+        self.P.penalty_start = 0.0
         self.P.beta1_pow = pow(self.rp.beta1, self.s.step)
         self.P.beta2_pow = pow(self.rp.beta2, self.s.step)
         self.rng = self.s.seed
@@ -202,7 +219,7 @@ cdef class Workspace:
                 and q.shape[0] != K * d):
             raise ValueError("the per-sample L1 penalty needs q of length K * n_features")
         if not PLAIN <= path <= HOGWILD_RULE:
-            raise ValueError(f"unknown path {path}")
+            raise ValueError(f"unknown training path {path}")
         if path == LAZY and not self.D.sparse:
             raise ValueError("the LAZY path steps CSR rows")
         if path in (LAZY, HOGWILD_PLAIN, HOGWILD_RULE) and self.s.average_start > 0.0:
@@ -226,13 +243,12 @@ cdef class Workspace:
         B.dl = <double*>malloc(nth * K * sizeof(double))
         if B.wscale == NULL or B.dl == NULL:
             raise MemoryError("descent could not allocate its work buffers")
-        if path in (RULE, LAZY, MINI_BATCH, FULL_BATCH, HOGWILD_RULE):
-            # zeroed: CSR rows are scattered into it
-            B.g = <double*>calloc(K * (d + 1), sizeof(double))
-            B.gthreads = <double*>malloc(gradient_chunks(nth, stride) * stride
-                                         * sizeof(double))
-            if B.g == NULL or B.gthreads == NULL:
-                raise MemoryError("descent could not allocate its work buffers")
+        # zeroed: CSR rows are scattered into it (and the gradient() probe)
+        B.g = <double*>calloc(K * (d + 1), sizeof(double))
+        B.gthreads = <double*>malloc(gradient_chunks(nth, stride) * stride
+                                     * sizeof(double))
+        if B.g == NULL or B.gthreads == NULL:
+            raise MemoryError("descent could not allocate its work buffers")
         if path == LAZY or (is_hogwild(path) and self.D.sparse):
             B.lazy = <double*>malloc(6 * d * sizeof(double))
             if B.lazy == NULL:
@@ -315,7 +331,7 @@ cdef class Workspace:
                 obj = loss_sum / n + self.P.penalty_start
             else:
                 obj = loss_sum / n + penalty_value(&self.s, self.B.theta, self.D.d,
-                                                   self.D.K, self.D.d + 1)
+                                                   self.D.K, self.D.d + 1, self.D.tw)
             for j in range(size):
                 finite = finite and isfinite(self.B.theta[j])
             descent_restore_fp(fp_mode)
@@ -348,6 +364,67 @@ cdef class Workspace:
                                   self.B.theta)
             descent_restore_fp(fp_mode)
         return score
+
+    def gradient(self, double[:, ::1] out):
+        """The gradient of the mean weighted loss at the current model over
+        the training rows into ``out`` (K, d + 1), without the penalty; return
+        that mean loss (each target's counted ``target_weights`` times, its
+        gradient not)."""
+        cdef Py_ssize_t j, n = self.train_idx.shape[0], size = self.D.K * (self.D.d + 1)
+        cdef double loss_sum
+        cdef unsigned long long fp_mode
+        cdef Settings s = self.s
+        if out.shape[0] != self.D.K or out.shape[1] != self.D.d + 1:
+            raise ValueError("out must be (K, n_features + 1)")
+        s.path = GRADIENT
+        with nogil:
+            fp_mode = descent_flush_denormals()
+            if self.D.sparse:
+                loss_sum = run_loss(<SparseT*>NULL, &self.D, &s, &self.rp,
+                                    &self.train_idx[0], n, &self.B, &self.P)
+            else:
+                loss_sum = run_loss(<DenseT*>NULL, &self.D, &s, &self.rp,
+                                    &self.train_idx[0], n, &self.B, &self.P)
+            for j in range(size):
+                (&out[0, 0])[j] = self.B.g[j] / n
+                self.B.g[j] = 0.0          # zeroed again for the CSR scatter
+            descent_restore_fp(fp_mode)
+        return loss_sum / n
+
+    def objective(self, const double[:, ::1] theta=None):
+        """The training objective (mean weighted loss plus penalty) of
+        ``theta`` (K, d + 1), by default the current model, exactly."""
+        cdef double value
+        cdef const double* th = self.B.theta
+        cdef unsigned long long fp_mode
+        if theta is not None:
+            if theta.shape[0] != self.D.K or theta.shape[1] != self.D.d + 1:
+                raise ValueError("theta must be (K, n_features + 1)")
+            th = &theta[0, 0]
+        with nogil:
+            fp_mode = descent_flush_denormals()
+            value = objective_at(&self.D, &self.s, &self.train_idx[0],
+                                 self.train_idx.shape[0], th)
+            descent_restore_fp(fp_mode)
+        return value
+
+    def curvature(self, const double[:, ::1] direction):
+        """Per target, the mean weighted square of the model's change in
+        prediction along ``direction`` (K, d + 1): a squared loss's curvature
+        along it."""
+        if direction.shape[0] != self.D.K or direction.shape[1] != self.D.d + 1:
+            raise ValueError("direction must be (K, n_features + 1)")
+        out = np.zeros(self.D.K)
+        cdef double[::1] o = out
+        with nogil:
+            curvature(&self.D, &self.train_idx[0], self.train_idx.shape[0],
+                      &direction[0, 0], &o[0])
+        return out
+
+    @property
+    def u(self):
+        """The cumulative L1 penalty's running total (PLAIN paths)."""
+        return self.P.u
 
     @property
     def t(self):
@@ -418,7 +495,7 @@ def py_penalty(int kind, const double[::1] w, double alpha, double l1_ratio=0.15
     s.penalty = kind
     s.alpha = alpha
     s.l1_ratio = l1_ratio
-    return penalty_value(&s, &w[0], w.shape[0], 1, w.shape[0])
+    return penalty_value(&s, &w[0], w.shape[0], 1, w.shape[0], NULL)
 
 
 def py_rule_step(RuleParams rule_params, double lr, double step, double[::1] w,

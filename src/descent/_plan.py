@@ -98,10 +98,10 @@ class Plan:
         """Whether the steps are scikit-learn's per-sample SGD (PLAIN paths)."""
         return self.path in (Path.PLAIN, Path.HOGWILD_PLAIN)
 
-    def settings(self, *, t, step, seed, optimal_init=0.0, **overrides):
+    def settings(self, *, t, step, seed, optimal_init=0.0, u=0.0, **overrides):
         """The kernel's Settings dict."""
         return dict(self.fields, t=float(t), step=float(step), seed=int(seed),
-                    optimal_init=float(optimal_init), **overrides)
+                    optimal_init=float(optimal_init), u=float(u), **overrides)
 
 
 def choose_path(*, plain_steps, batch_size, threads, sparse, average, sparse_update):

@@ -118,7 +118,7 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
     # accumulation of every target in the same row loop, so X is read once
     # per step. g_t += sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
     cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
-    cdef double p, c, y, sw, loss_sum = 0.0
+    cdef double p, c, y, sw, loss, loss_sum = 0.0
     for k in range(lo, hi):
         i = idx[k]
         if k + D.ahead < hi:
@@ -127,7 +127,8 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
         for tt in range(K):
             p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
             y = D.y[i * K + tt]
-            loss_sum += sw * loss_grad(kind, y, p, s.epsilon, &c)
+            loss = loss_grad(kind, y, p, s.epsilon, &c)
+            loss_sum += sw * loss if D.tw == NULL else sw * D.tw[tt] * loss
             c = sw * c
             row_axpy(lay, D, i, c, g + tt * (d + 1))
             g[tt * (d + 1) + d] += c
@@ -200,7 +201,7 @@ cdef inline double epoch_batched(LossT* kind, LayoutT* lay, const Data* D,
     while start < n:
         bsz = batch if start + batch <= n else n - start
         if start == 0:
-            P.penalty_start = penalty_value(s, B.theta, d, K, d + 1)
+            P.penalty_start = penalty_value(s, B.theta, d, K, d + 1, D.tw)
         loss_sum += batch_gradient(kind, lay, D, s, idx + start, bsz, B.theta, B.g,
                                    B.gthreads, s.n_threads)
         c = 1.0 / bsz

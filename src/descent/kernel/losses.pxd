@@ -89,8 +89,9 @@ cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
     # clipped jointly (the sample's gradient is dl (x) (x_i, 1)); returns
     # sum_t sw_i loss_it. theta holds K blocks of (w_t, b_t); the coefs are
     # wscale[t] * w_t when wscale is given (the PLAIN loop's weight scale).
+    # (D.tw weighs each target's loss in the returned sum, not its gradient.)
     cdef Py_ssize_t tt, d = D.d
-    cdef double p, y, loss_sum = 0.0, sq = 0.0, f
+    cdef double p, y, loss, loss_sum = 0.0, sq = 0.0, f
     cdef double sw = weight(D, i)
     for tt in range(K):
         p = row_dot(lay, D, i, theta + tt * (d + 1))
@@ -98,7 +99,8 @@ cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
             p *= wscale[tt]
         p += theta[tt * (d + 1) + d]
         y = D.y[i * D.K + tt]
-        loss_sum += sw * loss_grad(kind, y, p, s.epsilon, &dl[tt])
+        loss = loss_grad(kind, y, p, s.epsilon, &dl[tt])
+        loss_sum += sw * loss if D.tw == NULL else sw * D.tw[tt] * loss
         dl[tt] = sw * dl[tt]
         sq += dl[tt] * dl[tt]
     if s.clip_norm > 0.0:

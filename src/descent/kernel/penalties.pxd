@@ -31,19 +31,27 @@ cdef inline void penalty_parts(const Settings* s, double* alpha_l1,
 
 
 cdef inline double penalty_value(const Settings* s, const double* theta, Py_ssize_t d,
-                                 Py_ssize_t K, Py_ssize_t stride) noexcept nogil:
+                                 Py_ssize_t K, Py_ssize_t stride,
+                                 const double* tw) noexcept nogil:
     # alpha * (l1_ratio * |w|_1 + (1 - l1_ratio) / 2 * |w|^2), as scikit-learn,
-    # summed over the K targets whose coefs start every `stride` entries.
+    # summed over the K targets whose coefs start every `stride` entries,
+    # target t's weighed by tw[t] if tw is given (Data.tw).
     cdef Py_ssize_t j, tt
-    cdef double l1 = 0.0, l2 = 0.0, r = l1_ratio_of(s)
+    cdef double l1 = 0.0, l2 = 0.0, r = l1_ratio_of(s), total = 0.0
     cdef const double* w
     if s.penalty == NO_PENALTY:
         return 0.0
     for tt in range(K):
         w = theta + tt * stride
+        if tw != NULL:
+            l1 = l2 = 0.0
         for j in range(d):
             l1 += fabs(w[j])
             l2 += w[j] * w[j]
+        if tw != NULL:
+            total += tw[tt] * (r * l1 + 0.5 * (1.0 - r) * l2)
+    if tw != NULL:
+        return s.alpha * total
     return s.alpha * (r * l1 + 0.5 * (1.0 - r) * l2)
 
 
