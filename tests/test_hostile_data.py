@@ -363,17 +363,12 @@ def test_predict_hostile(data, d, k, kind):
 # Minimal reproductions of what the properties above found (one per finding,
 # so that each shows up by name until it is fixed)
 # =============================================================================
-@pytest.mark.xfail(strict=True, reason=(
-    "known limitation: divergence is judged on each epoch's running objective, "
-    "computed before each update, so a blow-up in the very last update of a fit "
-    "(every partial_fit call) is only seen by the next epoch; catching it needs an "
-    "extra pass over X per call"))
 def test_repro_last_epoch_blow_up_is_not_detected():
     # observed: fit returns coef_ [8.4e9] and loss_curve_ [2.5e23] (finite),
     # predict on the training rows gives [inf, 1.7e10]. The divergence test
-    # looks at the epoch's running objective, computed before each update, so
-    # an update in the last epoch (every partial_fit call) is never checked;
-    # with max_iter >= 2 the same data raises 'diverged at epoch 2'.
+    # looked at the epoch's running objective, computed before each update, so
+    # an update in the last epoch (every partial_fit call) was never checked.
+    # Now the model at the end of every call is checked too (an extra pass).
     X, y = np.array([[1e300], [1.0]]), np.array([0.0, 1e12])
     for how in ("fit", "partial_fit"):
         est = SGDRegressor(max_iter=1, shuffle=False)

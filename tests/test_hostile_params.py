@@ -87,8 +87,8 @@ VALID_PARAM_VALUES = {
     "verbose": [0],
     "epsilon": [0.0, 0.1, 1e300, TINY],
     "random_state": [None, 0, 2**32 - 1, np.random.RandomState(0)],
-    "learning_rate": ["constant", "optimal", "invscaling", "adaptive"],
-    "eta0": [1e-3, 0.01, 1.0, 1e300, TINY],
+    "learning_rate": ["constant", "optimal", "invscaling", "adaptive", "auto"],
+    "eta0": [1e-3, 0.01, 1.0, 1e300, TINY, "auto"],
     "power_t": [0.25, 0.0, -1.0, 1e300, -1e300],
     "early_stopping": [False, True],
     "validation_fraction": [0.1, 0.5, TINY, 1 - 1e-16],
@@ -100,6 +100,8 @@ VALID_PARAM_VALUES = {
     "clip_grad_norm": [None, 1e-3, 1.0, 1e300, TINY, 1e-310],
     "n_jobs": [None, 1, 2, -1],
     "sparse_update": ["auto", "lazy", "dense"],
+    "scale_targets": ["auto", True, False],
+    "restore_best_weights": [False, True],
 }
 
 

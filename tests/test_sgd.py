@@ -84,7 +84,6 @@ def test_bad_sample_weight_raises(sample_weight, match):
     (dict(learning_rate="optimal", alpha=0.0), "alpha must be > 0"),
     (dict(learning_rate="optimal", optimizer="adam"), "optimal"),
     (dict(learning_rate="optimal", batch_size=10), "optimal"),
-    (dict(optimizer=Adam(lr=0.1), eta0=0.5), "eta0 is not used"),
     (dict(optimizer=AdamW()), "weight_decay"),
     (dict(optimizer=Adam(lr=-1.0)), "lr"),
 ])
@@ -367,3 +366,22 @@ def test_switching_optimizer_between_partial_fit_calls_starts_it_fresh(diabetes)
     model.partial_fit(X, y)
     assert model._step == X.shape[0]          # the new rule counts from 0
     assert model.score(X, y) > 0.4
+
+
+def test_explicit_eta0_overrides_an_optimizer_instances_lr(diabetes):
+    # eta0="auto" (the default) takes the instance's lr; an explicit eta0 wins,
+    # so that a grid over named and instance optimizers with eta0 values sets
+    # every candidate's step
+    X, y = diabetes
+    kw = dict(max_iter=3, tol=None, random_state=0, learning_rate="constant")
+    own = SGDRegressor(optimizer=Adam(lr=0.05), **kw).fit(X, y)
+    same = SGDRegressor(optimizer=Adam(lr=0.3), eta0=0.05, **kw).fit(X, y)
+    other = SGDRegressor(optimizer=Adam(lr=0.3), **kw).fit(X, y)
+    np.testing.assert_array_equal(own.coef_, same.coef_)
+    assert np.abs(own.coef_ - other.coef_).max() > 1e-3
+    search = GridSearchCV(
+        SGDRegressor(max_iter=20, random_state=0),
+        {"optimizer": ["sgd", "adam", Adam(lr=0.05)], "eta0": [1e-3, 1e-2]},
+        cv=3, error_score="raise").fit(X, y)
+    assert len(search.cv_results_["params"]) == 6
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()

@@ -302,7 +302,7 @@ def test_lazy_adam_is_torch_sparse_adam(data):
     lr, eps, epochs = 0.01, 1e-30, 2
     model = SGDRegressor(optimizer=Adam(lr=lr, eps=eps), penalty=None,
                          fit_intercept=False, learning_rate="constant", shuffle=False,
-                         max_iter=epochs, tol=None).fit(csr, y)
+                         max_iter=epochs, tol=None, scale_targets=False).fit(csr, y)
     w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SparseAdam([w], lr=lr, eps=eps)
     for _ in range(epochs):

@@ -15,7 +15,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
 from descent.kernel.evaluate cimport (
-    curvature, divergence_reference, objective_at, r2_score_rows,
+    curvature, divergence_reference, mean_loss_at, objective_at, r2_score_rows,
 )
 from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_init
 from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
@@ -364,6 +364,16 @@ cdef class Workspace:
                                   self.B.theta)
             descent_restore_fp(fp_mode)
         return score
+
+    def validation_loss(self):
+        """The mean weighted loss of the current model on the validation rows."""
+        cdef double value
+        if self.val_idx.shape[0] == 0:
+            raise ValueError("no validation rows")
+        with nogil:
+            value = mean_loss_at(&self.D, &self.s, &self.val_idx[0], self.val_idx.shape[0],
+                                 self.B.theta)
+        return value
 
     def gradient(self, double[:, ::1] out):
         """The gradient of the mean weighted loss at the current model over

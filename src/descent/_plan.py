@@ -27,8 +27,11 @@ mini-batches or full batch both are torch's rule.
 
 from __future__ import annotations
 
+import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from joblib import effective_n_jobs
 
@@ -55,6 +58,8 @@ SCHEDULES = {
     "invscaling": _kernels.Schedule.INVSCALING,
     "adaptive": _kernels.Schedule.ADAPTIVE,
 }
+# The L1 share of each penalty (elasticnet: l1_ratio).
+PENALTY_RATIO = {"l2": 0.0, "l1": 1.0}
 # scikit-learn's SPARSE_INTERCEPT_DECAY: with sparse X the per-sample path
 # moves the intercept 100 times slower, since it is updated at every sample
 # while a feature is only updated when present.
@@ -86,7 +91,7 @@ def hogwild_requested(batch_size, n_jobs):
 class Plan:
     """How one training call runs: its path, its update rule and base step
     size, and the kernel's settings but for the counters of the model's state
-    (``settings(t, step, seed, optimal_init)`` completes them)."""
+    (``settings(t, step, seed, optimal_init, u)`` completes them)."""
 
     path: int
     rule_params: dict
@@ -102,6 +107,14 @@ class Plan:
         """The kernel's Settings dict."""
         return dict(self.fields, t=float(t), step=float(step), seed=int(seed),
                     optimal_init=float(optimal_init), u=float(u), **overrides)
+
+    def with_problem(self, *, alpha, l1_ratio, epsilon):
+        """The plan for a rewritten problem (descent._scaling)."""
+        return replace(self, fields=dict(self.fields, alpha=float(alpha),
+                                         l1_ratio=float(l1_ratio), epsilon=float(epsilon)))
+
+    def with_lr(self, lr):
+        return replace(self, lr=float(lr), fields=dict(self.fields, eta0=float(lr)))
 
 
 def choose_path(*, plain_steps, batch_size, threads, sparse, average, sparse_update):
@@ -119,18 +132,72 @@ def choose_path(*, plain_steps, batch_size, threads, sparse, average, sparse_upd
     return Path.RULE
 
 
+# The defaults of eta0="auto" and learning_rate="auto", by optimizer and batch
+# mode (README, "Defaults"). "1/L" is the step 1 / L, L the Lipschitz constant
+# of the objective's gradient (estimated from the data). Per-sample "sgd" is
+# scikit-learn's: its defaults exactly.
+DEFAULTS = {
+    # name: {mode: (eta0, learning_rate)}; mode "sample", "batch" or "full"
+    "sgd": {"sample": (0.01, "invscaling"), "batch": (0.05, "adaptive"),
+            "full": ("1/L", "constant")},
+    "momentum": {"sample": (0.001, "adaptive"), "batch": (0.01, "adaptive"),
+                 "full": ("1/L", "constant")},
+    "nesterov": {"sample": (0.001, "adaptive"), "batch": (0.01, "adaptive"),
+                 "full": ("1/L", "constant")},
+    "adagrad": {"sample": (0.1, "adaptive"), "batch": (0.1, "adaptive"),
+                "full": (0.5, "constant")},
+    "rmsprop": {"sample": (0.001, "adaptive"), "batch": (0.01, "adaptive"),
+                "full": (0.01, "adaptive")},
+    "adadelta": {"sample": (1.0, "adaptive"), "batch": (1.0, "adaptive"),
+                 "full": (1.0, "constant")},
+    "adam": {"sample": (0.001, "adaptive"), "batch": (0.01, "adaptive"),
+             "full": (0.05, "adaptive")},
+}
+DEFAULTS["amsgrad"] = DEFAULTS["adamw"] = DEFAULTS["adam"]
+
+
+def batch_mode(batch_size):
+    return "full" if batch_size is None else ("sample" if batch_size == 1 else "batch")
+
+
+def optimizer_name(optimizer):
+    """The registry name an optimizer stands under (an instance: its class's)."""
+    if isinstance(optimizer, str):
+        return optimizer
+    name = type(optimizer).__name__
+    if name == "SGD":
+        return "momentum" if optimizer.momentum else "sgd"
+    return {"Adagrad": "adagrad", "RMSprop": "rmsprop", "Adadelta": "adadelta",
+            "Adam": "adam", "AdamW": "adamw"}.get(name, "adam")
+
+
+def resolve_defaults(optimizer, batch_size, eta0, learning_rate):
+    """(eta0, learning_rate) with "auto" resolved; eta0 may be "1/L" (the
+    caller estimates L) or None (an optimizer instance's own lr)."""
+    default_eta0, default_schedule = DEFAULTS[optimizer_name(optimizer)][
+        batch_mode(batch_size)]
+    if learning_rate == "auto":
+        learning_rate = default_schedule
+    if eta0 == "auto":
+        eta0 = None if isinstance(optimizer, Optimizer) else default_eta0
+    return eta0, learning_rate
+
+
 def rule_and_lr(optimizer, eta0, plain_steps):
-    """(RuleParams dict, base learning rate) of the chosen optimizer."""
+    """(RuleParams dict, base learning rate) of the chosen optimizer; an
+    explicit eta0 (not None) overrides an optimizer instance's lr."""
     if plain_steps:
         return make_optimizer("sgd", eta0)._kernel_params(), float(eta0)
-    opt = (optimizer if isinstance(optimizer, Optimizer)
-           else make_optimizer(optimizer, eta0, weight_decay=0.0))
+    if isinstance(optimizer, Optimizer):
+        return optimizer._kernel_params(), float(optimizer.lr if eta0 is None else eta0)
+    opt = make_optimizer(optimizer, eta0, weight_decay=0.0)
     return opt._kernel_params(), float(opt.lr)
 
 
 def make_plan(est, *, sparse, threads=None):
-    """The plan of an ``SGDRegressor``'s parameters for X sparse or not; with
-    ``threads=None`` the thread count comes from ``est.n_jobs``."""
+    """The plan of an estimator's parameters for X sparse or not; with
+    ``threads=None`` the thread count comes from ``est.n_jobs``. Its ``lr``
+    is NaN where the default step is 1 / L: ``with_lr`` sets it."""
     if threads is None:
         threads = n_threads(est.n_jobs)
     plain_steps = (isinstance(est.optimizer, str) and est.optimizer == "sgd"
@@ -138,7 +205,13 @@ def make_plan(est, *, sparse, threads=None):
     path = choose_path(plain_steps=plain_steps, batch_size=est.batch_size,
                        threads=threads, sparse=sparse, average=bool(est.average),
                        sparse_update=est.sparse_update)
-    rule_params, lr = rule_and_lr(est.optimizer, est.eta0, plain_steps)
+    eta0, schedule = resolve_defaults(est.optimizer, est.batch_size, est.eta0,
+                                      est.learning_rate)
+    needs_lipschitz = eta0 == "1/L"
+    rule_params, lr = rule_and_lr(est.optimizer, 1.0 if needs_lipschitz else eta0,
+                                  plain_steps)
+    if needs_lipschitz:
+        lr = math.nan
     fields = dict(
         path=int(path),
         loss=int(LOSSES[est.loss]),
@@ -148,7 +221,7 @@ def make_plan(est, *, sparse, threads=None):
         l1_ratio=float(est.l1_ratio if est.l1_ratio is not None else 0.0),
         fit_intercept=bool(est.fit_intercept),
         intercept_decay=SPARSE_INTERCEPT_DECAY if sparse and plain_steps else 1.0,
-        schedule=int(SCHEDULES[est.learning_rate]),
+        schedule=int(SCHEDULES[schedule]),
         eta0=lr,
         power_t=float(est.power_t),
         average_start=float(est.average) if est.average else 0.0,
@@ -160,3 +233,33 @@ def make_plan(est, *, sparse, threads=None):
         n_threads=int(threads),
     )
     return Plan(path=int(path), rule_params=rule_params, lr=lr, fields=fields)
+
+
+def lipschitz(X, sample_weight, *, fit_intercept, curvature, l2, iterations=50, rtol=1e-3):
+    """An estimate of L, the Lipschitz constant of the gradient of the mean
+    weighted loss plus penalty: ``curvature`` times the largest eigenvalue of
+    the weighted second moment of the rows (with a column of ones for the
+    intercept), by power iteration, plus the penalty's L2 part. A full pass
+    over X per iteration; stops once an iteration changes it by < rtol."""
+    n, d = X.shape
+    w = np.ones(n) if sample_weight is None else sample_weight
+    total = float(w.sum())
+    if total <= 0:
+        return 1.0
+    v = np.random.default_rng(0).uniform(0.5, 1.5, size=d + 1)
+    if not fit_intercept:
+        v[-1] = 0.0
+    value = 0.0
+    for _ in range(iterations):
+        v /= np.linalg.norm(v)
+        z = w * (np.asarray(X @ v[:-1]).ravel() + v[-1])
+        Av = np.empty(d + 1)
+        Av[:-1] = np.asarray(X.T @ z).ravel() / total
+        Av[-1] = z.sum() / total if fit_intercept else 0.0
+        new = float(v @ Av)
+        v = Av
+        if not np.isfinite(new) or abs(new - value) <= rtol * abs(new):
+            value = new
+            break
+        value = new
+    return curvature * max(value, np.finfo(float).tiny) + l2

@@ -7,39 +7,25 @@ from __future__ import annotations
 import warnings
 from numbers import Integral, Real
 
-import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _kernels
-from ._optimal import optimal_t0, search_optimal_eta0
-from ._plan import LOSSES, SCHEDULES, make_plan
-from ._stopping import Outcome, StoppingRule, run_epochs
-from ._validation import (
-    check_data,
-    check_params,
-    kernel_X,
-    start_point,
-    validation_split,
-)
-from .optim import OPTIMIZER_NAMES, Optimizer
+from ._base import BaseSGD
+from ._plan import LOSSES, SCHEDULES
+from ._scaling import LOSS_POWER, TargetScaling, choose_scaling
+from .optim import OPTIMIZER_NAMES
 
 __all__ = ["SGDRegressor"]
 
 
-MAX_INT = np.iinfo(np.int32).max
-
-
-class SGDRegressor(RegressorMixin, BaseEstimator):
+class SGDRegressor(RegressorMixin, BaseSGD):
     """Linear regression by stochastic gradient descent, on compiled kernels.
 
     A drop-in for :class:`sklearn.linear_model.SGDRegressor`: the parameters
-    it shares have the same names, defaults and meaning (see scikit-learn's
-    documentation), and the fitted attributes too. It adds:
+    it shares have the same names and meaning (see scikit-learn's
+    documentation), and the fitted attributes too. ``optimizer="sgd"`` with
+    ``batch_size=1`` and the defaults is scikit-learn's algorithm, update for
+    update. It adds:
 
     optimizer : str or descent.optim.Optimizer, default="sgd"
         ``"sgd"`` is scikit-learn's plain SGD: with ``batch_size=1``, its
@@ -51,16 +37,28 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         (momentum 0.9), ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"adam"``,
         ``"amsgrad"`` and ``"adamw"`` use torch.optim's update rules with their
         default hyper-parameters and ``lr = eta0``; pass a ``descent.optim``
-        instance to set them (then its ``lr`` replaces ``eta0``, which must stay
-        at its default, and its ``weight_decay`` must be 0: regularisation is
-        ``penalty`` and ``alpha``). In every case ``learning_rate`` schedules
-        the step: ``constant`` keeps ``lr``, ``invscaling`` uses
-        ``lr / t ** power_t`` with ``t`` the update count, ``adaptive`` divides
-        it by 5 on plateaus. ``"optimal"`` is for ``optimizer="sgd"`` with
-        ``batch_size=1`` only. The L2 part of the penalty enters the gradient
-        (for ``adamw``: as decoupled weight decay ``w *= 1 - lr * alpha * (1 -
-        l1_ratio)``, which does not minimise the ridge objective); the L1 part is
-        a proximal soft-threshold with each coordinate's effective step size.
+        instance to set them (its ``weight_decay`` must be 0: regularisation is
+        ``penalty`` and ``alpha``). An instance's ``lr`` is used unless
+        ``eta0`` is given explicitly (not ``"auto"``), which then overrides it:
+        a grid over named and instance optimizers with ``eta0`` values sets
+        every candidate's step. The update rules fit the targets standardized
+        (``y - mean`` over its standard deviation, per target where that is
+        exact) and map the model back exactly, penalty and ``epsilon`` rewritten
+        (``descent._scaling``): their steps and ``clip_grad_norm`` are in units
+        of standardized targets, so targets of any scale and offset fit
+        (``scale_targets``).
+    eta0 : float or "auto", default="auto"
+        The initial learning rate. ``"auto"`` takes the default of the
+        optimizer and batch mode (the README's table): scikit-learn's 0.01 for
+        per-sample ``"sgd"``, ``1 / L`` (L estimated from the data) for
+        full-batch SGD with or without momentum, a step that works for each
+        adaptive rule.
+    learning_rate : {"auto", "constant", "optimal", "invscaling", "adaptive"}, default="auto"
+        The schedule: ``"constant"`` keeps the step, ``"invscaling"`` uses
+        ``eta0 / t ** power_t`` with ``t`` the update count, ``"adaptive"``
+        divides it by 5 on plateaus, ``"optimal"`` (per-sample ``"sgd"`` only)
+        is ``1 / (alpha (t0 + t - 1))``. ``"auto"``: scikit-learn's
+        ``"invscaling"`` for per-sample ``"sgd"``; the table's otherwise.
     batch_size : int or None, default=1
         ``1``: one update per sample. ``k``: the mean gradient of ``k`` samples
         per update. ``None``: full-batch gradient descent, one exact-gradient
@@ -96,22 +94,40 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         mini-batches and full batch always update every coefficient;
         ``optimizer="sgd"`` always runs scikit-learn's lazy sparse updates,
         which are exact.
+    scale_targets : {"auto", True, False}, default="auto"
+        Fit the standardized targets and map the model back exactly (the same
+        optimum; other iterates). ``"auto"``: for the update rules, not for
+        per-sample ``"sgd"`` (scikit-learn's iterates); ``True``: always;
+        ``False``: never (the update rules' iterates are then torch's for the
+        targets as given, and adaptive rules move each weight by about ``lr``
+        per step whatever the targets' unit).
+    restore_best_weights : bool, default=False
+        With ``early_stopping``, end with the model of the epoch with the best
+        validation score (``best_epoch_``) instead of the last epoch's
+        (scikit-learn's behaviour, the default).
 
     Fitted attributes beyond scikit-learn's: ``loss_curve_``, the training
-    objective (mean weighted loss plus penalty) of each epoch; and
-    ``validation_scores_`` (R^2 on the validation split) with early stopping.
+    objective (mean weighted loss plus penalty) of each epoch, appended to by
+    ``partial_fit``; with early stopping ``validation_scores_`` (R^2 on the
+    validation split) and ``validation_loss_curve_`` (the mean weighted loss
+    there), and ``best_epoch_`` with ``restore_best_weights``.
 
     Differences from scikit-learn, on purpose:
 
+    - Stopping: when scikit-learn's rule (no improvement by ``tol`` over
+      ``n_iter_no_change`` epochs) wants to stop, descent checks that one
+      exact gradient step could not lower the objective by more than ``tol``
+      (in units of standardized targets); if it could, training goes on, and
+      the ``ConvergenceWarning`` at ``max_iter`` names that remaining decrease.
     - ``learning_rate="optimal"`` uses ``eta = 1 / (alpha (t0 + t - 1))`` as
       scikit-learn does, but picks the first step ``1 / (alpha t0)`` the way
       Bottou's sgd-2 does: try it on a random subsample of up to 1000 training
       samples, doubling or halving from 1 while the objective after one pass
       improves. scikit-learn's heuristic gives ``alpha ** -0.25`` for
       regression (10 for ``alpha=1e-4``), which diverges on standardized data.
-    - Divergence (non-finite weights, or an epoch objective 10^4 times the
-      start point's) raises ``ValueError`` naming the epoch, instead of
-      returning huge finite coefficients.
+    - Divergence (non-finite weights, or an objective 10^4 times the start
+      point's, after an epoch or at the end of a call) raises ``ValueError``
+      naming the epoch, instead of returning huge finite coefficients.
     - The per-epoch objective weights each loss by its ``sample_weight``.
     - ``learning_rate`` ``"pa1"``/``"pa2"`` (passive-aggressive) are not
       supported.
@@ -129,8 +145,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions(set(SCHEDULES) | {"auto"})],
+        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -142,6 +158,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [Integral, None],
         "sparse_update": [StrOptions({"auto", "lazy", "dense"})],
+        "scale_targets": [StrOptions({"auto"}), "boolean"],
+        "restore_best_weights": ["boolean"],
     }
 
     def __init__(
@@ -158,8 +176,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         verbose=0,
         epsilon=0.1,
         random_state=None,
-        learning_rate="invscaling",
-        eta0=0.01,
+        learning_rate="auto",
+        eta0="auto",
         power_t=0.25,
         early_stopping=False,
         validation_fraction=0.1,
@@ -171,6 +189,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         clip_grad_norm=None,
         n_jobs=None,
         sparse_update="auto",
+        scale_targets="auto",
+        restore_best_weights=False,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -196,8 +216,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.clip_grad_norm = clip_grad_norm
         self.n_jobs = n_jobs
         self.sparse_update = sparse_update
+        self.scale_targets = scale_targets
+        self.restore_best_weights = restore_best_weights
 
-    # -- fitting ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the linear model by (stochastic) gradient descent.
@@ -214,185 +235,47 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         -------
         self : SGDRegressor
         """
-        check_params(self)
-        if self.warm_start and getattr(self, "coef_", None) is not None:
-            if coef_init is None:
-                coef_init = self.coef_
-            if intercept_init is None:
-                intercept_init = self.intercept_
-        self._reset()
-        self.t_ = 1.0
-        self._partial_fit(X, y, self.max_iter, sample_weight, coef_init,
-                          intercept_init, reset=True)
-        if self.tol is not None and self.n_iter_ == self.max_iter:
+        if self.power_t < 0:
             warnings.warn(
-                "Maximum number of iteration reached before convergence. "
-                "Consider increasing max_iter to improve the fit.",
-                ConvergenceWarning, stacklevel=3)
-        return self
+                "Negative values for `power_t` are deprecated in version 1.8 "
+                "and will raise an error in 1.10. "
+                "Use values in the range [0.0, inf) instead.", FutureWarning, stacklevel=3)
+        return self._fit(X, y, coef_init, intercept_init, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing from the current state.
+        """One epoch over (X, y), continuing from the current model.
 
-        The optimizer's state (moments, step count), the averaged weights and
-        ``t_`` carry over between calls; ``fit`` resets them. As in
-        scikit-learn, each call starts from ``eta0`` (the ``adaptive``
-        schedule's reductions act within a ``fit``), and there is no
-        stopping rule or early stopping.
+        The model is ``coef_`` / ``intercept_`` (assigned ones are honoured);
+        the optimizer's state (moments, step count), the cumulative L1
+        penalty, the averaged weights and ``t_`` carry over between calls, so
+        the same rows in one call or in chunks give the same model (with
+        ``shuffle=False``). ``fit`` resets them. As in scikit-learn, each call
+        starts from ``eta0`` (the ``adaptive`` schedule's reductions act within
+        a ``fit``), and there is no stopping rule; ``loss_curve_`` grows by the
+        call's epoch.
         """
-        first_call = not hasattr(self, "_theta")
-        # every call: set_params may have changed the parameters since the last
-        check_params(self, for_partial_fit=True)
-        if first_call:
-            self._reset()
-        return self._partial_fit(X, y, 1, sample_weight, None, None,
-                                 reset=first_call)
+        return self._partial_fit(X, y, sample_weight)
 
-    def _reset(self):
-        for name in ("_theta", "_avg", "_rule_state", "_step", "_optimal_init",
-                     "_multi_output", "_rule_id",
-                     "coef_", "intercept_", "t_", "n_iter_", "loss_curve_",
-                     "validation_scores_"):
-            if hasattr(self, name):
-                delattr(self, name)
-
-    def _partial_fit(self, X, y, max_iter, sample_weight, coef_init,
-                     intercept_init, reset):
-        X, y, sample_weight, multi_output = check_data(self, X, y, sample_weight, reset)
-        if reset:
-            self._multi_output = multi_output
-        elif multi_output != self._multi_output or (
-                multi_output and y.shape[1] != self._theta.shape[0]):
-            raise ValueError(
-                f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
-                f"fitted on {self._theta.shape[0]}")
-        n_features, n_targets = X.shape[1], y.shape[1]
-        if not hasattr(self, "_theta"):
-            self._theta = start_point(coef_init, intercept_init, n_features, n_targets,
-                                      multi_output)
-            self._allocate_state(n_features, n_targets)
-        elif self.average and self._avg.shape[0] == 0:
-            # averaging switched on (set_params) between partial_fit calls
-            self._avg = np.zeros((n_targets, n_features + 2))
-        if not hasattr(self, "t_"):
-            self.t_ = 1.0
-
-        random_state = check_random_state(self.random_state)
-        seed = int(random_state.randint(0, MAX_INT))
-        if self.early_stopping:
-            train_idx, val_idx = validation_split(y, sample_weight,
-                                                  self.validation_fraction,
-                                                  self.random_state)
-        else:
-            train_idx, val_idx = (np.arange(y.shape[0], dtype=np.int32),
-                                  np.zeros(0, dtype=np.int32))
-        plan = make_plan(self, sparse=sp.issparse(X))
-        if self.learning_rate == "optimal" and not hasattr(self, "_optimal_init"):
-            eta = search_optimal_eta0(plan, self._theta, X, y, sample_weight, train_idx,
-                                      seed, self.alpha)
-            self._optimal_init = optimal_t0(eta, self.alpha)
-        if getattr(self, "_rule_id", plan.rule_params["rule"]) != plan.rule_params["rule"]:
-            # the optimizer changed (set_params) between partial_fit calls: the
-            # old rule's state means something else to the new one; start the
-            # new rule fresh, as a new torch optimizer would
-            self._rule_state = self._init_rule_state(self._rule_state.shape[1])
-            self._step = 0.0
-        self._rule_id = plan.rule_params["rule"]
-        settings = plan.settings(t=self.t_, step=self._step, seed=seed,
-                                 optimal_init=getattr(self, "_optimal_init", 0.0))
-        q = np.zeros(n_targets * n_features if plan.plain else 0)
-        self._train(kernel_X(X), y, sample_weight, train_idx, val_idx, q, settings, plan,
-                    max_iter, reset)
-        return self
-
-    def _train(self, X, y, sample_weight, train_idx, val_idx, q, settings, plan,
-               max_iter, reset):
-        """Run the epochs of one call; on divergence, come back to the start
-        (partial_fit) or to unfitted (fit) and raise."""
-        # The kernel works in place; keep the start point to come back to if
-        # this call diverges (a few vectors of n_features).
-        backup = (self._theta.copy(), self._avg.copy(), self._rule_state.copy())
-        try:
-            ws = _kernels.Workspace(X, y, sample_weight, train_idx, val_idx, self._theta,
-                                    self._avg, self._rule_state, q, settings,
-                                    plan.rule_params)
-        except MemoryError:
-            self._undo(reset, backup)
-            raise
-        rule = StoppingRule(tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
-                            adaptive=self.learning_rate == "adaptive",
-                            early_stopping=self.early_stopping,
-                            reference=ws.divergence_reference(), verbose=self.verbose)
-        try:
-            outcome = run_epochs(ws, rule, max_iter, self._theta)
-        except KeyboardInterrupt:
-            self._record(ws, rule)
-            raise KeyboardInterrupt(
-                f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
-                "of that epoch (warm_start=True continues from them)") from None
-        if outcome is Outcome.DIVERGED:
-            self._undo(reset, backup)
-            raise ValueError(
-                f"SGD diverged at epoch {ws.n_epochs}: the weights overflowed or the "
-                "training objective grew by orders of magnitude. Scale the data "
-                "(e.g. StandardScaler) or lower the learning rate (eta0"
-                + (", or the optimizer's lr" if isinstance(self.optimizer, Optimizer)
-                   else "") + f"; it is {plan.lr!r}).")
-        self._record(ws, rule)
-
-    def _record(self, ws, rule):
-        """The fitted attributes after the epochs ``ws`` ran under ``rule``."""
-        curve = list(rule.loss_curve)
-        if len(curve) < ws.n_epochs:      # interrupted between an epoch and its record
-            curve.append(ws.last_objective)
-        self.n_iter_ = ws.n_epochs
-        self.loss_curve_ = curve
-        if self.early_stopping:
-            self.validation_scores_ = list(rule.validation_scores)
-        self.t_ = ws.t
-        self._step = ws.step
-        self._publish()
-
-    def _undo(self, reset, backup):
-        if reset:     # fit: nothing was fitted
-            self._reset()
-            for name in ("n_features_in_", "feature_names_in_"):
-                if hasattr(self, name):
-                    delattr(self, name)
-        else:         # partial_fit: back to the state before this call
-            self._theta, self._avg, self._rule_state = backup
-
-    def _allocate_state(self, n_features, n_targets):
-        # averaged coef, intercept, and the number of iterates averaged
-        self._avg = (np.zeros((n_targets, n_features + 2)) if self.average
-                     else np.zeros((0, 0)))
-        self._rule_state = self._init_rule_state(n_targets * (n_features + 1))
-        self._step = 0.0
-
-    def _init_rule_state(self, n_params):
-        state = np.zeros((3, n_params))
-        if isinstance(self.optimizer, Optimizer):
-            # e.g. Adagrad's initial_accumulator_value
-            state[:] = self.optimizer._init_state(n_params)
-        return state
-
-    def _publish(self):
-        """Set coef_ / intercept_ from the kernel's state (averaged if on)."""
-        theta = self._theta
-        if self.average and self.average <= self.t_ - 1.0:
-            theta = self._avg[:, :-1]
-        self.coef_ = theta[:, :-1].copy() if self._multi_output else theta[0, :-1].copy()
-        self.intercept_ = theta[:, -1].copy()
-
-    # -- prediction -----------------------------------------------------------
     def predict(self, X):
-        """Predict with the linear model: ``X @ coef_ + intercept_``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        if self._multi_output:
-            return np.asarray(X @ self.coef_.T) + self.intercept_
-        return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+        """Predict with the linear model: ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        return self._decision(X)
+
+    def _choose_scaling(self, y, sample_weight, plan):
+        if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain):
+            # the targets as they are (per-sample "sgd": scikit-learn's algorithm)
+            return TargetScaling.identity(y.shape[1], LOSS_POWER[self.loss])
+        return choose_scaling(y, sample_weight, loss=self.loss, penalty=self.penalty,
+                              fit_intercept=self.fit_intercept)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

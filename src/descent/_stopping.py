@@ -1,19 +1,33 @@
 """The stopping rule and the record of a training run, epoch by epoch.
 
 One :class:`StoppingRule` watches a run: it records each epoch's objective
-(``loss_curve_``) and validation score, detects divergence, applies
-scikit-learn's tolerance rule (``tol``, ``n_iter_no_change``, early stopping
-on validation scores) and the ``adaptive`` schedule's division of the step
-by 5, and prints the ``verbose`` lines. ``SGDRegressor.fit`` and
-``partial_fit`` run a kernel Workspace epoch by epoch under one
-(:func:`run_epochs`); ``descent.dask.fit_dask`` feeds it the mixed models'
-epochs. Callbacks, progress bars and restoring the best weights plug in here.
+(``loss_curve_``) and validation scores, detects divergence, applies
+scikit-learn's tolerance rule (``tol``, ``n_iter_no_change``; early stopping on
+validation scores) and the ``adaptive`` schedule's division of the step by 5,
+and prints the ``verbose`` lines. ``SGDRegressor.fit`` and ``partial_fit`` run
+a kernel Workspace epoch by epoch under one (:func:`run_epochs`);
+``descent.dask.fit_dask`` feeds it the mixed models' epochs.
+
+scikit-learn's rule looks at how much the running objective of an epoch
+improved, in absolute terms. That fails whenever an epoch makes little
+progress: one step per epoch (full batch), a loss whose gradient is capped
+(Huber, epsilon-insensitive), a decaying step, or an objective that rises. So
+when the rule wants to stop, a :class:`StationarityProbe` measures how far the
+model is from stationary: the exact gradient of the objective on the training
+rows (one pass), and the decrease one exact step along it (with the L1 part
+as a pseudo-gradient, a line search on the squared-loss model of the
+curvature: a second pass) would make. The run stops only if that decrease is
+at most ``tol`` in the units of the objective of standardized targets;
+otherwise it goes on, and at ``max_iter`` the warning names the decrease that
+was left: a lower bound of the gap to the optimum.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +45,7 @@ class Outcome(enum.Enum):
     REDUCE_ETA = "reduce_eta"     # the adaptive schedule: divide the step by 5
     CONVERGED = "converged"
     DIVERGED = "diverged"
+    STALLED = "stalled"           # would stop, but the probe finds it far from stationary
 
 
 def diverged(objective, finite=True, reference=math.inf):
@@ -38,6 +53,71 @@ def diverged(objective, finite=True, reference=math.inf):
     of magnitude over ``reference``."""
     return (not finite or not math.isfinite(objective)
             or objective > DIVERGENCE_FACTOR * reference + 1e-300)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """How far a model is from stationary, by one exact step along the
+    (pseudo-)gradient: ``decrease`` in the check's unit (the objective of
+    standardized targets), ``relative`` to the objective there."""
+
+    decrease: float
+    relative: float
+    gradient_norm: float
+
+
+class StationarityProbe:
+    """Measure a Workspace's model: :meth:`__call__` returns a :class:`Gap`.
+
+    ``l1``, ``l2`` are the penalty's parts of the fitted (possibly scaled)
+    problem; ``curvature_factor`` the loss's second derivative where it is
+    quadratic (2 for squared epsilon-insensitive, 1 otherwise: an upper bound
+    for Huber, a stand-in for epsilon-insensitive, whose decrease is then
+    underestimated); ``unit`` what the fitted problem's objective counts per
+    unit of the check's (1 on scaled paths; the targets' variance, or
+    standard deviation for epsilon-insensitive, on the PLAIN path);
+    ``objective_unit`` the same for the objective the workspace reports.
+    """
+
+    def __init__(self, workspace, theta, *, l1, l2, fit_intercept, curvature_factor,
+                 unit=1.0, objective_unit=1.0):
+        self.workspace = workspace
+        self.theta = theta
+        self.l1, self.l2 = l1, l2
+        self.fit_intercept = fit_intercept
+        self.curvature_factor = curvature_factor
+        self.unit = unit
+        self.objective_unit = objective_unit
+        self.objective = math.nan        # the workspace's, at the last probe
+
+    def pseudo_gradient(self):
+        """The gradient of the objective at the model, with the L1 part's
+        minimum-norm subgradient (zero where a zero coefficient may stay)."""
+        grad = np.empty_like(self.theta)
+        self.workspace.gradient(grad)              # the data term
+        w = self.theta[:, :-1]
+        grad[:, :-1] += self.l2 * w
+        if self.l1 > 0:
+            g = grad[:, :-1]
+            on = w != 0
+            g[on] += self.l1 * np.sign(w[on])
+            off = ~on
+            g[off] = np.sign(g[off]) * np.maximum(np.abs(g[off]) - self.l1, 0.0)
+        if not self.fit_intercept:
+            grad[:, -1] = 0.0
+        return grad
+
+    def __call__(self):
+        pg = self.pseudo_gradient()
+        self.objective = self.workspace.objective()
+        sq = float(np.sum(pg * pg))
+        if sq == 0.0:
+            return Gap(0.0, 0.0, 0.0)
+        q = self.curvature_factor * float(np.sum(self.workspace.curvature(pg)))
+        q += self.l2 * float(np.sum(pg[:, :-1] ** 2))
+        decrease = (sq * sq / (2.0 * q) if q > 0 else math.inf) / self.unit
+        objective = self.objective / self.objective_unit
+        return Gap(decrease, decrease / max(objective, 1e-300), math.sqrt(sq))
 
 
 class StoppingRule:
@@ -48,7 +128,8 @@ class StoppingRule:
     tol : float or None
         The training objective (or, with ``early_stopping``, the validation
         score) must improve on its best by ``tol`` within ``n_iter_no_change``
-        epochs; ``None`` never stops early.
+        epochs; ``None`` never stops early. Stopping also needs the probe's
+        decrease to be at most ``tol`` (when a probe is given).
     n_iter_no_change : int
     adaptive : bool
         ``learning_rate="adaptive"``: instead of stopping, divide the step by 5
@@ -59,78 +140,111 @@ class StoppingRule:
         The divergence reference objective (``Workspace.divergence_reference``).
     verbose : int
         Print scikit-learn's lines after each epoch.
+    probe : StationarityProbe or None
+        Checks a model the rule would stop at (not with early stopping, whose
+        goal is the validation score).
+    unit : float
+        What the objective counts per unit of ``tol`` (scaled fits report the
+        objective of the original targets).
     """
 
     def __init__(self, *, tol, n_iter_no_change, adaptive=False, early_stopping=False,
-                 reference=math.inf, verbose=0):
+                 reference=math.inf, verbose=0, probe=None, unit=1.0):
         self.tol = -math.inf if tol is None else float(tol)
         self.n_iter_no_change = n_iter_no_change
         self.adaptive = adaptive
         self.early_stopping = early_stopping
         self.reference = reference
         self.verbose = verbose
+        self.probe = probe
+        self.unit = unit
         self.loss_curve: list[float] = []
         self.validation_scores: list[float] = []
+        self.validation_losses: list[float] = []
         self.best_objective = math.inf
         self.best_score = -math.inf
+        self.best_epoch = 0
         self.no_improvement = 0
+        self.gap: Gap | None = None
+        self.start = time.perf_counter()
 
     @property
     def n_epochs(self):
         return len(self.loss_curve)
 
-    def update(self, objective, *, finite=True, score=None, eta=math.inf, model=None):
+    def update(self, objective, *, finite=True, score=None, validation_loss=None,
+               eta=math.inf, model=None):
         """Record one epoch's objective and decide what comes next.
 
-        ``score`` is a callable giving the validation score (called only if
-        the epoch did not diverge); ``eta`` the current step size (adaptive);
-        ``model`` the pair (theta, t) for the verbose line.
+        ``score`` and ``validation_loss`` are callables (called only if the
+        epoch did not diverge, with early stopping); ``eta`` the current step
+        size; ``model`` a callable returning (coef, intercept, t) for the
+        verbose lines.
         """
         self.loss_curve.append(objective)
         if diverged(objective, finite, self.reference):
             return Outcome.DIVERGED
         if self.verbose and model is not None:
-            theta, t = model
-            print_epoch(self.n_epochs, theta, t, objective)
+            print_epoch(self.n_epochs, *model(), objective, eta,
+                        time.perf_counter() - self.start)
+        scaled = objective / self.unit
         if self.early_stopping:
             value = score()
             self.validation_scores.append(value)
+            if validation_loss is not None:
+                self.validation_losses.append(validation_loss())
             improved = not (self.tol > -math.inf and value < self.best_score + self.tol)
-            self.best_score = max(self.best_score, value)
+            if value > self.best_score:
+                self.best_score, self.best_epoch = value, self.n_epochs
         else:
-            improved = not (self.tol > -math.inf and objective > self.best_objective - self.tol)
+            improved = not (self.tol > -math.inf and scaled > self.best_objective - self.tol)
         self.no_improvement = 0 if improved else self.no_improvement + 1
-        self.best_objective = min(self.best_objective, objective)
+        self.best_objective = min(self.best_objective, scaled)
         if self.no_improvement < self.n_iter_no_change:
             return Outcome.CONTINUE
         if self.adaptive and eta > ADAPTIVE_MIN_ETA:
             self.no_improvement = 0
             return Outcome.REDUCE_ETA
+        return self._stop_or_go_on()
+
+    def _stop_or_go_on(self):
+        if self.probe is not None and not self.early_stopping:
+            self.gap = self.probe()
+            if self.gap.decrease > self.tol:
+                self.no_improvement = 0
+                return Outcome.CONTINUE if not self.adaptive else Outcome.STALLED
         if self.verbose:
             print(f"Convergence after {self.n_epochs} epochs")
         return Outcome.CONVERGED
 
 
-def print_epoch(epoch, theta, t, objective):
-    """scikit-learn's verbose lines (over all targets' coefs; mean intercept)."""
-    coef = theta[:, :-1]
+def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
+    """scikit-learn's verbose lines (over all targets' coefs; mean intercept),
+    with the objective and the step size."""
+    coef = np.asarray(coef)
     norm = math.sqrt(float(np.sum(coef * coef)))
     print(f"-- Epoch {epoch}")
     print(f"Norm: {norm:.2f}, NNZs: {np.count_nonzero(coef)}, "
-          f"Bias: {float(np.mean(theta[:, -1])):.6f}, T: {int(t - 1)}, "
-          f"Avg. loss: {objective:f}")
+          f"Bias: {float(np.mean(intercept)):.6f}, T: {int(t - 1)}, "
+          f"Avg. loss: {objective:f}, Step size: {eta:.3g}")
+    print(f"Total training time: {elapsed:.2f} seconds.")
 
 
-def run_epochs(workspace, rule, max_iter, theta):
+def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, validation_loss=None):
     """Run epochs of ``workspace`` under ``rule`` for at most ``max_iter``
-    epochs; return the last :class:`Outcome`. ``theta`` is the model the
-    workspace updates (for the verbose lines)."""
+    epochs; return the last :class:`Outcome`. ``model()`` gives (coef,
+    intercept, t) for the verbose lines; ``on_best()`` is called after an
+    epoch with the best validation score so far."""
     outcome = Outcome.CONTINUE
     for _ in range(max_iter):
         objective = workspace.epoch()
+        best = rule.best_epoch
         outcome = rule.update(objective, finite=workspace.finite,
-                              score=workspace.validation_score, eta=workspace.eta,
-                              model=(theta, workspace.t))
+                              score=workspace.validation_score,
+                              validation_loss=validation_loss, eta=workspace.eta,
+                              model=model)
+        if on_best is not None and rule.best_epoch != best:
+            on_best()
         if outcome is Outcome.REDUCE_ETA:
             workspace.eta = workspace.eta / 5.0
         elif outcome is not Outcome.CONTINUE:

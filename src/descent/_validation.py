@@ -56,11 +56,6 @@ def check_params(est, for_partial_fit=False):
 
 
 def _check_optimizer_instance(est):
-    if est.eta0 != 0.01:
-        raise ValueError(
-            "eta0 is not used when optimizer is a descent.optim instance: "
-            "set the learning rate as the optimizer's lr and leave eta0 "
-            "at its default 0.01")
     if est.optimizer.weight_decay != 0:
         raise ValueError(
             f"optimizer.weight_decay={est.optimizer.weight_decay!r} would "

@@ -35,7 +35,8 @@ at ``t_ = 1`` and the optimizer from zero each time, and ``partial_fit`` takes
 no start point.)
 
 What is mixed, and how (``_mix``: the only place that knows the estimator's
-state attributes ``_theta``, ``_rule_state``, ``_avg``, ``_step``, ``t_``):
+state attributes ``_theta``, ``_rule_state``, ``_avg``, ``_step``, ``t_``,
+``_q``, ``_u``):
 
 - coef and intercept, and the update rule's state (momentum buffers, Adam's
   moments, AdaGrad's sums...), are the row-weighted means of the workers';
@@ -60,6 +61,7 @@ first worker's is kept.
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 
 import numpy as np
@@ -79,6 +81,9 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ._kernels import Schedule
+from ._plan import make_plan
+from ._scaling import scaling_from_moments
 from ._sgd import SGDRegressor
 from ._stopping import Outcome, StoppingRule
 
@@ -115,6 +120,10 @@ def _mix(models, n_rows, start):
     t0, step0 = (1.0, 0.0) if start is None else (start.t_, start._step)
     mixed.t_ = t0 + sum(m.t_ - t0 for m in models)
     mixed._step = step0 + sum(m._step - step0 for m in models)
+    # the cumulative L1 penalty (per-sample "sgd") restarts from the mixed
+    # model, whose weights are the workers' shrunk ones averaged
+    mixed._q = np.zeros_like(mixed._q)
+    mixed._u = 0.0
     if models[0]._avg.size > 0:
         # _avg[..., :-1] is the running mean of the iterates, _avg[..., -1:] its
         # count: add up the sums of the iterates each worker added.
@@ -338,10 +347,11 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             "n_iter_no_change apply to the training objective")
     max_iter, tol = checked.max_iter, checked.tol
     n_iter_no_change = checked.n_iter_no_change
-    adaptive = checked.learning_rate == "adaptive"
-    # the base learning rate (the adaptive schedule divides it on plateaus)
-    eta = (checked.eta0 if isinstance(checked.optimizer, str)
-           else checked.optimizer.lr)
+    plan = make_plan(checked, sparse=False)
+    adaptive = plan.fields["schedule"] == int(Schedule.ADAPTIVE)
+    # the base learning rate (the adaptive schedule divides it on plateaus);
+    # NaN where it is 1 / L, which the first worker estimates on its blocks
+    eta = plan.lr
     rng = check_random_state(
         random_state if random_state is not None else estimator.random_state)
     if (estimator.warm_start and coef_init is None
@@ -379,8 +389,10 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     blocks = client.compute(packed)        # futures: the blocks stay on workers
     n_blocks = len(blocks)
 
-    # The model shipped in the first epoch: unfitted, verbose off on workers.
+    # The model shipped in the first epoch: unfitted, verbose off on workers,
+    # every worker with the targets' scaling of all the rows.
     model = clone(checked).set_params(verbose=0, warm_start=False)
+    model._preset_scaling = _global_scaling(checked, plan, y, sample_weight)
     start = None                           # nothing fitted yet
     rule, kept = None, 0
     try:
@@ -401,7 +413,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             for i in order:
                 holders = sorted(who_has.get(blocks[i].key, ()))
                 by_worker.setdefault(holders[0] if holders else None, []).append(i)
-            if adaptive:
+            if adaptive and not math.isnan(eta):
                 model = _with_lr(model, eta)
             futures = [
                 client.submit(_worker_epoch, model, [blocks[i] for i in idx],
@@ -422,6 +434,8 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
                     f"lower the learning rate (it is {eta!r}).")
             model = start = mixed
             kept = rule.n_epochs              # the epochs `model` holds
+            if math.isnan(eta):
+                eta = getattr(mixed, "_auto_lr", checked.eta0)
             if outcome is Outcome.REDUCE_ETA:
                 eta /= 5.0
             elif outcome is Outcome.CONVERGED:
@@ -443,10 +457,25 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
 
 
 def _with_lr(model, eta):
-    """``model`` with base learning rate ``eta`` (the adaptive schedule)."""
-    if isinstance(model.optimizer, str):
-        return model.set_params(eta0=eta)
-    return model.set_params(optimizer=clone(model.optimizer).set_params(lr=eta))
+    """``model`` with base learning rate ``eta`` (the adaptive schedule): an
+    explicit eta0 is every optimizer's lr."""
+    return model.set_params(eta0=float(eta))
+
+
+def _global_scaling(estimator, plan, y, sample_weight):
+    """The target scaling a fit of all the rows would choose (None where the
+    estimator fits the targets as given), from y's weighted moments."""
+    scale = estimator.scale_targets
+    if scale is False or (scale == "auto" and plan.plain):
+        return None
+    y2 = y.reshape(y.shape[0], -1)
+    w = da.ones(y.shape[0], chunks=y.chunks[0]) if sample_weight is None else sample_weight
+    total, s1, s2 = dask.compute(w.sum(), (w[:, None] * y2).sum(axis=0),
+                                 (w[:, None] * y2 * y2).sum(axis=0))
+    mean = s1 / total
+    return scaling_from_moments(mean, s2 / total - mean * mean, loss=estimator.loss,
+                                penalty=estimator.penalty,
+                                fit_intercept=estimator.fit_intercept)
 
 
 def _finish(estimator, model, curve, feature_names):
@@ -456,7 +485,7 @@ def _finish(estimator, model, curve, feature_names):
         if name not in params:
             delattr(estimator, name)
     for name, value in vars(model).items():
-        if name not in params:
+        if name not in params and name != "_preset_scaling":
             setattr(estimator, name, value)
     estimator.n_iter_ = len(curve)
     estimator.loss_curve_ = list(curve)

@@ -13,10 +13,9 @@ cdef inline double target_weight(const Data* D, Py_ssize_t tt) noexcept nogil:
     return 1.0 if D.tw == NULL else D.tw[tt]
 
 
-cdef inline double objective_at(const Data* D, const Settings* s, const row_t* idx,
+cdef inline double mean_loss_at(const Data* D, const Settings* s, const row_t* idx,
                                 Py_ssize_t n, const double* theta) noexcept nogil:
-    # Mean weighted loss of the model theta on the rows idx[0:n], plus its
-    # penalty: the training objective, exactly.
+    # Mean weighted loss of the model theta on the rows idx[0:n].
     cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
     cdef double total = 0.0, p, dloss
     for k in range(n):
@@ -25,7 +24,14 @@ cdef inline double objective_at(const Data* D, const Settings* s, const row_t* i
             p = theta[tt * (d + 1) + d] + any_row_dot(D, i, theta + tt * (d + 1))
             total += (weight(D, i) * target_weight(D, tt)
                       * any_loss_grad(s.loss, D.y[i * K + tt], p, s.epsilon, &dloss))
-    return total / n + penalty_value(s, theta, d, K, d + 1, D.tw)
+    return total / n
+
+
+cdef inline double objective_at(const Data* D, const Settings* s, const row_t* idx,
+                                Py_ssize_t n, const double* theta) noexcept nogil:
+    # The training objective of theta on the rows idx[0:n], exactly.
+    return mean_loss_at(D, s, idx, n, theta) + penalty_value(s, theta, D.d, D.K,
+                                                             D.d + 1, D.tw)
 
 
 cdef inline double divergence_reference(const Data* D, const Settings* s,

@@ -1,0 +1,405 @@
+"""What descent's SGD estimators share: the training call (the model state,
+the kernel's Workspace, the stopping rule, divergence and rollback), the
+fitted attributes it publishes, prediction from them, sparsify/densify.
+
+The public ``coef_`` and ``intercept_`` are the model: ``predict`` reads
+them, and a fit goes on from them (an assigned ``coef_`` is honoured, as in
+scikit-learn). The private state is what the algorithm carries between calls:
+``_theta`` (the iterate, K rows of coef and intercept, in the fitted target
+space), ``_avg`` (the running average of the iterates), ``_rule_state`` (the
+update rule's moments), ``_q`` and ``_u`` (the cumulative L1 penalty),
+``_step``, ``t_``, ``_scaling`` (descent._scaling) and ``_optimal_init``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _kernels
+from ._optimal import optimal_t0, search_optimal_eta0
+from ._plan import PENALTY_RATIO, Path, lipschitz, make_plan
+from ._scaling import LOSS_POWER, TargetScaling
+from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
+from ._validation import (
+    check_data, check_params, kernel_X, start_point, validation_split,
+)
+from .optim import Optimizer
+
+MAX_INT = np.iinfo(np.int32).max
+# The state a partial_fit restores if it diverges.
+_STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
+# Every fitted attribute fit() clears.
+_FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init",
+           "_auto_lr",
+           "_multi_output", "_rule_id", "_scaling", "_published", "coef_", "intercept_",
+           "t_", "n_iter_", "loss_curve_", "validation_scores_",
+           "validation_loss_curve_", "best_epoch_")
+
+
+class BaseSGD(BaseEstimator):
+    """The training call of descent's SGD estimators (not public)."""
+
+    # -- hooks of the concrete estimators -----------------------------------
+    def _choose_scaling(self, y, sample_weight, plan):
+        """The target scaling of a first call (identity by default)."""
+        return TargetScaling.identity(y.shape[1], LOSS_POWER.get(self.loss, 2))
+
+    # -- public methods shared ------------------------------------------------
+    def sparsify(self):
+        """Store ``coef_`` as a scipy.sparse CSR matrix (worth it when most
+        coefficients are 0, e.g. with an L1 penalty); ``predict`` and further
+        training work with it.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self, "coef_")
+        self.coef_ = sp.csr_matrix(np.atleast_2d(self.coef_))
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a dense NumPy array again (the default).
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self, "coef_")
+        if sp.issparse(self.coef_):
+            dense = self.coef_.toarray()
+            self.coef_ = dense if self._coef_is_2d() else dense.ravel()
+        return self
+
+    def _decision(self, X):
+        """X @ coef_.T + intercept_, from the public attributes."""
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
+        coef, intercept = self._public_model()
+        if X.shape[1] != coef.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but the model has "
+                             f"{coef.shape[1]} coefficients per target")
+        out = np.asarray(X @ coef.T) + intercept
+        return out if self._coef_is_2d() else out[:, 0]
+
+    def _coef_is_2d(self):
+        """Whether the model has several targets (coef_ 2-D), also for a
+        coef_ assigned to an estimator that was never fitted."""
+        if hasattr(self, "_multi_output"):
+            return self._multi_output
+        if sp.issparse(self.coef_):
+            return self.coef_.shape[0] > 1
+        return np.ndim(self.coef_) == 2
+
+    def _public_model(self):
+        """(coef (K, d) dense, intercept (K,)) as published or assigned."""
+        coef = self.coef_.toarray() if sp.issparse(self.coef_) else np.asarray(
+            self.coef_, dtype=np.float64)
+        coef = np.atleast_2d(coef)
+        intercept = np.broadcast_to(np.asarray(self.intercept_, dtype=np.float64).ravel(),
+                                    (coef.shape[0],))
+        return coef, intercept
+
+    # -- fit / partial_fit ----------------------------------------------------
+    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
+        check_params(self)
+        if self.warm_start and getattr(self, "coef_", None) is not None:
+            coef, intercept = self._public_model()
+            if coef_init is None:
+                coef_init = coef if self._coef_is_2d() else coef[0]
+            if intercept_init is None:
+                intercept_init = intercept
+        self._reset()
+        self._call(X, y, sample_weight, self.max_iter, coef_init, intercept_init,
+                   first=True, fitting=True)
+        return self
+
+    def _partial_fit(self, X, y, sample_weight):
+        first = getattr(self, "coef_", None) is None
+        # every call: set_params may have changed the parameters since the
+        # last; early_stopping only on the first (as scikit-learn)
+        check_params(self, for_partial_fit=first)
+        if first:
+            self._reset()
+        self._call(X, y, sample_weight, 1, None, None, first=first, fitting=False)
+        return self
+
+    def _reset(self):
+        for name in _FITTED:
+            if hasattr(self, name):
+                delattr(self, name)
+
+    # -- one call -------------------------------------------------------------
+    def _call(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *, first,
+              fitting):
+        X, y, sample_weight, multi_output = check_data(self, X, y, sample_weight,
+                                                       reset=first)
+        if first:
+            self._multi_output = multi_output
+        else:
+            self._check_continuation(X, y, multi_output)
+            self._multi_output = multi_output
+        if self.early_stopping:     # the split first, then the seed: scikit-learn's order
+            train_idx, val_idx = validation_split(y, sample_weight,
+                                                  self.validation_fraction,
+                                                  self.random_state)
+        else:
+            train_idx = np.arange(y.shape[0], dtype=np.int32)
+            val_idx = np.zeros(0, dtype=np.int32)
+        seed = int(check_random_state(self.random_state).randint(0, MAX_INT))
+        plan = make_plan(self, sparse=sp.issparse(X))
+        self._prepare_state(X, y, sample_weight, train_idx, plan, coef_init,
+                            intercept_init)
+        plan, probe_unit = self._fitted_problem(X, y, sample_weight, train_idx, plan)
+        if self.learning_rate == "optimal" and not hasattr(self, "_optimal_init"):
+            eta = search_optimal_eta0(plan, self._theta, X, y, sample_weight, train_idx,
+                                      seed, self.alpha)
+            self._optimal_init = optimal_t0(eta, self.alpha)
+        self._train(X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
+                    max_iter, first=first, fitting=fitting)
+
+    def _check_continuation(self, X, y, multi_output):
+        coef, _ = self._public_model()
+        if multi_output != self._coef_is_2d() or y.shape[1] != coef.shape[0]:
+            raise ValueError(
+                f"y has {y.shape[1] if multi_output else 1} target(s), the model was "
+                f"fitted on {coef.shape[0]}")
+        if X.shape[1] != coef.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but the model has "
+                             f"{coef.shape[1]} coefficients per target")
+
+    def _prepare_state(self, X, y, sample_weight, train_idx, plan, coef_init,
+                       intercept_init):
+        """The private state of this call: allocated on a first call,
+        rebuilt from coef_ / intercept_ where they were assigned."""
+        n_features, K = X.shape[1], y.shape[1]
+        if not hasattr(self, "_theta"):
+            preset = getattr(self, "_preset_scaling", None)
+            self._scaling = preset if preset is not None else self._choose_scaling(
+                y[train_idx], None if sample_weight is None else sample_weight[train_idx],
+                plan)
+            if coef_init is None and intercept_init is None and \
+                    getattr(self, "coef_", None) is not None:
+                coef_init, intercept_init = self._public_model()      # assigned
+                if not self._multi_output:
+                    coef_init = coef_init[0]
+                intercept_init = np.array(intercept_init)
+            model = start_point(coef_init, intercept_init, n_features, K,
+                                self._multi_output)
+            if intercept_init is None:
+                model[:, -1] = self._scaling.shift      # the targets' mean
+            self._theta = self._scaling.encode(model)
+            self._avg = (np.zeros((K, n_features + 2)) if self.average
+                         else np.zeros((0, 0)))
+            self._rule_state = self._init_rule_state(K * (n_features + 1))
+            self._q = np.zeros(K * n_features)
+            self._u = 0.0
+            self._step = 0.0
+        elif not self.average and self._assigned():
+            coef, intercept = self._public_model()
+            self._theta = self._scaling.encode(np.column_stack([coef, intercept]))
+        if self.average and self._avg.shape[0] == 0:
+            # averaging switched on (set_params) between partial_fit calls
+            self._avg = np.zeros((K, n_features + 2))
+        if not hasattr(self, "t_"):
+            self.t_ = 1.0
+        if getattr(self, "_rule_id", plan.rule_params["rule"]) != plan.rule_params["rule"]:
+            # the optimizer changed (set_params) between partial_fit calls: the
+            # old rule's state means something else to the new one; start the
+            # new rule fresh, as a new torch optimizer would
+            self._rule_state = self._init_rule_state(self._rule_state.shape[1])
+            self._step = 0.0
+        self._rule_id = plan.rule_params["rule"]
+
+    def _assigned(self):
+        """Whether coef_ / intercept_ differ from what the last call published."""
+        published = getattr(self, "_published", None)
+        if published is None:
+            return True
+        coef, intercept = self._public_model()
+        return not (np.array_equal(coef, published[0])
+                    and np.array_equal(intercept, published[1]))
+
+    def _init_rule_state(self, n_params):
+        state = np.zeros((3, n_params))
+        if isinstance(self.optimizer, Optimizer):
+            # e.g. Adagrad's initial_accumulator_value
+            state[:] = self.optimizer._init_state(n_params)
+        return state
+
+    def _fitted_problem(self, X, y, sample_weight, train_idx, plan):
+        """The plan of the problem the kernel fits (scaled targets rewrite the
+        penalty and epsilon), its default step where it is 1 / L, and the
+        unit of the stationarity check."""
+        alpha, l1_ratio, epsilon = self._scaling.rewrite(
+            self.penalty, self.alpha, self.l1_ratio if self.l1_ratio is not None else 0.0,
+            self.epsilon)
+        plan = plan.with_problem(alpha=alpha, l1_ratio=l1_ratio, epsilon=epsilon)
+        l2 = penalty_parts(self.penalty, alpha, l1_ratio)[1]
+        curvature = 2.0 if self.loss == "squared_epsilon_insensitive" else 1.0
+        if math.isnan(plan.lr):
+            # the default step 1 / L, estimated on the first call and kept
+            if not hasattr(self, "_auto_lr"):
+                rows = X[train_idx] if self.early_stopping else X
+                sw = None if sample_weight is None else sample_weight[train_idx]
+                self._auto_lr = 1.0 / lipschitz(rows, sw, fit_intercept=self.fit_intercept,
+                                                curvature=curvature, l2=l2)
+            plan = plan.with_lr(self._auto_lr)
+        unit = 1.0
+        if self._scaling.is_identity:
+            # the check's tolerance is in units of standardized targets
+            yt = y[train_idx]
+            w = None if sample_weight is None else sample_weight[train_idx]
+            power = LOSS_POWER.get(self.loss, 2)
+            sd = np.sqrt(np.average((yt - np.average(yt, axis=0, weights=w)) ** 2,
+                                    axis=0, weights=w))
+            unit = float(np.mean(np.where(sd > 0, sd, 1.0) ** power))
+        return plan, unit
+
+    # -- the epochs -------------------------------------------------------------
+    def _train(self, X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
+               max_iter, *, first, fitting):
+        scaling = self._scaling
+        K, d = self._theta.shape[0], self._theta.shape[1] - 1
+        weights = None if scaling.is_identity else scaling.objective_weights()
+        targets = y if scaling.is_identity else np.ascontiguousarray(scaling.targets(y))
+        settings = plan.settings(t=self.t_, step=self._step, seed=seed,
+                                 optimal_init=getattr(self, "_optimal_init", 0.0),
+                                 u=self._u)
+        q = self._q if plan.plain else np.zeros(0)
+        backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
+                  for name in _STATE for value in [getattr(self, name)]}
+        try:
+            ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
+                                    self._theta, self._avg, self._rule_state, q, settings,
+                                    plan.rule_params, weights)
+        except MemoryError:
+            self._undo(first, backup)
+            raise
+        objective_unit = 1.0 if weights is None else float(np.mean(weights))
+        l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
+        probe = StationarityProbe(
+            ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
+            curvature_factor=2.0 if self.loss == "squared_epsilon_insensitive" else 1.0,
+            unit=probe_unit, objective_unit=probe_unit if weights is None
+            else objective_unit)
+        reference = ws.divergence_reference()
+        rule = StoppingRule(
+            tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
+            adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
+            early_stopping=self.early_stopping, reference=reference,
+            verbose=self.verbose, probe=probe if fitting else None,
+            unit=1.0 if plan.plain else objective_unit)
+        best = {}
+
+        def snapshot():
+            best["theta"], best["avg"] = self._theta.copy(), self._avg.copy()
+
+        try:
+            outcome = run_epochs(
+                ws, rule, max_iter, model=lambda: self._model_in_units(ws.t),
+                on_best=snapshot if getattr(self, "restore_best_weights", False) else None,
+                validation_loss=ws.validation_loss if self.early_stopping else None)
+        except KeyboardInterrupt:
+            self._record(ws, rule, fitting)
+            raise KeyboardInterrupt(
+                f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
+                "of that epoch (warm_start=True continues from them)") from None
+        if outcome is not Outcome.DIVERGED and diverged(
+                probe.objective if rule.gap is not None and outcome is Outcome.CONVERGED
+                else ws.objective(), True, reference):
+            outcome = Outcome.DIVERGED       # a blow-up in the call's last updates
+        if outcome is Outcome.DIVERGED:
+            self._undo(first and fitting, backup)
+            raise ValueError(
+                f"SGD diverged at epoch {ws.n_epochs}: the weights overflowed or the "
+                "training objective grew by orders of magnitude. Scale the data "
+                "(e.g. StandardScaler) or lower the learning rate (eta0"
+                + (", or the optimizer's lr" if isinstance(self.optimizer, Optimizer)
+                   else "") + f"; it is {plan.lr!r}).")
+        if best and self.early_stopping:
+            self._theta[:], self._avg[:] = best["theta"], best["avg"]
+            self.best_epoch_ = rule.best_epoch
+        self._record(ws, rule, fitting)
+        if fitting:
+            self._warn_unconverged(outcome, rule, probe, max_iter)
+
+    def _model_in_units(self, t):
+        model = self._scaling.decode(self._theta)
+        return model[:, :-1], model[:, -1], t
+
+    def _warn_unconverged(self, outcome, rule, probe, max_iter):
+        if self.tol is None:
+            return
+        if outcome is Outcome.STALLED:
+            cause = ("the adaptive schedule's step fell below 1e-6 while the model is "
+                     "still far from stationary")
+        elif self.n_iter_ == max_iter and outcome is not Outcome.CONVERGED:
+            cause = None
+        else:
+            return
+        gap = probe() if (cause is None and not self.early_stopping) else rule.gap
+        message = ("Maximum number of iteration reached before convergence. Consider "
+                   "increasing max_iter to improve the fit." if cause is None
+                   else f"Stopped: {cause}.")
+        if gap is not None:
+            message += (
+                f" One exact gradient step from the final model would still lower the "
+                f"training objective by {gap.decrease:.3g} ({gap.relative:.2%} of it, in "
+                "units of standardized targets): a lower bound of its gap to the optimum. "
+                "Increase max_iter, or try another eta0 or learning_rate (a larger step "
+                "if the loss curve decreases steadily, a smaller one if it is noisy).")
+        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+    def _record(self, ws, rule, fitting):
+        """The fitted attributes after the epochs ``ws`` ran under ``rule``."""
+        curve = list(rule.loss_curve)
+        if len(curve) < ws.n_epochs:      # interrupted between an epoch and its record
+            curve.append(ws.last_objective)
+        self.n_iter_ = ws.n_epochs
+        previous = [] if fitting else list(getattr(self, "loss_curve_", []))
+        self.loss_curve_ = previous + curve
+        if self.early_stopping:
+            self.validation_scores_ = list(rule.validation_scores)
+            self.validation_loss_curve_ = list(rule.validation_losses)
+        self.t_ = ws.t
+        self._step = ws.step
+        self._u = ws.u
+        self._publish()
+
+    def _undo(self, unfit, backup):
+        if unfit:     # fit: nothing was fitted
+            self._reset()
+            for name in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+        else:         # partial_fit: back to the state before this call
+            for name, value in backup.items():
+                setattr(self, name, value)
+
+    def _publish(self):
+        """coef_ / intercept_ from the state (averaged if on), in the targets'
+        unit; remembered to notice later assignments."""
+        theta = self._theta
+        if self.average and self.average <= self.t_ - 1.0:
+            theta = self._avg[:, :-1]
+        model = self._scaling.decode(theta)
+        self.coef_ = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
+        self.intercept_ = model[:, -1].copy()
+        self._published = (np.atleast_2d(self.coef_).copy(), self.intercept_.copy())
+
+
+def penalty_parts(penalty, alpha, l1_ratio):
+    """(L1, L2) coefficients of the penalty."""
+    if penalty is None:
+        return 0.0, 0.0
+    ratio = PENALTY_RATIO.get(penalty, l1_ratio)
+    return alpha * ratio, alpha * (1.0 - ratio)
