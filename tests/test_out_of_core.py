@@ -46,7 +46,9 @@ def chunks(n, size):
     dict(optimizer="adam"),
     dict(optimizer="adam", batch_size=50),       # CHUNK is a multiple of 50
     dict(average=True),
-    dict(optimizer="momentum", average=True),
+    # (an explicit eta0: a default step from the data is estimated on the
+    # first call's rows, a chunk here and the whole array there)
+    dict(optimizer="momentum", average=True, eta0=1e-3),
     dict(penalty="elasticnet"),
 ], ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
 def test_chunked_partial_fit_equals_whole_array(files, params):

@@ -13,7 +13,6 @@ update rule's moments), ``_q`` and ``_u`` (the cumulative L1 penalty),
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -25,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
 from ._optimal import optimal_t0, search_optimal_eta0
-from ._plan import PENALTY_RATIO, Path, lipschitz, make_plan
+from ._plan import PENALTY_RATIO, auto_step, make_plan
 from ._scaling import LOSS_POWER, TargetScaling
 from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
 from ._validation import (
@@ -245,13 +244,15 @@ class BaseSGD(BaseEstimator):
         plan = plan.with_problem(alpha=alpha, l1_ratio=l1_ratio, epsilon=epsilon)
         l2 = penalty_parts(self.penalty, alpha, l1_ratio)[1]
         curvature = 2.0 if self.loss == "squared_epsilon_insensitive" else 1.0
-        if math.isnan(plan.lr):
-            # the default step 1 / L, estimated on the first call and kept
+        if plan.auto_step is not None:
+            # a default step from the data, estimated on the first call and kept
             if not hasattr(self, "_auto_lr"):
                 rows = X[train_idx] if self.early_stopping else X
                 sw = None if sample_weight is None else sample_weight[train_idx]
-                self._auto_lr = 1.0 / lipschitz(rows, sw, fit_intercept=self.fit_intercept,
-                                                curvature=curvature, l2=l2)
+                self._auto_lr = auto_step(plan.auto_step, rows, sw,
+                                          fit_intercept=self.fit_intercept,
+                                          curvature=curvature, l2=l2,
+                                          batch_size=self.batch_size or 1)
             plan = plan.with_lr(self._auto_lr)
         unit = 1.0
         if self._scaling.is_identity:

@@ -15,7 +15,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
 from descent.kernel.evaluate cimport (
-    curvature, divergence_reference, mean_loss_at, objective_at, r2_score_rows,
+    curvature, divergence_reference, hessian_vector, mean_loss_at, objective_at,
+    r2_score_rows,
 )
 from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_init
 from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
@@ -430,6 +431,16 @@ cdef class Workspace:
             curvature(&self.D, &self.train_idx[0], self.train_idx.shape[0],
                       &direction[0, 0], &o[0])
         return out
+
+    def hessian_vector(self, const double[:, ::1] v, double[:, ::1] out):
+        """``out`` = a squared loss's Hessian on the training rows times ``v``
+        (both (K, d + 1)): one pass."""
+        cdef Py_ssize_t K = self.D.K, d = self.D.d
+        if v.shape[0] != K or v.shape[1] != d + 1 or out.shape[0] != K or out.shape[1] != d + 1:
+            raise ValueError("v and out must be (K, n_features + 1)")
+        with nogil:
+            hessian_vector(&self.D, &self.train_idx[0], self.train_idx.shape[0], &v[0, 0],
+                           &out[0, 0])
 
     @property
     def u(self):

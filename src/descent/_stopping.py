@@ -38,6 +38,7 @@ DIVERGENCE_FACTOR = 1e4
 ADAPTIVE_MIN_ETA = 1e-6
 
 
+
 class Outcome(enum.Enum):
     """What a :class:`StoppingRule` decides after an epoch."""
 
@@ -57,26 +58,40 @@ def diverged(objective, finite=True, reference=math.inf):
 
 @dataclass(frozen=True)
 class Gap:
-    """How far a model is from stationary, by one exact step along the
-    (pseudo-)gradient: ``decrease`` in the check's unit (the objective of
-    standardized targets), ``relative`` to the objective there."""
+    """How far a model is from the optimum: ``decrease``, what the Newton step
+    of the objective's quadratic model (squared-loss curvature) would gain, in
+    the check's unit (the objective of standardized targets); ``relative`` to
+    the objective there."""
 
     decrease: float
     relative: float
     gradient_norm: float
 
 
+# Conjugate-gradient iterations of the probe (a pass over the rows each), and
+# the fraction of the decrease found so far under which one more iteration's
+# gain stops them.
+PROBE_MAX_ITERATIONS = 25
+PROBE_RTOL = 0.02
+
+
 class StationarityProbe:
     """Measure a Workspace's model: :meth:`__call__` returns a :class:`Gap`.
 
-    ``l1``, ``l2`` are the penalty's parts of the fitted (possibly scaled)
-    problem; ``curvature_factor`` the loss's second derivative where it is
-    quadratic (2 for squared epsilon-insensitive, 1 otherwise: an upper bound
-    for Huber, a stand-in for epsilon-insensitive, whose decrease is then
-    underestimated); ``unit`` what the fitted problem's objective counts per
-    unit of the check's (1 on scaled paths; the targets' variance, or
-    standard deviation for epsilon-insensitive, on the PLAIN path);
-    ``objective_unit`` the same for the objective the workspace reports.
+    The gap of a quadratic objective to its minimum is ``g' H^-1 g / 2``; the
+    probe estimates it with the gradient g (one pass) and a few conjugate
+    gradient iterations on H (a Hessian-vector product per pass), which give
+    an increasing lower bound of it: the first iteration is the exact line
+    search along g, and ill-conditioned data (where one step gains little but
+    the gap is large) need the next ones. The Hessian is the squared loss's,
+    times ``curvature_factor`` (2 for squared epsilon-insensitive, 1 otherwise:
+    an upper bound for Huber, a stand-in for epsilon-insensitive), plus the
+    penalty's L2 part ``l2``; the L1 part ``l1`` enters as the minimum-norm
+    subgradient, the coefficients it holds at zero left out of the step.
+    ``unit`` is what the fitted problem's objective counts per unit of the
+    check's (1 on scaled paths; the targets' variance, or standard deviation
+    for epsilon-insensitive, on the PLAIN path); ``objective_unit`` the same
+    for the objective the workspace reports.
     """
 
     def __init__(self, workspace, theta, *, l1, l2, fit_intercept, curvature_factor,
@@ -92,32 +107,61 @@ class StationarityProbe:
 
     def pseudo_gradient(self):
         """The gradient of the objective at the model, with the L1 part's
-        minimum-norm subgradient (zero where a zero coefficient may stay)."""
+        minimum-norm subgradient (zero where a zero coefficient may stay),
+        and the mask of the coordinates a step may move."""
         grad = np.empty_like(self.theta)
         self.workspace.gradient(grad)              # the data term
         w = self.theta[:, :-1]
         grad[:, :-1] += self.l2 * w
+        free = np.ones(grad.shape, dtype=bool)
         if self.l1 > 0:
             g = grad[:, :-1]
             on = w != 0
             g[on] += self.l1 * np.sign(w[on])
             off = ~on
             g[off] = np.sign(g[off]) * np.maximum(np.abs(g[off]) - self.l1, 0.0)
+            free[:, :-1] = on | (g != 0)
         if not self.fit_intercept:
             grad[:, -1] = 0.0
-        return grad
+            free[:, -1] = False
+        return grad, free
+
+    def _hessian(self, v, free):
+        out = np.empty_like(v)
+        self.workspace.hessian_vector(v, out)
+        out *= self.curvature_factor
+        out[:, :-1] += self.l2 * v[:, :-1]
+        out[~free] = 0.0
+        return out
 
     def __call__(self):
-        pg = self.pseudo_gradient()
+        g, free = self.pseudo_gradient()
         self.objective = self.workspace.objective()
-        sq = float(np.sum(pg * pg))
-        if sq == 0.0:
-            return Gap(0.0, 0.0, 0.0)
-        q = self.curvature_factor * float(np.sum(self.workspace.curvature(pg)))
-        q += self.l2 * float(np.sum(pg[:, :-1] ** 2))
-        decrease = (sq * sq / (2.0 * q) if q > 0 else math.inf) / self.unit
+        r = g.copy()
+        rs = float(np.sum(r * r))
+        gnorm = math.sqrt(rs)
+        decrease = 0.0
+        p = r.copy()
+        for _ in range(PROBE_MAX_ITERATIONS):
+            if rs == 0.0:
+                break
+            hp = self._hessian(p, free)
+            php = float(np.sum(p * hp))
+            if not php > 0.0:
+                decrease = math.inf       # no curvature along a descent direction
+                break
+            step = rs / php
+            gain = 0.5 * step * rs        # what this CG iteration adds
+            decrease += gain
+            r -= step * hp
+            new = float(np.sum(r * r))
+            if gain <= PROBE_RTOL * decrease:
+                break
+            p = r + (new / rs) * p
+            rs = new
+        decrease /= self.unit
         objective = self.objective / self.objective_unit
-        return Gap(decrease, decrease / max(objective, 1e-300), math.sqrt(sq))
+        return Gap(decrease, decrease / max(objective, 1e-300), gnorm)
 
 
 class StoppingRule:
@@ -166,6 +210,8 @@ class StoppingRule:
         self.best_epoch = 0
         self.no_improvement = 0
         self.gap: Gap | None = None
+        self.hold = n_iter_no_change        # epochs before the next probe, doubling
+        self.next_probe = 0
         self.start = time.perf_counter()
 
     @property
@@ -209,9 +255,14 @@ class StoppingRule:
 
     def _stop_or_go_on(self):
         if self.probe is not None and not self.early_stopping:
+            if self.n_epochs < self.next_probe and not self.adaptive:
+                return Outcome.CONTINUE       # too soon after a probe that said no
             self.gap = self.probe()
             if self.gap.decrease > self.tol:
                 self.no_improvement = 0
+                # the next probe after twice as many epochs: a few passes each
+                self.next_probe = self.n_epochs + self.hold
+                self.hold *= 2
                 return Outcome.CONTINUE if not self.adaptive else Outcome.STALLED
         if self.verbose:
             print(f"Convergence after {self.n_epochs} epochs")

@@ -73,6 +73,10 @@ def check_data(est, X, y, sample_weight, reset):
     X, y = validate_data(est, X, y, accept_sparse="csr", dtype=np.float64,
                          order="C", copy=False, y_numeric=True, multi_output=True,
                          accept_large_sparse=False, reset=reset)
+    if sp.issparse(X):
+        # a malformed CSR structure (column indices out of range, indptr out of
+        # order) raises here, before anything (SciPy's products included) reads it
+        X.check_format(full_check=True)
     if y.ndim == 2 and y.shape[1] == 1:
         # scikit-learn's SGDRegressor takes a column vector as 1-D y
         warnings.warn(

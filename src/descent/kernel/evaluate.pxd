@@ -6,7 +6,7 @@
 from descent._kernels cimport Data, Settings, row_t
 from descent.kernel.losses cimport any_loss_grad
 from descent.kernel.penalties cimport penalty_value
-from descent.kernel.rows cimport any_row_dot, weight
+from descent.kernel.rows cimport any_row_axpy, any_row_dot, weight
 
 
 cdef inline double target_weight(const Data* D, Py_ssize_t tt) noexcept nogil:
@@ -77,6 +77,24 @@ cdef inline void curvature(const Data* D, const row_t* idx, Py_ssize_t n,
             out[tt] += weight(D, i) * p * p
     for tt in range(K):
         out[tt] /= n
+
+
+cdef inline void hessian_vector(const Data* D, const row_t* idx, Py_ssize_t n,
+                                const double* v, double* out) noexcept nogil:
+    # out_t = mean_i sw_i (x_i . v_t + v_t,intercept) (x_i, 1): a squared loss's
+    # Hessian times v (K blocks of d + 1); out is zeroed first.
+    cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K
+    cdef double p
+    for j in range(K * (d + 1)):
+        out[j] = 0.0
+    for k in range(n):
+        i = idx[k]
+        for tt in range(K):
+            p = weight(D, i) * (v[tt * (d + 1) + d] + any_row_dot(D, i, v + tt * (d + 1)))
+            any_row_axpy(D, i, p, out + tt * (d + 1))
+            out[tt * (d + 1) + d] += p
+    for j in range(K * (d + 1)):
+        out[j] /= n
 
 
 cdef inline double r2_score_rows(const Data* D, const row_t* idx, Py_ssize_t n,

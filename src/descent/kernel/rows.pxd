@@ -103,6 +103,14 @@ cdef inline double any_row_dot(const Data* D, Py_ssize_t i, const double* w) noe
     return row_dot(<DenseT*>NULL, D, i, w)
 
 
+cdef inline void any_row_axpy(const Data* D, Py_ssize_t i, double a,
+                              double* w) noexcept nogil:
+    if D.sparse:
+        row_axpy(<SparseT*>NULL, D, i, a, w)
+    else:
+        row_axpy(<DenseT*>NULL, D, i, a, w)
+
+
 cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noexcept nogil:
     # A shuffled sample is a cache miss on its row, target and weight; its
     # index is known rows ahead (D.ahead), so ask for all their cache lines now.
