@@ -408,7 +408,9 @@ def test_configs_cover_every_path():
         seen.add((opt, mode, layout))
         if opt == "sgd" and bs == 1:
             for key in ("loss", "penalty", "learning_rate"):
-                seen.add((key, p.get(key, SGDRegressor().get_params()[key])))
+                value = p.get(key, SGDRegressor().get_params()[key])
+                # learning_rate="auto" is scikit-learn's invscaling for per-sample "sgd"
+                seen.add((key, "invscaling" if value == "auto" else value))
             seen.add(("average", bool(p.get("average"))))
             seen.add(("targets", c["targets"], layout))
     for opt in OPTIMIZERS:
