@@ -6,7 +6,7 @@ from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from descent import SGDRegressor
-from descent.optim import Adam
+from descent.optim import OPTIMIZER_NAMES, Adam
 
 # The expected failure scikit-learn declares for its own SGDRegressor: SGD
 # visits a sample of weight 2 once, not twice, so weights and repetitions are
@@ -31,8 +31,13 @@ DIVERGES_ON_UNSCALED = {
                  "check_n_features_in")
 }
 
+# Every optimizer in every batch mode with its defaults; per-sample "sgd" is
+# scikit-learn's algorithm with its eta0=0.01, which diverges on unscaled X.
 CONFIGS = [
-    (SGDRegressor(random_state=0), True),
+    (SGDRegressor(optimizer=optimizer, batch_size=batch_size, random_state=0),
+     optimizer == "sgd" and batch_size == 1)
+    for optimizer in OPTIMIZER_NAMES for batch_size in (1, 32, None)
+] + [
     (SGDRegressor(penalty="elasticnet", average=True, random_state=0), True),
     (SGDRegressor(optimizer="momentum", batch_size=None, penalty="l1",
                   learning_rate="constant", random_state=0), False),

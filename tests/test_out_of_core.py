@@ -43,11 +43,9 @@ def chunks(n, size):
 
 @pytest.mark.parametrize("params", [
     dict(),
-    dict(optimizer="adam"),
-    dict(optimizer="adam", batch_size=50),       # CHUNK is a multiple of 50
+    dict(optimizer="adam", eta0=1e-3),
+    dict(optimizer="adam", batch_size=50, eta0=1e-2),   # CHUNK is a multiple of 50
     dict(average=True),
-    # (an explicit eta0: a default step from the data is estimated on the
-    # first call's rows, a chunk here and the whole array there)
     dict(optimizer="momentum", average=True, eta0=1e-3),
     dict(penalty="elasticnet"),
 ], ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
@@ -56,8 +54,9 @@ def test_chunked_partial_fit_equals_whole_array(files, params):
     # optimizer state, averaged weights and t_ carry over between calls.
     X, y = open_readonly(files)
     before = [sha256(p) for p in files]
-    # scale_targets=False: a scaled fit takes its scale from the first call's
-    # targets (a chunk here, the whole array there), so its iterates differ
+    # scale_targets=False and an explicit eta0 for the update rules: a scaled
+    # fit takes its scale, and a default step its size, from the first call's
+    # rows (a chunk here, the whole array there), so their iterates differ
     chunked = SGDRegressor(shuffle=False, random_state=0, scale_targets=False, **params)
     whole = SGDRegressor(shuffle=False, random_state=0, scale_targets=False, **params)
     for _ in range(2):

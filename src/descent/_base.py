@@ -28,7 +28,11 @@ from ._plan import PENALTY_RATIO, auto_step, make_plan
 from ._scaling import LOSS_POWER, TargetScaling
 from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
 from ._validation import (
-    check_data, check_params, kernel_X, start_point, validation_split,
+    check_data,
+    check_params,
+    kernel_X,
+    start_point,
+    validation_split,
 )
 from .optim import Optimizer
 
@@ -252,7 +256,8 @@ class BaseSGD(BaseEstimator):
                 self._auto_lr = auto_step(plan.auto_step, rows, sw,
                                           fit_intercept=self.fit_intercept,
                                           curvature=curvature, l2=l2,
-                                          batch_size=self.batch_size or 1)
+                                          batch_size=min(self.batch_size or 1,
+                                                         rows.shape[0]))
             plan = plan.with_lr(self._auto_lr)
         unit = 1.0
         if self._scaling.is_identity:
@@ -269,7 +274,6 @@ class BaseSGD(BaseEstimator):
     def _train(self, X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
                max_iter, *, first, fitting):
         scaling = self._scaling
-        K, d = self._theta.shape[0], self._theta.shape[1] - 1
         weights = None if scaling.is_identity else scaling.objective_weights()
         targets = y if scaling.is_identity else np.ascontiguousarray(scaling.targets(y))
         settings = plan.settings(t=self.t_, step=self._step, seed=seed,
@@ -298,7 +302,8 @@ class BaseSGD(BaseEstimator):
             adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
             early_stopping=self.early_stopping, reference=reference,
             verbose=self.verbose, probe=probe if fitting else None,
-            unit=1.0 if plan.plain else objective_unit)
+            unit=1.0 if plan.plain else objective_unit, max_iter=max_iter,
+            deterministic=plan.path == int(_kernels.Path.FULL_BATCH))
         best = {}
 
         def snapshot():
@@ -342,7 +347,9 @@ class BaseSGD(BaseEstimator):
             return
         if outcome is Outcome.STALLED:
             cause = ("the adaptive schedule's step fell below 1e-6 while the model is "
-                     "still far from stationary")
+                     "still far from stationary" if rule.adaptive else
+                     "the model is still far from stationary, and the checks since the "
+                     "objective stopped improving by tol show too little progress")
         elif self.n_iter_ == max_iter and outcome is not Outcome.CONVERGED:
             cause = None
         else:
@@ -350,14 +357,19 @@ class BaseSGD(BaseEstimator):
         gap = probe() if (cause is None and not self.early_stopping) else rule.gap
         message = ("Maximum number of iteration reached before convergence. Consider "
                    "increasing max_iter to improve the fit." if cause is None
-                   else f"Stopped: {cause}.")
+                   else f"Stopped before convergence: {cause}.")
         if gap is not None:
+            curve = np.asarray(self.loss_curve_[-10:])
+            noisy = len(curve) > 2 and np.any(np.diff(curve) > 0)
             message += (
-                f" One exact gradient step from the final model would still lower the "
-                f"training objective by {gap.decrease:.3g} ({gap.relative:.2%} of it, in "
-                "units of standardized targets): a lower bound of its gap to the optimum. "
-                "Increase max_iter, or try another eta0 or learning_rate (a larger step "
-                "if the loss curve decreases steadily, a smaller one if it is noisy).")
+                f" The training objective is still about {gap.decrease:.3g} above its "
+                f"minimum ({gap.relative:.1%} of it; in units of standardized targets, "
+                "estimated from its gradient and curvature on the training rows). "
+                + "Standardize X (StandardScaler) if it is not; "
+                + ("the loss curve goes up and down at the end: lower eta0, or use "
+                   "learning_rate='adaptive' or average=True." if noisy else
+                   "the loss curve decreases steadily but slowly: raise eta0, or "
+                   "increase max_iter."))
         warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
     def _record(self, ws, rule, fitting):

@@ -106,8 +106,9 @@ ctypedef struct Data:
     const double* y       # (n, K) targets, C order
     Py_ssize_t K
     const double* sw      # sample weights, or NULL for all ones
-    const double* tw      # per target, what its loss and penalty count in the
-                          # objective, or NULL for all ones (scaled targets)
+    # per target, what its loss and penalty count in the objective, or NULL
+    # for all ones (a fit in scaled target space)
+    const double* tw
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
 

@@ -140,25 +140,28 @@ def choose_path(*, plain_steps, batch_size, threads, sparse, average, sparse_upd
 # iteration on the data); "c/R" is c / R, R the largest squared norm of a row
 # (with the intercept's 1): the curvature of one sample's loss, which bounds a
 # stable per-sample step; "c/B" is c / (L + R / batch_size), between the two
-# for mini-batches (a small batch's curvature can be far above L). The adaptive rules fit standardized targets
-# (scale_targets), so their steps are in units of those. Per-sample "sgd" is
-# scikit-learn's: its defaults exactly.
-DEFAULTS = {
+# for mini-batches (a small batch's curvature can be far above L); "c/M" is
+# c / M, M the mean L1 norm of a row (with the intercept's 1): an adaptive
+# rule moves each weight by about its step, so a prediction by M times it.
+# The adaptive rules fit standardized targets (scale_targets), so their steps
+# are in units of those. Per-sample "sgd" is scikit-learn's: its defaults
+# exactly.
+DEFAULTS: dict[str, dict[str, tuple[float | str, str]]] = {
     # name: {mode: (eta0, learning_rate)}; mode "sample", "batch" or "full"
-    "sgd": {"sample": (0.01, "invscaling"), "batch": ("2/B", "adaptive"),
+    "sgd": {"sample": (0.01, "invscaling"), "batch": ("1.5/B", "adaptive"),
             "full": ("1/L", "constant")},
     "momentum": {"sample": ("0.1/R", "adaptive"), "batch": ("0.25/B", "adaptive"),
                  "full": ("0.5/L", "constant")},
     "nesterov": {"sample": ("0.1/R", "adaptive"), "batch": ("0.25/B", "adaptive"),
                  "full": ("1/L", "constant")},
-    "adagrad": {"sample": (0.5, "adaptive"), "batch": (0.1, "constant"),
-                "full": (0.5, "constant")},
-    "rmsprop": {"sample": (0.01, "adaptive"), "batch": (0.01, "constant"),
-                "full": (0.05, "constant")},
+    "adagrad": {"sample": ("5/M", "adaptive"), "batch": ("1/M", "constant"),
+                "full": ("5/M", "constant")},
+    "rmsprop": {"sample": ("0.1/M", "adaptive"), "batch": ("0.1/M", "invscaling"),
+                "full": ("0.5/M", "constant")},
     "adadelta": {"sample": (1.0, "constant"), "batch": (1.0, "constant"),
                  "full": (1.0, "constant")},
-    "adam": {"sample": (0.01, "adaptive"), "batch": (0.1, "adaptive"),
-             "full": (0.1, "constant")},
+    "adam": {"sample": ("0.1/M", "adaptive"), "batch": ("1/M", "adaptive"),
+             "full": ("0.3/M", "constant")},
 }
 DEFAULTS["amsgrad"] = DEFAULTS["adamw"] = DEFAULTS["adam"]
 
@@ -246,35 +249,51 @@ def make_plan(est, *, sparse, threads=None):
 def auto_step(spec, X, sample_weight, *, fit_intercept, curvature, l2, batch_size):
     """The step a "c/L", "c/R" or "c/B" default stands for on this data."""
     factor, base = spec.split("/")
+    if base == "M":
+        return float(factor) / mean_row_l1(X, fit_intercept)
     scale = 0.0
     if base in ("L", "B"):
         scale += lipschitz(X, sample_weight, fit_intercept=fit_intercept,
                            curvature=curvature, l2=l2)
     if base in ("R", "B"):
-        scale += (curvature * max_row_norm(X, fit_intercept) + l2) / (
+        scale += (curvature * max_row_norm(X, sample_weight, fit_intercept) + l2) / (
             batch_size if base == "B" else 1)
     return float(factor) / scale
 
 
-def max_row_norm(X, fit_intercept):
-    """The largest squared norm of a row (plus 1 for the intercept)."""
+def mean_row_l1(X, fit_intercept):
+    """The mean L1 norm of a row (plus 1 for the intercept)."""
+    if sp.issparse(X):
+        total = float(np.abs(X.data).sum())
+    else:     # by blocks of rows: no temporary of X's size
+        total = sum(float(np.abs(X[i:i + 4096]).sum()) for i in range(0, X.shape[0], 4096))
+    return total / max(X.shape[0], 1) + (1.0 if fit_intercept else 0.0) or 1.0
+
+
+def max_row_norm(X, sample_weight, fit_intercept):
+    """The largest squared norm of a row (plus 1 for the intercept), times
+    its sample weight: the curvature of one sample's squared loss."""
     if sp.issparse(X):
         norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     else:
         norms = np.einsum("ij,ij->i", X, X)
-    return float(norms.max(initial=0.0)) + (1.0 if fit_intercept else 0.0) or 1.0
+    norms = norms + (1.0 if fit_intercept else 0.0)
+    if sample_weight is not None:
+        norms = norms * sample_weight
+    return float(norms.max(initial=0.0)) or 1.0
 
 
 def lipschitz(X, sample_weight, *, fit_intercept, curvature, l2, iterations=50, rtol=1e-3):
     """An estimate of L, the Lipschitz constant of the gradient of the mean
     weighted loss plus penalty: ``curvature`` times the largest eigenvalue of
-    the weighted second moment of the rows (with a column of ones for the
-    intercept), by power iteration, plus the penalty's L2 part. A full pass
-    over X per iteration; stops once an iteration changes it by < rtol."""
+    (1/n) sum_i sw_i x_i x_i' (x_i with a 1 for the intercept), by power
+    iteration, plus the penalty's L2 part. (The objective is a mean over the
+    n rows, its weights not normalised.) A full pass over X per iteration;
+    stops once an iteration changes it by < rtol."""
     n, d = X.shape
     w = np.ones(n) if sample_weight is None else sample_weight
-    total = float(w.sum())
-    if total <= 0:
+    total = float(n)
+    if n == 0 or not np.any(w > 0):
         return 1.0
     v = np.random.default_rng(0).uniform(0.5, 1.5, size=d + 1)
     if not fit_intercept:

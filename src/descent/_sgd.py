@@ -270,6 +270,37 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         """
         return self._decision(X)
 
+    @property
+    def loss_functions(self):
+        """scikit-learn's table of the losses: name -> (name, epsilon) for the
+        losses that take ``epsilon``, (name,) for the others."""
+        return {name: (name,) if name == "squared_error" else (name, self.epsilon)
+                for name in LOSSES}
+
+    # scikit-learn's names for the state of averaging (present only with it)
+    @property
+    def _standard_coef(self):
+        return self._averaging_part(0)[0]
+
+    @property
+    def _standard_intercept(self):
+        return self._averaging_part(0)[1]
+
+    @property
+    def _average_coef(self):
+        return self._averaging_part(1)[0]
+
+    @property
+    def _average_intercept(self):
+        return self._averaging_part(1)[1]
+
+    def _averaging_part(self, which):
+        if not self.average or not hasattr(self, "_theta"):
+            raise AttributeError("only an averaged model has its standard and average parts")
+        model = self._scaling.decode(self._theta if which == 0 else self._avg[:, :-1])
+        coef = model[:, :-1] if self._multi_output else model[0, :-1]
+        return coef, model[:, -1]
+
     def _choose_scaling(self, y, sample_weight, plan):
         if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain):
             # the targets as they are (per-sample "sgd": scikit-learn's algorithm)

@@ -36,6 +36,9 @@ import numpy as np
 DIVERGENCE_FACTOR = 1e4
 # The adaptive schedule stops dividing the step by 5 once it is below this.
 ADAPTIVE_MIN_ETA = 1e-6
+# Stochastic steps: epochs, in units of n_iter_no_change, that training may go
+# on after scikit-learn's rule first fired with the model far from stationary.
+PATIENCE = 20
 
 
 
@@ -46,7 +49,7 @@ class Outcome(enum.Enum):
     REDUCE_ETA = "reduce_eta"     # the adaptive schedule: divide the step by 5
     CONVERGED = "converged"
     DIVERGED = "diverged"
-    STALLED = "stalled"           # would stop, but the probe finds it far from stationary
+    STALLED = "stalled"           # stops far from stationary: more epochs would not help
 
 
 def diverged(objective, finite=True, reference=math.inf):
@@ -72,7 +75,7 @@ class Gap:
 # the fraction of the decrease found so far under which one more iteration's
 # gain stops them.
 PROBE_MAX_ITERATIONS = 25
-PROBE_RTOL = 0.02
+PROBE_RTOL = 1e-4
 
 
 class StationarityProbe:
@@ -186,14 +189,25 @@ class StoppingRule:
         Print scikit-learn's lines after each epoch.
     probe : StationarityProbe or None
         Checks a model the rule would stop at (not with early stopping, whose
-        goal is the validation score).
+        goal is the validation score): training goes on while the gap is above
+        ``tol``, probed again after twice as many epochs each time, and gives
+        up (STALLED, which the estimator turns into a ConvergenceWarning): with
+        ``adaptive``, once the step is at its floor; when the probes' gaps stop
+        falling, or (``deterministic``, full-batch steps) extrapolated would not
+        reach ``tol`` within ten times ``max_iter`` epochs; or (stochastic
+        steps, whose gaps are too noisy to extrapolate) ``PATIENCE`` times
+        ``n_iter_no_change`` epochs after the first probe.
+    max_iter : int
+    deterministic : bool
+        The epochs are exact full-batch steps.
     unit : float
         What the objective counts per unit of ``tol`` (scaled fits report the
         objective of the original targets).
     """
 
     def __init__(self, *, tol, n_iter_no_change, adaptive=False, early_stopping=False,
-                 reference=math.inf, verbose=0, probe=None, unit=1.0):
+                 reference=math.inf, verbose=0, probe=None, unit=1.0, max_iter=math.inf,
+                 deterministic=False):
         self.tol = -math.inf if tol is None else float(tol)
         self.n_iter_no_change = n_iter_no_change
         self.adaptive = adaptive
@@ -202,6 +216,8 @@ class StoppingRule:
         self.verbose = verbose
         self.probe = probe
         self.unit = unit
+        self.max_iter = max_iter
+        self.deterministic = deterministic
         self.loss_curve: list[float] = []
         self.validation_scores: list[float] = []
         self.validation_losses: list[float] = []
@@ -210,6 +226,7 @@ class StoppingRule:
         self.best_epoch = 0
         self.no_improvement = 0
         self.gap: Gap | None = None
+        self.probes: list[tuple[int, float]] = []   # (epoch, gap) of each probe
         self.hold = n_iter_no_change        # epochs before the next probe, doubling
         self.next_probe = 0
         self.start = time.perf_counter()
@@ -231,7 +248,8 @@ class StoppingRule:
         if diverged(objective, finite, self.reference):
             return Outcome.DIVERGED
         if self.verbose and model is not None:
-            print_epoch(self.n_epochs, *model(), objective, eta,
+            coef, intercept, t = model()
+            print_epoch(self.n_epochs, coef, intercept, t, objective, eta,
                         time.perf_counter() - self.start)
         scaled = objective / self.unit
         if self.early_stopping:
@@ -258,15 +276,46 @@ class StoppingRule:
             if self.n_epochs < self.next_probe and not self.adaptive:
                 return Outcome.CONTINUE       # too soon after a probe that said no
             self.gap = self.probe()
+            self.probes.append((self.n_epochs, self.gap.decrease))
             if self.gap.decrease > self.tol:
+                if self.adaptive or self._hopeless() or self._out_of_patience():
+                    return Outcome.STALLED
                 self.no_improvement = 0
                 # the next probe after twice as many epochs: a few passes each
                 self.next_probe = self.n_epochs + self.hold
                 self.hold *= 2
-                return Outcome.CONTINUE if not self.adaptive else Outcome.STALLED
+                return Outcome.CONTINUE
         if self.verbose:
             print(f"Convergence after {self.n_epochs} epochs")
         return Outcome.CONVERGED
+
+    def _out_of_patience(self):
+        """Stochastic steps: give up PATIENCE * n_iter_no_change epochs after
+        the first probe (their gaps are too noisy to extrapolate; a budget
+        that grows with n_iter_no_change keeps longer patience stopping later)."""
+        if self.deterministic:
+            return False
+        return self.n_epochs - self.probes[0][0] >= PATIENCE * self.n_iter_no_change
+
+    def _hopeless(self):
+        """Whether the gaps of the probes so far, as a power of the epoch count
+        (a least-squares line in log-log), would reach tol only after ten times
+        ``max_iter`` epochs: then training gives up. Judged once there are three
+        probes or more spanning a doubling of the epoch count, over which a
+        noisy or oscillating gap shows its trend."""
+        epochs, gaps = np.array(self.probes).T
+        if len(gaps) < 3 or epochs[-1] < 2 * epochs[0] or not np.all(gaps > 0):
+            return False
+        # the lowest gap so far: an oscillating gap (Adam, momentum) still
+        # makes its progress visible
+        gaps = np.minimum.accumulate(gaps)
+        slope, intercept = np.polyfit(np.log(epochs), np.log(gaps), 1)
+        if slope >= 0:
+            return True                   # no progress at all (a noise floor)
+        if not self.deterministic:
+            return False
+        log_needed = (math.log(self.tol) - intercept) / slope
+        return log_needed > math.log(10 * self.max_iter)
 
 
 def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
