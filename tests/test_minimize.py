@@ -202,10 +202,11 @@ def test_already_optimal():
 def test_callback_receives_results(x0):
     seen = []
 
-    def cb(intermediate):
-        assert isinstance(intermediate, OptimizeResult)
-        seen.append((intermediate.nit, intermediate.x.copy(), intermediate.fun))
-        intermediate.x[:] = 1e6       # must not affect the run
+    def cb(intermediate_result):      # scipy's name: the OptimizeResult is passed
+        assert isinstance(intermediate_result, OptimizeResult)
+        seen.append((intermediate_result.nit, intermediate_result.x.copy(),
+                     intermediate_result.fun))
+        intermediate_result.x[:] = 1e6       # must not affect the run
 
     res = minimize(sq, x0, jac=True, method="sgd", lr=0.1, maxiter=5, tol=0,
                    callback=cb)
@@ -220,8 +221,8 @@ def test_callback_receives_results(x0):
 
 
 def test_callback_true_stops(x0):
-    def cb(intermediate):
-        return intermediate.nit >= 3
+    def cb(intermediate_result):
+        return intermediate_result.nit >= 3
 
     res = minimize(sq, x0, jac=True, method="adam", lr=0.01, maxiter=1000, tol=1e-12,
                    callback=cb)
@@ -237,8 +238,8 @@ def test_callback_true_stops(x0):
 
 
 def test_callback_stop_iteration(x0):
-    def cb(intermediate):
-        if intermediate.nit == 4:
+    def cb(intermediate_result):
+        if intermediate_result.nit == 4:
             raise StopIteration
 
     res = minimize(sq, x0, jac=True, method="sgd", lr=0.01, maxiter=100, tol=0,
@@ -371,3 +372,62 @@ def test_divergence_reports_failure():
 
 def test_exported():
     assert descent.minimize is minimize
+
+
+# -- scipy.optimize.minimize's signature ------------------------------------------
+def test_args_options_and_old_style_callback():
+    a = np.array([1.0, -2.0, 3.0])
+    seen = []
+    res = minimize(lambda x, c: ((x - c) @ (x - c), 2 * (x - c)), np.zeros(3), args=(a,),
+                   jac=True, method="sgd", options=dict(lr=0.1, maxiter=300),
+                   callback=lambda xk: seen.append(xk.copy()))
+    assert res.success and res.nit == len(seen)
+    assert_allclose(res.x, a, atol=1e-6)
+    assert all(isinstance(s, np.ndarray) for s in seen)      # scipy: callback(xk)
+    with pytest.raises(ValueError, match="both"):
+        minimize(sq, np.zeros(3), jac=True, lr=0.1, options=dict(lr=0.2))
+
+
+def test_nfev_counts_every_call_of_fun():
+    # scipy's convention: finite differences cost len(x) + 1 calls per point,
+    # f(x) reused (reproduced: 21 reported while fun ran 126 times)
+    calls = []
+
+    def fun(x):
+        calls.append(1)
+        return float(x @ x)
+
+    res = minimize(fun, np.ones(5), method="sgd", options=dict(lr=0.1, maxiter=20), tol=0)
+    assert res.nfev == len(calls) == 21 * 6
+    calls.clear()
+    res = minimize(fun, np.ones(5), jac=lambda x: 2 * x, method="sgd",
+                   options=dict(lr=0.1, maxiter=20), tol=0)
+    assert res.nfev == len(calls) == 21 and res.njev == 21
+
+
+def test_bounds_by_projection():
+    # minimise |x - c|^2 in the box [0, 1] x [0, inf) x (-inf, 0.5]
+    c = np.array([2.0, -1.0, 3.0])
+    fun = lambda x: ((x - c) @ (x - c), 2 * (x - c))      # noqa: E731
+    expected = np.clip(c, [0, 0, -np.inf], [1, np.inf, 0.5])
+    for bounds in ([(0, 1), (0, None), (None, 0.5)],
+                   __import__("scipy.optimize").optimize.Bounds([0, 0, -np.inf],
+                                                                [1, np.inf, 0.5])):
+        res = minimize(fun, np.zeros(3), jac=True, method="adam", bounds=bounds,
+                       options=dict(lr=0.05, maxiter=5000), tol=1e-8)
+        assert res.success, res.message
+        assert_allclose(res.x, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="one .min, max. pair per element"):
+        minimize(fun, np.zeros(3), jac=True, bounds=[(0, 1)])
+    with pytest.raises(ValueError, match="min <= max"):
+        minimize(fun, np.zeros(3), jac=True, bounds=[(1, 0)] * 3)
+
+
+def test_unsupported_arguments_and_a_non_finite_start():
+    with pytest.raises(ValueError, match="hess is not supported"):
+        minimize(sq, np.zeros(3), jac=True, hess=lambda x: np.eye(3))
+    with pytest.raises(ValueError, match="constraints is not supported"):
+        minimize(sq, np.zeros(3), jac=True, constraints=[{"type": "eq", "fun": sum}])
+    # reproduced: NaN at x0 said "lower lr"
+    with pytest.raises(ValueError, match="not finite at x0"):
+        minimize(lambda x: (np.nan, x), np.zeros(3), jac=True)
