@@ -417,7 +417,7 @@ def test_bounds_by_projection():
                        options=dict(lr=0.05, maxiter=5000), tol=1e-8)
         assert res.success, res.message
         assert_allclose(res.x, expected, atol=1e-6)
-    with pytest.raises(ValueError, match="one .min, max. pair per element"):
+    with pytest.raises(ValueError, match=r"one \(min, max\) pair per element"):
         minimize(fun, np.zeros(3), jac=True, bounds=[(0, 1)])
     with pytest.raises(ValueError, match="min <= max"):
         minimize(fun, np.zeros(3), jac=True, bounds=[(1, 0)] * 3)
