@@ -106,14 +106,19 @@ class Optimizer(BaseEstimator):
                 group._kernel = None
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state, _compiled=None)     # compiled steps do not pickle
+        state = dict(super().__getstate__(), _compiled=None)   # compiled steps do not pickle
+        state["_groups"] = [(g["params"], g.own_options(), g._states, g._steps)
+                            for g in state.get("_groups", ())]
         return state
 
     def __setstate__(self, state):
+        groups = state.pop("_groups", [])
         super().__setstate__(state)
-        for group in self.__dict__.get("_groups", ()):
-            group._kernel = None
+        self.__dict__["_groups"] = []
+        for params, options, states, steps in groups:
+            group = ParamGroup(self, params, options)
+            group._states, group._steps = states, steps
+            self._groups.append(group)
 
     @classmethod
     def _check_values(cls, v):

@@ -41,7 +41,7 @@ def _split(opt, grads):
     return groups, out
 
 
-def _prepare(opt, index, group, offset):
+def _prepare(opt, index, group):
     """The group's compiled step and states (created at its first step)."""
     if group._kernel is None:
         group._kernel = opt._compile(group.values_for(opt._hyper_names()),
@@ -53,45 +53,72 @@ def _prepare(opt, index, group, offset):
     return created
 
 
-def _convert(group, gs, offset):
-    params = group["params"]
-    for i, p in enumerate(params):
-        where = f"params[{offset + i}]"
-        if check_param_array(p, where) is not p:
-            raise ValueError(f"{where} is no longer a float64 ndarray")
-        if p.size * 3 != group._states[i].size:
-            raise ValueError(f"{where} changed size from {group._states[i].size // 3} to "
-                             f"{p.size} between steps; call reset() to start over")
-        if gs[i] is not None:
-            gs[i] = _as_grad(gs[i], p, f"grads[{offset + i}]: ")
+def _fix(code, i, params, grads, states):
+    """Convert ``grads[i]`` (or raise the error of ``params[i]``) after the
+    kernel refused the call with the layout ``code``."""
+    p, where = params[i], f"params[{i}]"
+    if check_param_array(p, where) is not p:
+        raise ValueError(f"{where} is no longer a float64 ndarray")
+    if p.size * 3 != states[i].size:
+        raise ValueError(f"{where} changed size from {states[i].size // 3} to {p.size} "
+                         "between steps; call reset() to start over")
+    g = _as_grad(grads[i], p, f"grads[{i}]: ")
+    if any(np.may_share_memory(g, q) for q in params):
+        g = g.copy()            # a view of a parameter updated before it is read
+    grads[i] = g
 
 
-def _call(opt, group, gs, offset, mode):
-    kernel, lr = group._kernel
-    code = kernel.step(lr, group["params"], gs, group._states, group._steps, mode)
-    if code in _LAYOUT:
-        _convert(group, gs, offset)
-        code = kernel.step(lr, group["params"], gs, group._states, group._steps, mode)
+def _run(opt, kernel, lr, params, grads, states, steps, mode, offset=0):
+    """One kernel call; what it does not take as is is converted (each retry
+    converts one more gradient); a bad value raises its error."""
+    for _ in range(len(params) + 1):
+        code = kernel.step(lr, params, grads, states, steps, mode)
+        if code not in _LAYOUT:
+            break
+        _fix(code, kernel.failed, params, grads, states)
     if code:
         opt._raise(code, f"grads[{offset + kernel.failed}]: ")
 
 
 def step_groups(opt, grads):
     """One step of every group of ``opt`` (see ``Optimizer.step``)."""
+    groups = opt.__dict__.get("_groups")
+    if groups and len(groups) == 1 and type(grads) in (list, tuple):
+        # the common case in one compiled call, no checks beyond the kernel's
+        group = groups[0]
+        params = group["params"]
+        if (group._kernel is not None and group._states is not None
+                and len(grads) == len(params)):
+            kernel, lr = group._kernel
+            if not kernel.step(lr, params, list(grads), group._states, group._steps):
+                opt._n_group_steps += 1
+                return
     groups, per_group = _split(opt, grads)
-    offsets = np.cumsum([0] + [len(g["params"]) for g in groups])
     created = []
     try:
         for i, group in enumerate(groups):
-            if _prepare(opt, i, group, offsets[i]):
+            if _prepare(opt, i, group):
                 created.append(group)
         if len(groups) == 1:
-            _call(opt, groups[0], per_group[0], 0, 0)
+            group = groups[0]
+            kernel, lr = group._kernel
+            _run(opt, kernel, lr, group["params"], per_group[0], group._states,
+                 group._steps, 0)
         else:
-            for i, group in enumerate(groups):
-                _call(opt, group, per_group[i], offsets[i], _SCAN_ONLY)
-            for i, group in enumerate(groups):
-                _call(opt, group, per_group[i], offsets[i], _UPDATE_ONLY)
+            # every array of every group scanned (and any gradient overlapping
+            # any parameter copied) in one call, then one update per group
+            params = [p for g in groups for p in g["params"]]
+            states = [s for g in groups for s in g._states]
+            flat = [x for gs in per_group for x in gs]
+            kernel, lr = groups[0]._kernel
+            _run(opt, kernel, lr, params, flat, states, np.zeros(len(params)), _SCAN_ONLY)
+            start = 0
+            for group in groups:
+                k = len(group["params"])
+                kernel, lr = group._kernel
+                kernel.step(lr, group["params"], flat[start:start + k], group._states,
+                            group._steps, _UPDATE_ONLY)
+                start += k
     except BaseException:
         for group in created:
             group._states = None

@@ -117,7 +117,8 @@ class Adagrad(Optimizer):
     weight_decay : float, default=0.0
         L2 penalty added to the gradient, >= 0.
     initial_accumulator_value : float, default=0.0
-        Starting value of the sum of squared gradients, >= 0.
+        Starting value of the sum of squared gradients, >= 0 (a group's own
+        value where it sets one; torch 2.13 uses the constructor's for all).
     eps : float, default=1e-10
         Added to the square root, >= 1e-300.
 
