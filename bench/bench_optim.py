@@ -105,8 +105,9 @@ def numpy_step(name, n):
 def bytes_pass(touched, n):
     """In-place passes reading params, grad and the state rows and writing
     params and the state rows, each once."""
-    p, g = np.random.rand(n), np.random.rand(n)
-    rows = [np.random.rand(n) for _ in range(touched[0])]
+    rng = np.random.default_rng(1)
+    p, g = rng.random(n), rng.random(n)
+    rows = [rng.random(n) for _ in range(touched[0])]
 
     def run():
         np.add(p, g, out=p)             # read p, g; write p
@@ -141,11 +142,11 @@ def contenders(name, n):
     opt.step(p, g)
     kernel, lr = opt._compiled
     state, steps = opt._state, opt._steps
-    q = p.copy()
+    q, r, numpy_fn = p.copy(), p.copy(), numpy_step(name, n)
     out = {
         "descent": lambda: opt.step(p, g),
         "pass only": lambda: kernel.step(lr, [q], [g], [state], steps, 2),
-        "numpy": (lambda f=numpy_step(name, n), r=p.copy(): f(r, g)),
+        "numpy": lambda: numpy_fn(r, g),
     }
     impl = None
     if torch is not None:

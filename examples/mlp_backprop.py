@@ -74,8 +74,8 @@ def clip_global_norm(grads, max_norm):
     ``max_norm``; return the norm before clipping."""
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
     if norm > max_norm:
-        for g in grads:
-            g *= max_norm / norm
+        for grad in grads:
+            np.multiply(grad, max_norm / norm, out=grad)
     return norm
 
 

@@ -212,7 +212,7 @@ def test_groups_state_dict_round_trip(cls, kw, options):
 
 
 def test_load_state_dict_refuses_other_groups_and_changes_nothing():
-    params, opt = run_groups(Adam, dict(lr=0.01), [dict(), dict()], n_steps=3)
+    _, opt = run_groups(Adam, dict(lr=0.01), [dict(), dict()], n_steps=3)
     sd = copy.deepcopy(opt.state_dict())
     other = make_arrays()
     wrong = Adam([{"params": other[:1]}, {"params": other[1:]}])
@@ -313,7 +313,7 @@ def test_grads_in_other_forms_and_aliasing():
 
 def test_param_and_group_errors():
     w = np.ones(3)
-    with pytest.raises(ValueError, match="lr=0.1"):
+    with pytest.raises(ValueError, match=r"lr=0\.1"):
         Adam(0.1)
     with pytest.raises(ValueError, match="empty"):
         Adam([])

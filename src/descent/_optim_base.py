@@ -76,6 +76,10 @@ class Optimizer(BaseEstimator):
     ``set_params``, ``clone``); the arrays an optimizer steps are not: they
     are given to the constructor (``params``, as torch.optim) or to
     :meth:`add_param_group`, or passed to each ``step(params, grad)``.
+
+    The hyper-parameters are validated at the first step after one changes:
+    assign them (``set_params``, ``opt.lr = ...``, ``group["lr"] = ...``);
+    a value mutated in place (a list of betas edited) is not seen.
     """
 
     _rule: int

@@ -2,7 +2,25 @@
 
 The update rules, parameter names and defaults are torch.optim's (2.x): the
 same sequence of gradients gives the same parameters, to rounding. Each
-``step`` runs one compiled kernel over the whole array.
+``step`` is one compiled call: it first scans the gradients and parameters for
+NaN, infinity and overflowing values (and then raises, having changed
+nothing), then updates each array in one pass.
+
+Two ways to give the arrays:
+
+- ``opt.step(params, grad)``: one array, passed at every step (the optimizer
+  keeps its state between calls; ``reset()`` to change arrays);
+- torch's way, the arrays given once, to the constructor or to
+  ``add_param_group``, and ``opt.step(grads)`` with one gradient per
+  parameter in the order of the groups (None leaves a parameter as it is)::
+
+      opt = Adam([{"params": [W1, W2], "weight_decay": 1e-4},
+                  {"params": [b1, b2], "weight_decay": 0.0}], lr=1e-3)
+      opt.step([dW1, dW2, db1, db2])
+
+  A group's hyper-parameters not given in its dict are the optimizer's, read
+  at each step: ``set_params(lr=...)`` changes the groups without an ``lr``
+  of their own, ``opt.param_groups[i]["lr"] = ...`` one group.
 
 >>> import numpy as np
 >>> from descent.optim import Adam
@@ -15,7 +33,9 @@ True
 
 The optimizers are scikit-learn estimators as far as parameters go
 (``get_params`` / ``set_params``), so ``SGDRegressor(optimizer=Adam())`` can be
-cloned and grid-searched over ``optimizer__lr``.
+cloned and grid-searched over ``optimizer__lr``. The arrays are not
+scikit-learn parameters: ``clone`` gives an optimizer with the same
+hyper-parameters and no arrays, as it drops the state.
 """
 
 from __future__ import annotations
