@@ -141,14 +141,32 @@ class Workspace:
     @property
     def step(self) -> float: ...
 
-def optim_step(
-    rule_params: RuleParams,
-    lr: float,
-    step: float,
-    w: _F64,
-    g: _F64,
-    state: _F64,
-) -> None: ...
+class StepCode(enum.IntEnum):
+    STEP_OK = 0
+    STEP_GRAD_NONFINITE = 1
+    STEP_GRAD_TOO_BIG = 2
+    STEP_PARAMS_NONFINITE = 3
+    STEP_PARAMS_LAYOUT = 4
+    STEP_GRAD_LAYOUT = 5
+    STEP_SHAPE = 6
+    STEP_STATE = 7
+
+class OptimStep:
+    """One update rule with its hyper-parameters converted once (descent.optim)."""
+
+    max_grad: float
+    failed: int
+    def __init__(self, rule_params: RuleParams, max_grad: float) -> None: ...
+    def step(
+        self,
+        lr: float,
+        params: list[_F64],
+        grads: list[_F64 | None],
+        states: list[_F64],
+        steps: _F64,
+        mode: int = 0,
+    ) -> int: ...
+
 def py_loss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
 def py_dloss(kind: int, y: _F64, p: _F64, epsilon: float = 0.1) -> _F64: ...
 def py_penalty(kind: int, w: _F64, alpha: float, l1_ratio: float = 0.15) -> float: ...

@@ -2,7 +2,25 @@
 
 The update rules, parameter names and defaults are torch.optim's (2.x): the
 same sequence of gradients gives the same parameters, to rounding. Each
-``step`` runs one compiled kernel over the whole array.
+``step`` is one compiled call: it first scans the gradients and parameters for
+NaN, infinity and overflowing values (and then raises, having changed
+nothing), then updates each array in one pass.
+
+Two ways to give the arrays:
+
+- ``opt.step(params, grad)``: one array, passed at every step (the optimizer
+  keeps its state between calls; ``reset()`` to change arrays);
+- torch's way, the arrays given once, to the constructor or to
+  ``add_param_group``, and ``opt.step(grads)`` with one gradient per
+  parameter in the order of the groups (None leaves a parameter as it is)::
+
+      opt = Adam([{"params": [W1, W2], "weight_decay": 1e-4},
+                  {"params": [b1, b2], "weight_decay": 0.0}], lr=1e-3)
+      opt.step([dW1, dW2, db1, db2])
+
+  A group's hyper-parameters not given in its dict are the optimizer's, read
+  at each step: ``set_params(lr=...)`` changes the groups without an ``lr``
+  of their own, ``opt.param_groups[i]["lr"] = ...`` one group.
 
 >>> import numpy as np
 >>> from descent.optim import Adam
@@ -15,256 +33,189 @@ True
 
 The optimizers are scikit-learn estimators as far as parameters go
 (``get_params`` / ``set_params``), so ``SGDRegressor(optimizer=Adam())`` can be
-cloned and grid-searched over ``optimizer__lr``.
+cloned and grid-searched over ``optimizer__lr``. The arrays are not
+scikit-learn parameters: ``clone`` gives an optimizer with the same
+hyper-parameters and no arrays, as it drops the state.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
-from numbers import Real
-
-import numpy as np
-from sklearn.base import BaseEstimator
 
 from . import _kernels
+from ._optim_base import SQUARED_STATES, Optimizer, _check_nonnegative, _rule_params
+from ._optim_groups import ParamGroup
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
-           "OPTIMIZER_NAMES", "default_lr", "make_optimizer"]
-
-
-def _rule_params(rule, **given):
-    """The RuleParams struct as the dict the kernel takes (every key present)."""
-    params = dict(
-        rule=int(rule), weight_decay=0.0, momentum=0.0, dampening=0.0,
-        nesterov=False, lr_decay=0.0, eps=0.0, alpha=0.0, centered=False,
-        rho=0.0, beta1=0.0, beta2=0.0, amsgrad=False,
-    )
-    params.update(given)
-    return params
+__all__ = ["Optimizer", "ParamGroup", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam",
+           "AdamW", "OPTIMIZER_NAMES", "SQUARED_STATES", "default_lr", "make_optimizer"]
 
 
-def _check_nonnegative(name, value, upper=None, upper_closed=False):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    too_big = upper is not None and (value > upper if upper_closed else value >= upper)
-    if value < 0 or too_big:
-        if upper is None:
-            allowed = ">= 0"
-        else:
-            allowed = f"in [0, {upper}{']' if upper_closed else ')'}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+_PARAMS_DOC = """params : numpy.ndarray, iterable of arrays or of dicts, optional
+        The arrays to step with ``step(grads)``, as torch.optim: an array, a
+        list of arrays (one group), or a list of dicts each holding
+        ``"params"`` and hyper-parameters for that group only (see
+        :class:`ParamGroup`). None (the default): no arrays attached, for
+        ``step(params, grad)`` or an estimator's ``optimizer=``. Not a
+        scikit-learn parameter: ``clone`` and ``get_params`` leave it out."""
 
 
-# State rows that hold sums or averages of squares (never negative).
-SQUARED_STATES = ("sum", "square_avg", "acc_delta", "exp_avg_sq", "max_exp_avg_sq")
+def _doc(cls):
+    cls.__doc__ = cls.__doc__.replace("{params}", _PARAMS_DOC)
+    return cls
 
 
-class Optimizer(BaseEstimator):
-    """Base class: state handling, validation and the in-place ``step``."""
-
-    _rule: int
-    # The three rows of the state (torch's names; kernel/rules.pxd names the
-    # same rows); "" for a row the rule does not use.
-    _state_names: tuple[str, str, str]
-    _max_grad = np.inf      # the adaptive rules square the gradient: 1e150
-
-    def _validate(self):
-        _check_nonnegative("lr", self.lr)
-        _check_nonnegative("weight_decay", self.weight_decay)
-        if hasattr(self, "eps"):
-            _check_nonnegative("eps", self.eps)
-            if self.eps < 1e-300:
-                # torch accepts 0, which turns a zero gradient into 0 / 0
-                raise ValueError(
-                    f"eps must be at least 1e-300 (it keeps the step finite when a "
-                    f"gradient is 0), got {self.eps!r}")
-        for flag in ("nesterov", "centered", "amsgrad"):
-            if hasattr(self, flag) and not isinstance(getattr(self, flag),
-                                                      (bool, np.bool_)):
-                raise ValueError(f"{flag} must be True or False, got "
-                                 f"{getattr(self, flag)!r}")
-
-    def _kernel_params(self):
-        """The kernel's RuleParams (dict) for this optimizer's settings."""
-        raise NotImplementedError  # every concrete optimizer defines it
-
-    def _init_state(self, n):
-        return np.zeros((3, n))
-
-    # -- public API ---------------------------------------------------------
-    def step(self, params, grad):
-        """Update ``params`` in place from ``grad`` (one optimizer step).
-
-        ``params`` must be a writeable, C-contiguous float64 ndarray; ``grad`` is
-        anything of the same shape that converts to float64 and is read only.
-        """
-        # Checked at every step (a few comparisons): set_params or
-        # load_state_dict may have changed the hyper-parameters since the last.
-        self._validate()
-        if (not isinstance(params, np.ndarray) or isinstance(params, np.matrix)
-                or params.dtype != np.float64):
-            raise ValueError(
-                "params must be a float64 numpy.ndarray, got "
-                f"{type(params).__name__} of dtype {getattr(params, 'dtype', None)}")
-        if not params.flags.c_contiguous:
-            raise ValueError("params must be C-contiguous (np.ascontiguousarray)")
-        if not params.flags.writeable:
-            raise ValueError("params must be writeable: step updates it in place")
-        grad = np.asarray(grad)
-        if grad.dtype.kind not in "biuf":
-            raise ValueError(f"grad must be real numbers, got dtype {grad.dtype}")
-        if grad.shape != params.shape:
-            raise ValueError(
-                f"grad has shape {grad.shape}, params has shape {params.shape}")
-        if np.may_share_memory(grad, params):
-            grad = grad.copy()      # the kernel writes params while reading grad
-        grad = np.ascontiguousarray(grad, dtype=np.float64)
-        # One pass for NaN, infinity and values whose squares overflow: the
-        # adaptive rules square the gradient (|g| > 1.3e154 gives inf, then NaN).
-        if grad.size and not np.abs(grad).max() < self._max_grad:
-            raise ValueError(
-                "grad contains NaN or infinity" if not np.isfinite(grad).all() else
-                f"grad has values above {self._max_grad:g} in magnitude, whose squares "
-                f"overflow float64 in {type(self).__name__}: scale the objective")
-        if params.size and not np.isfinite(params).all():
-            raise ValueError("params contains NaN or infinity")
-        state = getattr(self, "_state", None)
-        if state is None:
-            self._state = state = self._init_state(params.size)
-            self._shape = params.shape
-            self._n_steps = 0
-        elif params.shape != self._shape:
-            raise ValueError(
-                f"params changed shape from {self._shape} to {params.shape} "
-                "between steps; call reset() to start over")
-        self._n_steps += 1
-        _kernels.optim_step(self._kernel_params(), float(self.lr), float(self._n_steps),
-                            params.reshape(-1), grad.reshape(-1), state)
-        return params
-
-    def reset(self):
-        """Forget the state (moments, accumulators, step count)."""
-        self._state = None
-        self._shape = None
-        self._n_steps = 0
-        return self
-
-    @property
-    def n_steps(self):
-        """Number of steps taken since the last reset."""
-        return getattr(self, "_n_steps", 0)
-
-    def state_dict(self):
-        """A copy of the state, for checkpointing with ``load_state_dict``."""
-        state = getattr(self, "_state", None)
-        return {
-            "params": self.get_params(),
-            "step": self.n_steps,
-            "shape": getattr(self, "_shape", None),
-            "state": None if state is None else state.copy(),
-        }
-
-    def load_state_dict(self, state_dict):
-        """Restore what ``state_dict`` returned (hyper-parameters included)."""
-        self.set_params(**state_dict["params"])
-        state = state_dict["state"]
-        if state is None:
-            return self.reset()
-        state = np.array(state, dtype=np.float64, order="C")
-        shape = state_dict["shape"]
-        if not (isinstance(shape, (tuple, list))
-                and all(isinstance(k, (int, np.integer)) and k >= 0 for k in shape)):
-            raise ValueError(f"state_dict['shape'] must be a tuple of sizes, got {shape!r}")
-        shape = tuple(int(k) for k in shape)
-        if state.shape != (3, math.prod(shape)):
-            raise ValueError("state_dict['state'] does not match state_dict['shape']")
-        if not np.isfinite(state).all():
-            raise ValueError("state_dict['state'] contains NaN or infinity")
-        step = state_dict["step"]
-        if not (isinstance(step, (int, np.integer)) and 0 <= step <= 2**53):
-            raise ValueError(f"state_dict['step'] must be an integer in [0, 2**53], "
-                             f"got {step!r}")
-        self._check_state(state)
-        self._state, self._shape, self._n_steps = state, shape, int(step)
-        return self
-
-    def _check_state(self, state):
-        """The state rows that are sums or averages of squares must be >= 0."""
-        for row, name in enumerate(self._state_names):
-            if name in SQUARED_STATES and (state[row] < 0).any():
-                raise ValueError(f"state_dict['state'] has negative values of {name!r}")
-
-
+@_doc
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
     ``buf = momentum * buf + (1 - dampening) * g`` (the first buffer is ``g``),
     then ``g = g + momentum * buf`` (Nesterov) or ``g = buf``; ``p -= lr * g``.
+
+    Parameters
+    ----------
+    {params}
+    lr : float, default=1e-3
+        Learning rate, >= 0.
+    momentum : float, default=0.0
+        Momentum factor, >= 0.
+    dampening : float, default=0.0
+        Dampening of the momentum, >= 0.
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient, >= 0.
+    nesterov : bool, default=False
+        Nesterov momentum (needs momentum > 0 and dampening 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import SGD
+    >>> w = np.ones(2)
+    >>> opt = SGD([w], lr=0.1, momentum=0.9)
+    >>> opt.step([np.ones(2)])
+    >>> w
+    array([0.9, 0.9])
     """
 
     _rule = _kernels.Rule.SGD
     _state_names = ("momentum_buffer", "", "")
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False):
+    def __init__(self, params=None, lr=1e-3, momentum=0.0, dampening=0.0,
+                 weight_decay=0.0, nesterov=False):
         self.lr = lr
         self.momentum = momentum
         self.dampening = dampening
         self.weight_decay = weight_decay
         self.nesterov = nesterov
+        self._attach(params)
 
-    def _validate(self):
-        super()._validate()
-        _check_nonnegative("momentum", self.momentum)
-        _check_nonnegative("dampening", self.dampening)
-        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+    @classmethod
+    def _check_values(cls, v):
+        super()._check_values(v)
+        _check_nonnegative("momentum", v["momentum"])
+        _check_nonnegative("dampening", v["dampening"])
+        if v["nesterov"] and (v["momentum"] <= 0 or v["dampening"] != 0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening = 0")
 
-    def _kernel_params(self):
-        return _rule_params(self._rule, weight_decay=self.weight_decay,
-                            momentum=self.momentum, dampening=self.dampening,
-                            nesterov=bool(self.nesterov))
+    @classmethod
+    def _kernel_params_of(cls, v):
+        return _rule_params(cls._rule, weight_decay=v["weight_decay"],
+                            momentum=v["momentum"], dampening=v["dampening"],
+                            nesterov=bool(v["nesterov"]))
 
 
+@_doc
 class Adagrad(Optimizer):
-    """AdaGrad (Duchi, Hazan & Singer 2011) with torch's ``lr_decay``."""
+    """AdaGrad (Duchi, Hazan & Singer 2011) with torch's ``lr_decay``.
+
+    Parameters
+    ----------
+    {params}
+    lr : float, default=1e-2
+        Learning rate, >= 0.
+    lr_decay : float, default=0.0
+        The step ``t`` uses ``lr / (1 + (t - 1) * lr_decay)``, >= 0.
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient, >= 0.
+    initial_accumulator_value : float, default=0.0
+        Starting value of the sum of squared gradients, >= 0 (a group's own
+        value where it sets one; torch 2.13 uses the constructor's for all).
+    eps : float, default=1e-10
+        Added to the square root, >= 1e-300.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import Adagrad
+    >>> w = np.zeros(2)
+    >>> Adagrad(lr=0.5).step(w, np.array([2.0, -4.0]))
+    array([-0.5,  0.5])
+    """
 
     _rule = _kernels.Rule.ADAGRAD
     _state_names = ("sum", "", "")
     _max_grad = 1e150
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+    def __init__(self, params=None, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
         self.lr = lr
         self.lr_decay = lr_decay
         self.weight_decay = weight_decay
         self.initial_accumulator_value = initial_accumulator_value
         self.eps = eps
+        self._attach(params)
 
-    def _validate(self):
-        super()._validate()
-        _check_nonnegative("lr_decay", self.lr_decay)
-        _check_nonnegative("initial_accumulator_value", self.initial_accumulator_value)
+    @classmethod
+    def _check_values(cls, v):
+        super()._check_values(v)
+        _check_nonnegative("lr_decay", v["lr_decay"])
+        _check_nonnegative("initial_accumulator_value", v["initial_accumulator_value"])
 
-    def _init_state(self, n):
+    def _init_state(self, n, values=None):
         state = super()._init_state(n)
-        state[0] = self.initial_accumulator_value
+        v = self._values() if values is None else values
+        state[0] = v["initial_accumulator_value"]
         return state
 
-    def _kernel_params(self):
-        return _rule_params(self._rule, weight_decay=self.weight_decay,
-                            lr_decay=self.lr_decay, eps=self.eps)
+    @classmethod
+    def _kernel_params_of(cls, v):
+        return _rule_params(cls._rule, weight_decay=v["weight_decay"],
+                            lr_decay=v["lr_decay"], eps=v["eps"])
 
 
+@_doc
 class RMSprop(Optimizer):
-    """RMSprop (Tieleman & Hinton 2012), optionally centered and with momentum."""
+    """RMSprop (Tieleman & Hinton 2012), optionally centered and with momentum.
+
+    Parameters
+    ----------
+    {params}
+    lr : float, default=1e-2
+        Learning rate, >= 0.
+    alpha : float, default=0.99
+        Smoothing constant of the squared-gradient average, in [0, 1].
+    eps : float, default=1e-8
+        Added to the square root, >= 1e-300.
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient, >= 0.
+    momentum : float, default=0.0
+        Momentum factor, >= 0.
+    centered : bool, default=False
+        Divide by the estimated variance instead of the second moment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import RMSprop
+    >>> w = np.zeros(1)
+    >>> RMSprop(lr=0.01, alpha=0.0).step(w, np.array([3.0]))
+    array([-0.01])
+    """
 
     _rule = _kernels.Rule.RMSPROP
     _state_names = ("square_avg", "momentum_buffer", "grad_avg")
     _max_grad = 1e150
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+    def __init__(self, params=None, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False):
         self.lr = lr
         self.alpha = alpha
@@ -272,86 +223,168 @@ class RMSprop(Optimizer):
         self.weight_decay = weight_decay
         self.momentum = momentum
         self.centered = centered
+        self._attach(params)
 
-    def _validate(self):
-        super()._validate()
+    @classmethod
+    def _check_values(cls, v):
+        super()._check_values(v)
         # torch only asks alpha >= 0; above 1 the second moment turns negative
-        _check_nonnegative("alpha", self.alpha, upper=1.0, upper_closed=True)
-        _check_nonnegative("momentum", self.momentum)
+        _check_nonnegative("alpha", v["alpha"], upper=1.0, upper_closed=True)
+        _check_nonnegative("momentum", v["momentum"])
 
-    def _kernel_params(self):
-        return _rule_params(self._rule, weight_decay=self.weight_decay,
-                            alpha=self.alpha, eps=self.eps,
-                            momentum=self.momentum, centered=bool(self.centered))
+    @classmethod
+    def _kernel_params_of(cls, v):
+        return _rule_params(cls._rule, weight_decay=v["weight_decay"],
+                            alpha=v["alpha"], eps=v["eps"],
+                            momentum=v["momentum"], centered=bool(v["centered"]))
 
 
+@_doc
 class Adadelta(Optimizer):
-    """Adadelta (Zeiler 2012); ``eps`` inside both square roots, as torch."""
+    """Adadelta (Zeiler 2012); ``eps`` inside both square roots, as torch.
+
+    Parameters
+    ----------
+    {params}
+    lr : float, default=1.0
+        Scale of the update, >= 0.
+    rho : float, default=0.9
+        Decay of the running averages, in [0, 1].
+    eps : float, default=1e-6
+        Added inside both square roots, >= 1e-300.
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient, >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import Adadelta
+    >>> w = np.zeros(1)
+    >>> Adadelta(rho=0.0, eps=1.0).step(w, np.array([0.0]))
+    array([0.])
+    """
 
     _rule = _kernels.Rule.ADADELTA
     _state_names = ("square_avg", "acc_delta", "")
     _max_grad = 1e150
 
-    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    def __init__(self, params=None, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         self.lr = lr
         self.rho = rho
         self.eps = eps
         self.weight_decay = weight_decay
+        self._attach(params)
 
-    def _validate(self):
-        super()._validate()
-        _check_nonnegative("rho", self.rho, upper=1.0, upper_closed=True)
+    @classmethod
+    def _check_values(cls, v):
+        super()._check_values(v)
+        _check_nonnegative("rho", v["rho"], upper=1.0, upper_closed=True)
 
-    def _kernel_params(self):
-        return _rule_params(self._rule, weight_decay=self.weight_decay,
-                            rho=self.rho, eps=self.eps)
+    @classmethod
+    def _kernel_params_of(cls, v):
+        return _rule_params(cls._rule, weight_decay=v["weight_decay"],
+                            rho=v["rho"], eps=v["eps"])
 
 
+@_doc
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) and AMSGrad (Reddi et al. 2018).
 
     ``eps`` is added after the bias-corrected square root; AMSGrad keeps the
-    running max of the uncorrected second moment, as torch does.
+    running max of the uncorrected second moment, as torch does (without
+    AMSGrad the ``max_exp_avg_sq`` row of the state is left untouched).
+
+    Parameters
+    ----------
+    {params}
+    lr : float, default=1e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        Decays of the first and second moments, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the bias-corrected square root, >= 1e-300.
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient, >= 0.
+    amsgrad : bool, default=False
+        Use the running maximum of the second moment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import Adam
+    >>> w1, b1 = np.ones((2, 2)), np.zeros(2)
+    >>> opt = Adam([{"params": [w1], "weight_decay": 1e-4},
+    ...             {"params": [b1], "weight_decay": 0.0}], lr=0.1)
+    >>> opt.step([np.ones((2, 2)), -np.ones(2)])
+    >>> b1
+    array([0.1, 0.1])
     """
 
     _rule = _kernels.Rule.ADAM
     _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _max_grad = 1e150
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False):
+    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.0, amsgrad=False):
         self.lr = lr
         self.betas = betas
         self.eps = eps
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self._attach(params)
 
-    def _validate(self):
-        super()._validate()
+    @classmethod
+    def _check_values(cls, v):
+        super()._check_values(v)
         try:
-            beta1, beta2 = self.betas
+            beta1, beta2 = v["betas"]
         except (TypeError, ValueError):
             raise ValueError(
-                f"betas must be a pair (beta1, beta2), got {self.betas!r}") from None
+                f"betas must be a pair (beta1, beta2), got {v['betas']!r}") from None
         _check_nonnegative("betas[0]", beta1, upper=1.0)
         _check_nonnegative("betas[1]", beta2, upper=1.0)
 
-    def _kernel_params(self):
-        beta1, beta2 = self.betas
-        return _rule_params(self._rule, weight_decay=self.weight_decay,
-                            beta1=beta1, beta2=beta2, eps=self.eps,
-                            amsgrad=bool(self.amsgrad))
+    @classmethod
+    def _kernel_params_of(cls, v):
+        beta1, beta2 = v["betas"]
+        return _rule_params(cls._rule, weight_decay=v["weight_decay"],
+                            beta1=beta1, beta2=beta2, eps=v["eps"],
+                            amsgrad=bool(v["amsgrad"]))
 
 
+@_doc
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019):
-    ``p *= 1 - lr * weight_decay`` before the Adam step."""
+    ``p *= 1 - lr * weight_decay`` before the Adam step.
+
+    Parameters
+    ----------
+    {params}
+    lr : float, default=1e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        Decays of the first and second moments, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the bias-corrected square root, >= 1e-300.
+    weight_decay : float, default=1e-2
+        Decoupled weight decay, >= 0.
+    amsgrad : bool, default=False
+        Use the running maximum of the second moment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import AdamW
+    >>> w = np.ones(1)
+    >>> AdamW(lr=0.1, weight_decay=0.5).step(w, np.zeros(1))
+    array([0.95])
+    """
 
     _rule = _kernels.Rule.ADAMW
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
-        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=1e-2, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)
 
 

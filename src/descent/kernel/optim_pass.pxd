@@ -1,0 +1,230 @@
+# The step of descent.optim: a scan of the inputs, then one pass of the rule.
+#
+# A step must leave the parameters and the state exactly as they were when
+# the gradient or the parameters hold a bad value (NaN, infinity, or for the
+# rules that square the gradient a magnitude of 1e150 or more). A value of
+# block k cannot be known before block k is read, and the rules' updates are
+# not exactly invertible in floating point, so no single pass that writes can
+# undo its earlier blocks: every array of the call is scanned first (reading
+# grad and params only, no temporaries, vectorised), then updated in one pass.
+# At 10M parameters the scan reads 2 of the 7 streams Adam moves (measured in
+# bench/bench_optim.py); below the last-level cache it is a few percent.
+#
+# The update loops below are the formulas of rules.pxd for c = 1 and l1 = 0,
+# specialised to the rows each rule reads for its flags, so that a pass moves
+# only the bytes the rule needs (Adam without AMSGrad does not touch
+# max_exp_avg_sq; RMSprop without momentum or centering touches only
+# square_avg). The results are bit-identical to rules.rule_step's (tests/
+# test_optim_kernel.py holds them against py_rule_step, signed zeros included):
+#   - soft_threshold(x, thr) with thr = 0 * lr (a zero of lr's sign) is
+#     x + thr exactly: it turns -0 into +0 when lr >= +0 (`+ zero` below);
+#   - a momentum of 0 times a finite buffer only adds a signed zero, which the
+#     final + zero absorbs (unless lr is -0.0); the centered term
+#     0 * grad_avg ** 2 is absorbed by the clamp of the variance at 0;
+#   - `+ wd * w[j]` stays even when wd is 0 (g + 0 * w can turn -0 into +0).
+# Rows a rule does not read for its flags are left as they are.
+
+from libc.math cimport sqrt
+
+from descent._kernels cimport ADADELTA, ADAGRAD, ADAMW, RMSPROP, SGD, RuleParams
+from descent.kernel.rules cimport StepScalars
+
+
+cdef extern from *:
+    """
+    #include <math.h>
+    /* 1 if some |g[j]| >= gmax (NaN included) or some w[j] is NaN or
+       infinite, else 0. SSE2 (every x86-64) compares eight values an
+       iteration; elsewhere a plain loop. */
+    #if defined(__SSE2__) || defined(_M_X64) || defined(_M_AMD64)
+    #include <emmintrin.h>
+    static int descent_scan_bad(const double* g, const double* w, Py_ssize_t n,
+                                double gmax) {
+        const __m128d sign = _mm_set1_pd(-0.0), M = _mm_set1_pd(gmax);
+        const __m128d INF = _mm_set1_pd(INFINITY);
+        __m128d bad = _mm_setzero_pd(), b0, b1, b2, b3;
+        Py_ssize_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            b0 = _mm_or_pd(_mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(g + j)), M),
+                           _mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(g + j + 2)), M));
+            b1 = _mm_or_pd(_mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(g + j + 4)), M),
+                           _mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(g + j + 6)), M));
+            b2 = _mm_or_pd(_mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(w + j)), INF),
+                           _mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(w + j + 2)), INF));
+            b3 = _mm_or_pd(_mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(w + j + 4)), INF),
+                           _mm_cmpnlt_pd(_mm_andnot_pd(sign, _mm_loadu_pd(w + j + 6)), INF));
+            bad = _mm_or_pd(bad, _mm_or_pd(_mm_or_pd(b0, b1), _mm_or_pd(b2, b3)));
+        }
+        int r = _mm_movemask_pd(bad);
+        for (; j < n; j++) r |= !(fabs(g[j]) < gmax) | !(fabs(w[j]) < INFINITY);
+        return r != 0;
+    }
+    #else
+    static int descent_scan_bad(const double* g, const double* w, Py_ssize_t n,
+                                double gmax) {
+        int r = 0;
+        for (Py_ssize_t j = 0; j < n; j++)
+            r |= !(fabs(g[j]) < gmax) | !(fabs(w[j]) < INFINITY);
+        return r;
+    }
+    #endif
+    """
+    bint descent_scan_bad(const double* g, const double* w, Py_ssize_t n,
+                          double gmax) noexcept nogil
+
+
+# What the scan found (the step's return code; descent.optim words the errors).
+cdef enum:
+    SCAN_OK = 0
+    SCAN_GRAD_NONFINITE = 1   # grad holds NaN or infinity
+    SCAN_GRAD_TOO_BIG = 2     # |grad| >= max_grad (finite)
+    SCAN_PARAMS_NONFINITE = 3
+
+
+cdef inline int scan_inputs(const double* w, const double* g, Py_ssize_t n,
+                            double max_grad) noexcept nogil:
+    # The fast vectorised test first; only a failing array is classified
+    # (grad before params, as the messages were always ordered).
+    cdef Py_ssize_t j
+    cdef bint grad_big = False
+    if not descent_scan_bad(g, w, n, max_grad):
+        return SCAN_OK
+    for j in range(n):
+        if not (-1.8e308 < g[j] < 1.8e308):
+            return SCAN_GRAD_NONFINITE
+        if not (-max_grad < g[j] < max_grad):
+            grad_big = True
+    return SCAN_GRAD_TOO_BIG if grad_big else SCAN_PARAMS_NONFINITE
+
+
+# -- the update pass: rules.pxd's formulas with c = 1, l1 = 0 ------------------
+
+cdef inline void pass_sgd(const RuleParams* rp, const StepScalars* sc, double* w,
+                          const double* g, double* buf_, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double gj, buf
+    cdef double wd = rp.weight_decay, lr = sc.lr, zero = 0.0 * sc.lr
+    cdef double mom = rp.momentum, mom_old = sc.momentum_old, damp = sc.dampening
+    if mom == 0.0:
+        for j in range(n):
+            gj = g[j] + wd * w[j]
+            w[j] = (w[j] - lr * gj) + zero
+    elif rp.nesterov:
+        for j in range(n):
+            gj = g[j] + wd * w[j]
+            buf = mom_old * buf_[j] + (1.0 - damp) * gj
+            buf_[j] = buf
+            w[j] = (w[j] - lr * (gj + mom * buf)) + zero
+    else:
+        for j in range(n):
+            gj = g[j] + wd * w[j]
+            buf = mom_old * buf_[j] + (1.0 - damp) * gj
+            buf_[j] = buf
+            w[j] = (w[j] - lr * buf) + zero
+
+
+cdef inline void pass_adagrad(const RuleParams* rp, const StepScalars* sc, double* w,
+                              const double* g, double* sum_, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double gj, s
+    cdef double wd = rp.weight_decay, eps = rp.eps, clr = sc.clr, zero = 0.0 * sc.clr
+    for j in range(n):
+        gj = g[j] + wd * w[j]
+        s = sum_[j] + gj * gj
+        sum_[j] = s
+        w[j] = (w[j] - clr * (gj * (1.0 / (sqrt(s) + eps)))) + zero
+
+
+cdef inline void pass_rmsprop(const RuleParams* rp, const StepScalars* sc, double* w,
+                              const double* g, double* sq, double* buf_, double* avg,
+                              Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double gj, s, a, var, inv, buf
+    cdef double wd = rp.weight_decay, eps = rp.eps, alpha = rp.alpha, lr = sc.lr
+    cdef double zero = 0.0 * sc.lr
+    cdef double mom = rp.momentum
+    cdef bint centered = rp.centered
+    if mom == 0.0 and not centered:
+        for j in range(n):
+            gj = g[j] + wd * w[j]
+            s = alpha * sq[j] + (1.0 - alpha) * gj * gj
+            sq[j] = s
+            inv = 1.0 / (sqrt(s if s > 0.0 else 0.0) + eps)
+            w[j] = (w[j] - lr * (gj * inv)) + zero
+        return
+    for j in range(n):
+        gj = g[j] + wd * w[j]
+        s = alpha * sq[j] + (1.0 - alpha) * gj * gj
+        sq[j] = s
+        var = s
+        if centered:
+            a = avg[j] + (1.0 - alpha) * (gj - avg[j])
+            avg[j] = a
+            var = s - a * a
+        inv = 1.0 / (sqrt(var if var > 0.0 else 0.0) + eps)
+        if mom != 0.0:
+            buf = mom * buf_[j] + gj * inv
+            buf_[j] = buf
+        else:
+            buf = gj * inv
+        w[j] = (w[j] - lr * buf) + zero
+
+
+cdef inline void pass_adadelta(const RuleParams* rp, const StepScalars* sc, double* w,
+                               const double* g, double* sq, double* acc,
+                               Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double gj, s, delta
+    cdef double wd = rp.weight_decay, eps = rp.eps, rho = rp.rho, lr = sc.lr
+    cdef double zero = 0.0 * sc.lr
+    for j in range(n):
+        gj = g[j] + wd * w[j]
+        s = rho * sq[j] + (1.0 - rho) * gj * gj
+        sq[j] = s
+        delta = (sqrt(acc[j] + eps) / sqrt(s + eps)) * gj
+        acc[j] = rho * acc[j] + (1.0 - rho) * delta * delta
+        w[j] = (w[j] - lr * delta) + zero
+
+
+cdef inline void pass_adam(const RuleParams* rp, const StepScalars* sc, double* w,
+                           const double* g, double* m_, double* v_, double* vmax,
+                           Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double gj, m, v, vm
+    cdef double wd = rp.weight_decay if rp.rule != ADAMW else 0.0
+    cdef double eps = rp.eps, beta1 = rp.beta1, beta2 = rp.beta2
+    cdef double clr = sc.clr, inv_bc2s = 1.0 / sc.bc2s, decay = sc.decay
+    cdef double zero = 0.0 * sc.clr
+    if not rp.amsgrad:
+        for j in range(n):
+            gj = g[j] + wd * w[j]
+            m = m_[j] + (1.0 - beta1) * (gj - m_[j])
+            v = beta2 * v_[j] + (1.0 - beta2) * gj * gj
+            m_[j] = m
+            v_[j] = v
+            w[j] = (w[j] * decay - clr * (m * (1.0 / (sqrt(v) * inv_bc2s + eps)))) + zero
+        return
+    for j in range(n):
+        gj = g[j] + wd * w[j]
+        m = m_[j] + (1.0 - beta1) * (gj - m_[j])
+        v = beta2 * v_[j] + (1.0 - beta2) * gj * gj
+        vm = vmax[j] if vmax[j] > v else v
+        m_[j] = m
+        v_[j] = v
+        vmax[j] = vm
+        w[j] = (w[j] * decay - clr * (m * (1.0 / (sqrt(vm) * inv_bc2s + eps)))) + zero
+
+
+cdef inline void update_pass(const RuleParams* rp, const StepScalars* sc, double* w,
+                             const double* g, double* s0, double* s1, double* s2,
+                             Py_ssize_t n) noexcept nogil:
+    if rp.rule == SGD:
+        pass_sgd(rp, sc, w, g, s0, n)
+    elif rp.rule == ADAGRAD:
+        pass_adagrad(rp, sc, w, g, s0, n)
+    elif rp.rule == RMSPROP:
+        pass_rmsprop(rp, sc, w, g, s0, s1, s2, n)
+    elif rp.rule == ADADELTA:
+        pass_adadelta(rp, sc, w, g, s0, s1, n)
+    else:
+        pass_adam(rp, sc, w, g, s0, s1, s2, n)
