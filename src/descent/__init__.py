@@ -5,13 +5,15 @@
   full-batch modes, gradient clipping and a per-epoch ``loss_curve_``;
 - :mod:`descent.optim`, the same update rules stepping NumPy arrays in place
   with torch.optim's names, defaults and formulas;
-- :func:`descent.minimize`, a ``scipy.optimize.minimize``-like driver for them.
+- :func:`descent.minimize`, a ``scipy.optimize.minimize``-like driver for them;
+- :mod:`descent.schedules`, learning-rate schedules with
+  torch.optim.lr_scheduler's names, parameters and values.
 """
 
-from . import optim
+from . import optim, schedules
 from ._config import show_config
 from ._minimize import minimize
 from ._sgd import SGDRegressor
 
-__all__ = ["SGDRegressor", "minimize", "optim", "show_config"]
+__all__ = ["SGDRegressor", "minimize", "optim", "schedules", "show_config"]
 __version__ = "0.1.0"

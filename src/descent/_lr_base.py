@@ -1,0 +1,355 @@
+"""The base class of :mod:`descent.schedules`: the parameter object, the
+vectorised ``lr(base_lr, steps)`` and the torch-like driver (``start`` /
+``attach``, ``step``, ``get_last_lr``, ``state_dict``), plus the parameter
+checks the schedules share."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+UNITS = ("epoch", "update")
+# shared by the docstrings of the schedules
+TORCH = "https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler"
+UNIT_DOC = """unit : {"epoch", "update"}, default="epoch"
+        What a step counts when descent's estimators drive the schedule: an
+        epoch or an optimizer update (see :mod:`descent.schedules`). The
+        driver (:meth:`step`) does not read it."""
+
+
+# -- parameter checks: each raises ValueError naming the parameter -------------
+def check_real(name: str, value: Any, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a float if it is a finite real number within the bounds."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, Real)
+            or not math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    number = float(value)
+    below = low is not None and (number <= low if low_open else number < low)
+    above = high is not None and (number >= high if high_open else number > high)
+    if below or above:
+        if high is None:
+            allowed = f"{'>' if low_open else '>='} {low}"
+        elif low is None:
+            allowed = f"{'<' if high_open else '<='} {high}"
+        else:
+            allowed = (f"in {'(' if low_open else '['}{low}, {high}"
+                       f"{')' if high_open else ']'}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return number
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an int if it is an integer >= ``low`` (bool is refused)."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral)
+            or value < low):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def as_steps(steps: Any) -> np.ndarray:
+    """Step counts as an int64 array (any shape); negative or non-integer
+    counts are refused."""
+    array = np.asarray(steps)
+    if array.size == 0:
+        return np.zeros(array.shape, dtype=np.int64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"steps must be integers, got an array of dtype {array.dtype}")
+    if array.min() < 0:
+        raise ValueError(f"steps must be >= 0, got {array.min()}")
+    return array.astype(np.int64)
+
+
+class LRSchedule(BaseEstimator):
+    """Base class of the learning-rate schedules of :mod:`descent.schedules`.
+
+    A schedule is a scikit-learn parameter object (``get_params``,
+    ``set_params``, ``clone``) with two ways to be used: the vectorised
+    :meth:`lr`, which gives the learning rates of any step counts from the
+    closed form, and a stateful driver in torch's style (:meth:`attach` or
+    :meth:`start`, then :meth:`step`, :meth:`get_last_lr`, :meth:`state_dict`).
+    Subclasses store their parameters in ``__init__``, check them in
+    ``_validate`` and give the closed form in ``_lr``.
+
+    Attributes
+    ----------
+    unit : {"epoch", "update"}
+        What a step counts when descent's estimators drive the schedule (see
+        :mod:`descent.schedules`). A constructor parameter of most schedules.
+
+    See Also
+    --------
+    descent.schedules : the schedules and the design of units and composition.
+    """
+
+    unit: str
+    _optimizer: Any     # the attached descent.optim optimizer, or None
+
+    # -- parameters ---------------------------------------------------------
+    def _validate(self) -> None:
+        """Check the parameters; raise ValueError naming the first bad one."""
+        check_choice("unit", self.unit, UNITS)
+
+    def _lr(self, base_lr: float, t: np.ndarray) -> np.ndarray:
+        """The learning rates at the step counts ``t`` (int64 array, already
+        checked) for the base learning rate ``base_lr``."""
+        raise NotImplementedError  # every concrete schedule defines it
+
+    @property
+    def needs_metric(self) -> bool:
+        """Whether :meth:`step` takes a metric (ReduceLROnPlateau, or a
+        SequentialLR holding one)."""
+        return False
+
+    # -- the vectorised form --------------------------------------------------
+    def lr(self, base_lr: float, steps: Any) -> np.ndarray:
+        """Learning rates at the given step counts, from the closed form.
+
+        Parameters
+        ----------
+        base_lr : float
+            The base learning rate (torch's ``initial_lr``: the optimizer's
+            ``lr`` when the schedule starts), >= 0. OneCycleLR ignores it, as
+            torch does: its learning rates come from ``max_lr``.
+        steps : int or array-like of int
+            Step counts, >= 0; step 0 is the first step, before any call to
+            :meth:`step` (torch's ``last_epoch`` after the scheduler's
+            construction).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 learning rates, of the shape of ``steps``.
+
+        Raises
+        ------
+        ValueError
+            If a parameter of the schedule is invalid, ``base_lr`` is negative
+            or not finite, or ``steps`` holds negative or non-integer values
+            (or, for OneCycleLR, steps beyond ``total_steps``).
+
+        Notes
+        -----
+        ReduceLROnPlateau has no closed form: it gives its current learning
+        rate at every step (``base_lr`` times the reductions made so far).
+        """
+        self._validate()
+        base = check_real("base_lr", base_lr, low=0.0)
+        t = as_steps(steps)
+        return np.asarray(self._lr(base, t), dtype=np.float64).reshape(t.shape)
+
+    # -- the driver ---------------------------------------------------------
+    def start(self, base_lr: float) -> LRSchedule:
+        """Start a run without an optimizer (step 0, fresh state).
+
+        Parameters
+        ----------
+        base_lr : float
+            The base learning rate of the run, >= 0.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid or ``base_lr`` is negative or not finite.
+        """
+        self._validate()
+        self._start(check_real("base_lr", base_lr, low=0.0))
+        self._optimizer = None
+        return self
+
+    def attach(self, optimizer: Any) -> LRSchedule:
+        """Start a run that sets the learning rate of a descent.optim optimizer.
+
+        The optimizer's current ``lr`` becomes the base learning rate and is
+        replaced by the schedule's learning rate at step 0, as the
+        construction of a torch scheduler does. Attaching again restarts
+        from the optimizer's *current* ``lr``.
+
+        Parameters
+        ----------
+        optimizer : descent.optim.Optimizer
+            The optimizer whose ``lr`` (and, for OneCycleLR with
+            ``cycle_momentum``, ``momentum`` or ``betas[0]``) is set.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        TypeError
+            If ``optimizer`` is not a :class:`descent.optim.Optimizer`.
+        ValueError
+            If a parameter is invalid, or the optimizer's ``lr`` is.
+        """
+        from .optim import Optimizer
+
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a descent.optim optimizer, got "
+                            f"{type(optimizer).__name__}")
+        self._validate()
+        self._check_optimizer(optimizer)
+        self._start(check_real("optimizer.lr", optimizer.lr, low=0.0))
+        self._optimizer = optimizer
+        self._apply()
+        return self
+
+    def step(self, metrics: Any = None) -> None:
+        """Advance the run by one step and set the optimizer's learning rate.
+
+        Call it after the optimizer's step, as in torch: once per epoch or
+        once per update, as your loop decides.
+
+        Parameters
+        ----------
+        metrics : float, optional
+            The metric of the step that ends (e.g. the validation loss of the
+            epoch), for ReduceLROnPlateau; for a SequentialLR holding one, it
+            is required while ReduceLROnPlateau governs the step and ignored
+            otherwise. Other schedules take no metric.
+
+        Raises
+        ------
+        RuntimeError
+            If the run was not started with :meth:`attach` or :meth:`start`.
+        ValueError
+            If a parameter is invalid, ``metrics`` is given to a schedule that
+            takes none or is missing where one is required, or (OneCycleLR)
+            the step would go beyond ``total_steps``.
+        """
+        self._check_started()
+        self._validate()
+        if metrics is not None and not self.needs_metric:
+            raise ValueError(
+                f"{type(self).__name__}.step takes no metric (torch's deprecated "
+                f"step(epoch) is not supported), got {metrics!r}")
+        self._advance(metrics)
+        self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rate at the current step, as a one-element list (torch's
+        ``get_last_lr``; descent's optimizers have one parameter group).
+
+        Returns
+        -------
+        list of float
+
+        Raises
+        ------
+        RuntimeError
+            If the run was not started with :meth:`attach` or :meth:`start`.
+        """
+        self._check_started()
+        return [self._current_lr()]
+
+    @property
+    def last_epoch(self) -> int:
+        """Steps taken since :meth:`attach` or :meth:`start` (torch's name; it
+        counts updates for a schedule stepped per update); -1 before."""
+        return getattr(self, "_t", -1)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state of the run, for :meth:`load_state_dict` (the parameters are
+        not included: ``get_params`` holds them).
+
+        Returns
+        -------
+        dict
+            ``last_epoch`` and ``base_lr``; ReduceLROnPlateau adds its
+            counters, best metric and reduction factor, SequentialLR the
+            states of its schedules.
+
+        Raises
+        ------
+        RuntimeError
+            If the run was not started with :meth:`attach` or :meth:`start`.
+        """
+        self._check_started()
+        return {"last_epoch": self._t, "base_lr": self._base_lr, **self._extra_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> LRSchedule:
+        """Restore a run saved by :meth:`state_dict`.
+
+        The attached optimizer, if any, is kept and not modified: restore its
+        own state (which holds its ``lr``) with its ``load_state_dict``.
+
+        Parameters
+        ----------
+        state_dict : dict
+            What :meth:`state_dict` returned.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            If an entry is missing or invalid.
+        """
+        try:
+            t, base = state_dict["last_epoch"], state_dict["base_lr"]
+        except (KeyError, TypeError):
+            raise ValueError("state_dict must be a dict with 'last_epoch' and "
+                             "'base_lr' (what state_dict() returns)") from None
+        t = check_int("state_dict['last_epoch']", t, 0)
+        base = check_real("state_dict['base_lr']", base, low=0.0)
+        self._start(base)
+        self._load_extra_state(state_dict)
+        self._t = t
+        if not hasattr(self, "_optimizer"):
+            self._optimizer = None
+        return self
+
+    # -- hooks of the driver ------------------------------------------------
+    def _start(self, base_lr: float) -> None:
+        self._base_lr = base_lr
+        self._t = 0
+
+    def _advance(self, metric: Any) -> None:
+        """From step t to t + 1; ``metric`` is step t's (None if not given)."""
+        self._t += 1
+
+    def _current_lr(self) -> float:
+        return float(self._lr(self._base_lr, np.array([self._t], dtype=np.int64))[0])
+
+    def _optimizer_values(self) -> dict[str, Any]:
+        """The optimizer parameters to set at the current step."""
+        return {"lr": self._current_lr()}
+
+    def _apply(self) -> None:
+        if self._optimizer is not None:
+            self._optimizer.set_params(**self._optimizer_values())
+
+    def _check_optimizer(self, optimizer: Any) -> None:
+        """Refuse an optimizer the schedule cannot drive (OneCycleLR's momentum)."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state_dict: dict[str, Any]) -> None:
+        pass
+
+    def _check_started(self) -> None:
+        if not hasattr(self, "_t"):
+            raise RuntimeError(f"{type(self).__name__} has no run: call attach(optimizer) "
+                               f"or start(base_lr) first")
