@@ -1,0 +1,85 @@
+# Included by _kernels.pyx (one extension module): the py_* wrappers through
+# which the tests reach the layers.
+
+# ---------------------------------------------------------------------------
+# py_* wrappers: the tests check the layers through them.
+
+def py_loss(int kind, const double[::1] y, const double[::1] p, double epsilon=0.1):
+    """Element-wise loss value of ``kind`` (a ``Loss``)."""
+    cdef Py_ssize_t i, n = y.shape[0]
+    cdef double dloss
+    out = np.empty(n)
+    cdef double[::1] o = out
+    for i in range(n):
+        o[i] = any_loss_grad(kind, y[i], p[i], epsilon, &dloss)
+    return out
+
+
+def py_dloss(int kind, const double[::1] y, const double[::1] p, double epsilon=0.1):
+    """Element-wise derivative of the loss with respect to the prediction."""
+    cdef Py_ssize_t i, n = y.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    for i in range(n):
+        any_loss_grad(kind, y[i], p[i], epsilon, &o[i])
+    return out
+
+
+def py_penalty(int kind, const double[::1] w, double alpha, double l1_ratio=0.15):
+    """Value of the penalty ``kind`` (a ``Penalty``) at w."""
+    cdef Settings s
+    s.penalty = kind
+    s.alpha = alpha
+    s.l1_ratio = l1_ratio
+    return penalty_value(&s, &w[0], w.shape[0], 1, w.shape[0], NULL)
+
+
+def py_rule_step(RuleParams rule_params, double lr, double step, double[::1] w,
+                 const double[::1] src, double c, double l1, double[:, ::1] state):
+    """One rule step of w for the gradient c * src, then the L1 proximal step
+    with threshold l1 times each coordinate's step size (rules.rule_step)."""
+    cdef Py_ssize_t n = w.shape[0]
+    if src.shape[0] != n or state.shape[1] != n or state.shape[0] != 3 or n == 0:
+        raise ValueError("w, src and state must have the same, non-zero length")
+    cdef StepScalars sc = step_scalars(&rule_params, lr, step,
+                                       pow(rule_params.beta1, step),
+                                       pow(rule_params.beta2, step))
+    rule_step(&rule_params, &sc, &w[0], &src[0], c, l1, &state[0, 0], &state[1, 0],
+              &state[2, 0], n)
+
+
+def py_lazy_skip(RuleParams rule_params, double l1, bint constant_lr,
+                 const double[::1] lrs, double step0, double[::1] w,
+                 double[:, ::1] state):
+    """Skip len(lrs) steps with a zero data gradient on every coordinate of w,
+    the lazy way (accumulators, then one catch-up each); return the lazy kind
+    (lazy.pxd: LAZY_SGD 0, LAZY_MOMENTUM 1, LAZY_DECAY 2, LAZY_ADAGRAD 3,
+    LAZY_FROZEN 4)."""
+    cdef Py_ssize_t j, k, d = w.shape[0]
+    cdef double step
+    cdef StepScalars sc
+    cdef Lazy L
+    if state.shape[0] != 3 or state.shape[1] != d or d == 0 or lrs.shape[0] == 0:
+        raise ValueError("state must be (3, len(w)); w and lrs non-empty")
+    cdef double[::1] buf = np.zeros(6 * d)
+    lazy_init(&L, &rule_params, l1, constant_lr, &buf[0], d)
+    for k in range(lrs.shape[0]):
+        step = step0 + k + 1.0
+        sc = step_scalars(&rule_params, lrs[k], step, pow(rule_params.beta1, step),
+                          pow(rule_params.beta2, step))
+        lazy_advance(&L, &sc, lazy_factor(&L, &rule_params, &sc))
+    for j in range(d):
+        lazy_catch_up(&L, &rule_params, &sc, j, &w[0], &state[0, 0], &state[1, 0],
+                      &state[2, 0])
+    return L.kind
+
+
+def py_struct_fields():
+    """The field names of the Settings and RuleParams structs, in order (the
+    tests hold them against descent._plan and the .pyi stubs)."""
+    cdef Settings s
+    cdef RuleParams rp
+    memset(&s, 0, sizeof(s))
+    memset(&rp, 0, sizeof(rp))
+    settings, rule_params = s, rp
+    return {"Settings": list(settings), "RuleParams": list(rule_params)}
