@@ -95,7 +95,7 @@ def test_probe_measures_the_ridge_gap_exactly(penalty, alpha, targets):
                             np.zeros((0, 0)), np.zeros((3, targets * 7)), np.zeros(0),
                             plan.settings(t=1, step=0, seed=0), plan.rule_params)
     probe = StationarityProbe(ws, theta, l1=0.0, l2=alpha if penalty else 0.0,
-                              fit_intercept=True, curvature_factor=1.0)
+                              fit_intercept=True)
     gap = probe().decrease                     # a lower bound, increasing with CG
     exact = 0.0
     for k in range(targets):

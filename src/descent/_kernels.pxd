@@ -11,6 +11,11 @@ cpdef enum Loss:
     HUBER = 1
     EPSILON_INSENSITIVE = 2
     SQUARED_EPSILON_INSENSITIVE = 3
+    HINGE = 4            # its margin threshold is Settings.epsilon (0: perceptron)
+    LOG_LOSS = 5
+    MODIFIED_HUBER = 6
+    SQUARED_HINGE = 7    # its margin threshold is Settings.epsilon
+    SOFTMAX = 8          # cross-entropy of the softmax over the K targets (one-hot)
 
 cpdef enum Penalty:
     NO_PENALTY = 0
@@ -74,7 +79,7 @@ ctypedef struct RuleParams:
 ctypedef struct Settings:
     int path
     int loss
-    double epsilon
+    double epsilon          # the loss's parameter: epsilon, or a hinge's threshold
     int penalty
     double alpha
     double l1_ratio
@@ -109,6 +114,9 @@ ctypedef struct Data:
     # per target, what its loss and penalty count in the objective, or NULL
     # for all ones (a fit in scaled target space)
     const double* tw
+    # per target, the weight of its negative and of its positive samples (y <= 0,
+    # y > 0: class_weight of the one-vs-rest problems), 2 K, or NULL for all ones
+    const double* cw
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
 
@@ -126,6 +134,7 @@ ctypedef struct Buffers:
     double* gthreads      # per-chunk accumulators of threaded batch gradients
     double* wscale        # per target: w = wscale * v (PLAIN), K
     double* dl            # per target dloss of the current sample, K per thread
+    double* work          # scratch of the serial batch gradient and the evaluations, 3 K
     double* lazy          # lazy sparse steps: 6 * d (snapshots, a gathered row)
     double* inv_freq      # sparse Hogwild!: n / (training rows containing feature j), d
     double* hog           # sparse Hogwild!: per thread, a gathered row (5 * max_nnz)

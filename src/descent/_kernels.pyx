@@ -19,7 +19,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
 from descent.kernel.evaluate cimport (
-    curvature, divergence_reference, hessian_vector, mean_loss_at, objective_at,
+    accuracy_rows, divergence_reference, hessian_vector, mean_loss_at, objective_at,
     r2_score_rows,
 )
 from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_init
@@ -28,11 +28,12 @@ from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
 from descent.kernel.loop_lazy cimport epoch_lazy
 from descent.kernel.loop_plain cimport epoch_plain
 from descent.kernel.loop_rule cimport (
-    batch_gradient, epoch_batched, epoch_rule, gradient_chunks,
+    batch_gradient, epoch_batched, epoch_rule, gradient_chunks, gradient_stride,
 )
 from descent.kernel.losses cimport (
-    EpsilonInsensitiveT, HuberT, LossT, SquaredEpsilonInsensitiveT, SquaredErrorT,
-    any_loss_grad,
+    EpsilonInsensitiveT, HingeT, HuberT, LogLossT, LossT, ModifiedHuberT, SoftmaxT,
+    SquaredEpsilonInsensitiveT, SquaredErrorT, SquaredHingeT, any_loss_grad,
+    softmax_loss_grad,
 )
 from descent.kernel.penalties cimport penalty_value
 from descent.kernel.platform cimport (
@@ -74,8 +75,7 @@ cdef double run_path(LossT* kind, LayoutT* lay, const Data* D, const Settings* s
     if s.path == FULL_BATCH:
         return epoch_batched(kind, lay, D, s, rp, idx, n, n, B, P)
     if s.path == GRADIENT:     # into B.g; the model does not move
-        return batch_gradient(kind, lay, D, s, idx, n, B.theta, B.g, B.gthreads,
-                              s.n_threads)
+        return batch_gradient(kind, lay, D, s, idx, n, B.theta, B, s.n_threads)
     if LayoutT is SparseT:
         if s.path == LAZY:
             return epoch_lazy(kind, D, s, rp, idx, n, B, P)
@@ -93,7 +93,17 @@ cdef double run_loss(LayoutT* lay, const Data* D, const Settings* s, const RuleP
         return run_path(<HuberT*>NULL, lay, D, s, rp, idx, n, B, P)
     elif s.loss == EPSILON_INSENSITIVE:
         return run_path(<EpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
-    return run_path(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == SQUARED_EPSILON_INSENSITIVE:
+        return run_path(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == HINGE:
+        return run_path(<HingeT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == LOG_LOSS:
+        return run_path(<LogLossT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == MODIFIED_HUBER:
+        return run_path(<ModifiedHuberT*>NULL, lay, D, s, rp, idx, n, B, P)
+    elif s.loss == SQUARED_HINGE:
+        return run_path(<SquaredHingeT*>NULL, lay, D, s, rp, idx, n, B, P)
+    return run_path(<SoftmaxT*>NULL, lay, D, s, rp, idx, n, B, P)
 
 
 cdef inline bint is_hogwild(int path) noexcept nogil:
@@ -120,6 +130,9 @@ cdef class Workspace:
     ``target_weights`` (K,), optional: what each target's loss and penalty
     count in the objectives reported (a fit in scaled target space reports
     the objective of the original targets); the steps do not depend on it.
+    ``class_weights`` (K, 2), optional: per target, what its loss counts on
+    samples with y <= 0 and with y > 0 (one-vs-rest class weights; not with
+    the softmax, whose class weights are sample weights).
 
     Raises ``ValueError`` for inconsistent arrays (every index the loops follow
     is checked here once) and ``MemoryError`` when a buffer cannot be had.
@@ -136,6 +149,7 @@ cdef class Workspace:
     cdef void* local_raw
     cdef object arrays            # what D and B point into, kept alive
     cdef const double[::1] target_weights
+    cdef const double[:, ::1] class_weights
     cdef readonly Py_ssize_t n_epochs
     cdef readonly bint finite           # every coefficient finite after the last epoch
     cdef readonly double last_objective
@@ -144,12 +158,14 @@ cdef class Workspace:
                   row_t[::1] train_idx, const row_t[::1] val_idx, double[:, ::1] theta,
                   double[:, ::1] avg, double[:, ::1] rule_state, double[::1] q,
                   Settings settings, RuleParams rule_params,
-                  const double[::1] target_weights=None):
+                  const double[::1] target_weights=None,
+                  const double[:, ::1] class_weights=None):
         self.s = settings
         self.rp = rule_params
         self.train_idx = train_idx
         self.val_idx = val_idx
-        self.arrays = (X, y, sample_weight, theta, avg, rule_state, q, target_weights)
+        self.arrays = (X, y, sample_weight, theta, avg, rule_state, q, target_weights,
+                       class_weights)
         self.n_epochs = 0
         self.finite = True
         self._set_data(X, y, sample_weight)
@@ -157,6 +173,17 @@ cdef class Workspace:
             raise ValueError("target_weights must have one entry per target")
         self.target_weights = target_weights
         self.D.tw = &target_weights[0] if target_weights is not None else NULL
+        if class_weights is not None and (class_weights.shape[0] != self.D.K
+                                          or class_weights.shape[1] != 2):
+            raise ValueError("class_weights must be (K, 2)")
+        if class_weights is not None and self.s.loss == SOFTMAX:
+            raise ValueError("the softmax takes class weights as sample weights")
+        if self.s.loss == SOFTMAX and self.D.K < 2:
+            raise ValueError("the softmax needs two targets or more")
+        if not SQUARED_ERROR <= self.s.loss <= SOFTMAX:
+            raise ValueError(f"unknown loss {self.s.loss}")
+        self.class_weights = class_weights
+        self.D.cw = &class_weights[0, 0] if class_weights is not None else NULL
         self._check(theta, avg, rule_state, q)
         self.B.theta = &theta[0, 0]
         self.B.avg = &avg[0, 0] if avg.shape[0] > 0 else NULL
@@ -244,12 +271,13 @@ cdef class Workspace:
     cdef _allocate(self):
         # The work buffers of this path, all freed in __dealloc__.
         cdef Py_ssize_t K = self.D.K, d = self.D.d, nth = self.s.n_threads
-        cdef Py_ssize_t stride = (K * (d + 1) + 8) // 8 * 8
+        cdef Py_ssize_t stride = gradient_stride(K, d)
         cdef int path = self.s.path
         cdef Buffers* B = &self.B
         B.wscale = <double*>malloc(K * sizeof(double))
         B.dl = <double*>malloc(nth * K * sizeof(double))
-        if B.wscale == NULL or B.dl == NULL:
+        B.work = <double*>malloc(3 * K * sizeof(double))
+        if B.wscale == NULL or B.dl == NULL or B.work == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         # zeroed: CSR rows are scattered into it (and the gradient() probe)
         B.g = <double*>calloc(K * (d + 1), sizeof(double))
@@ -305,6 +333,7 @@ cdef class Workspace:
     def __dealloc__(self):
         free(self.B.wscale)
         free(self.B.dl)
+        free(self.B.work)
         free(self.B.g)
         free(self.B.gthreads)
         free(self.B.lazy)
@@ -356,7 +385,7 @@ cdef class Workspace:
         with nogil:
             fp_mode = descent_flush_denormals()
             ref = divergence_reference(&self.D, &self.s, &self.train_idx[0],
-                                       self.train_idx.shape[0], self.B.theta)
+                                       self.train_idx.shape[0], self.B.theta, self.B.work)
             descent_restore_fp(fp_mode)
         return ref
 
@@ -373,6 +402,17 @@ cdef class Workspace:
             descent_restore_fp(fp_mode)
         return score
 
+    def validation_accuracy(self):
+        """The weighted accuracy of the current model (a classifier's targets)
+        on the validation rows."""
+        cdef double score
+        if self.val_idx.shape[0] == 0:
+            raise ValueError("no validation rows")
+        with nogil:
+            score = accuracy_rows(&self.D, &self.val_idx[0], self.val_idx.shape[0],
+                                  self.B.theta)
+        return score
+
     def validation_loss(self):
         """The mean weighted loss of the current model on the validation rows."""
         cdef double value
@@ -380,7 +420,7 @@ cdef class Workspace:
             raise ValueError("no validation rows")
         with nogil:
             value = mean_loss_at(&self.D, &self.s, &self.val_idx[0], self.val_idx.shape[0],
-                                 self.B.theta)
+                                 self.B.theta, self.B.work)
         return value
 
     def gradient(self, double[:, ::1] out):
@@ -422,32 +462,20 @@ cdef class Workspace:
         with nogil:
             fp_mode = descent_flush_denormals()
             value = objective_at(&self.D, &self.s, &self.train_idx[0],
-                                 self.train_idx.shape[0], th)
+                                 self.train_idx.shape[0], th, self.B.work)
             descent_restore_fp(fp_mode)
         return value
 
-    def curvature(self, const double[:, ::1] direction):
-        """Per target, the mean weighted square of the model's change in
-        prediction along ``direction`` (K, d + 1): a squared loss's curvature
-        along it."""
-        if direction.shape[0] != self.D.K or direction.shape[1] != self.D.d + 1:
-            raise ValueError("direction must be (K, n_features + 1)")
-        out = np.zeros(self.D.K)
-        cdef double[::1] o = out
-        with nogil:
-            curvature(&self.D, &self.train_idx[0], self.train_idx.shape[0],
-                      &direction[0, 0], &o[0])
-        return out
-
     def hessian_vector(self, const double[:, ::1] v, double[:, ::1] out):
-        """``out`` = a squared loss's Hessian on the training rows times ``v``
-        (both (K, d + 1)): one pass."""
+        """``out`` = the Gauss-Newton matrix of the mean weighted loss at the
+        current model times ``v`` (both (K, d + 1)), the losses whose
+        derivative jumps taken as the squared loss (evaluate.pxd): one pass."""
         cdef Py_ssize_t K = self.D.K, d = self.D.d
         if v.shape[0] != K or v.shape[1] != d + 1 or out.shape[0] != K or out.shape[1] != d + 1:
             raise ValueError("v and out must be (K, n_features + 1)")
         with nogil:
-            hessian_vector(&self.D, &self.train_idx[0], self.train_idx.shape[0], &v[0, 0],
-                           &out[0, 0])
+            hessian_vector(&self.D, &self.s, &self.train_idx[0], self.train_idx.shape[0],
+                           self.B.theta, &v[0, 0], &out[0, 0], self.B.work)
 
     @property
     def u(self):

@@ -86,24 +86,24 @@ class StationarityProbe:
     gradient iterations on H (a Hessian-vector product per pass), which give
     an increasing lower bound of it: the first iteration is the exact line
     search along g, and ill-conditioned data (where one step gains little but
-    the gap is large) need the next ones. The Hessian is the squared loss's,
-    times ``curvature_factor`` (2 for squared epsilon-insensitive, 1 otherwise:
-    an upper bound for Huber, a stand-in for epsilon-insensitive), plus the
-    penalty's L2 part ``l2``; the L1 part ``l1`` enters as the minimum-norm
-    subgradient, the coefficients it holds at zero left out of the step.
+    the gap is large) need the next ones. The Hessian is the loss's
+    Gauss-Newton matrix (``Workspace.hessian_vector``: the squared loss's
+    curvature stands in where the loss's derivative jumps, Huber's upper
+    bound 1 where it is capped) plus the penalty's L2 part ``l2``; the L1
+    part ``l1`` enters as the minimum-norm subgradient, the coefficients it
+    holds at zero left out of the step.
     ``unit`` is what the fitted problem's objective counts per unit of the
     check's (1 on scaled paths; the targets' variance, or standard deviation
     for epsilon-insensitive, on the PLAIN path); ``objective_unit`` the same
     for the objective the workspace reports.
     """
 
-    def __init__(self, workspace, theta, *, l1, l2, fit_intercept, curvature_factor,
-                 unit=1.0, objective_unit=1.0):
+    def __init__(self, workspace, theta, *, l1, l2, fit_intercept, unit=1.0,
+                 objective_unit=1.0):
         self.workspace = workspace
         self.theta = theta
         self.l1, self.l2 = l1, l2
         self.fit_intercept = fit_intercept
-        self.curvature_factor = curvature_factor
         self.unit = unit
         self.objective_unit = objective_unit
         self.objective = math.nan        # the workspace's, at the last probe
@@ -132,7 +132,6 @@ class StationarityProbe:
     def _hessian(self, v, free):
         out = np.empty_like(v)
         self.workspace.hessian_vector(v, out)
-        out *= self.curvature_factor
         out[:, :-1] += self.l2 * v[:, :-1]
         out[~free] = 0.0
         return out
@@ -330,17 +329,19 @@ def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
     print(f"Total training time: {elapsed:.2f} seconds.")
 
 
-def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, validation_loss=None):
+def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=None,
+               validation_loss=None):
     """Run epochs of ``workspace`` under ``rule`` for at most ``max_iter``
     epochs; return the last :class:`Outcome`. ``model()`` gives (coef,
     intercept, t) for the verbose lines; ``on_best()`` is called after an
-    epoch with the best validation score so far."""
+    epoch with the best validation score so far; ``score()`` is the
+    validation score (the workspace's R^2 if None)."""
     outcome = Outcome.CONTINUE
     for _ in range(max_iter):
         objective = workspace.epoch()
         best = rule.best_epoch
         outcome = rule.update(objective, finite=workspace.finite,
-                              score=workspace.validation_score,
+                              score=workspace.validation_score if score is None else score,
                               validation_loss=validation_loss, eta=workspace.eta,
                               model=model)
         if on_best is not None and rule.best_epoch != best:

@@ -1,100 +1,128 @@
 # The evaluation layer: numbers of a whole model over a set of rows, computed
 # between epochs (not hot): its objective, the divergence reference, the
-# curvature along a direction (the stopping rule's probe) and the validation
-# score. Each target's loss and penalty count Data.tw times (scaled targets).
+# Hessian-vector product (the stopping rule's probe) and the validation
+# scores. Each target's loss and penalty count Data.tw times (scaled targets).
 
-from descent._kernels cimport Data, Settings, row_t
-from descent.kernel.losses cimport any_loss_grad
+from descent._kernels cimport SOFTMAX, Data, Settings, row_t
+from descent.kernel.losses cimport (
+    any_sample_loss, constant_curvature, gradient_weight, loss_curvature,
+    softmax_probabilities,
+)
 from descent.kernel.penalties cimport penalty_value
 from descent.kernel.rows cimport any_row_axpy, any_row_dot, weight
 
 
-cdef inline double target_weight(const Data* D, Py_ssize_t tt) noexcept nogil:
-    return 1.0 if D.tw == NULL else D.tw[tt]
-
-
 cdef inline double mean_loss_at(const Data* D, const Settings* s, const row_t* idx,
-                                Py_ssize_t n, const double* theta) noexcept nogil:
-    # Mean weighted loss of the model theta on the rows idx[0:n].
-    cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
-    cdef double total = 0.0, p, dloss
+                                Py_ssize_t n, const double* theta,
+                                double* z) noexcept nogil:
+    # Mean weighted loss of the model theta on the rows idx[0:n] (z: K scratch).
+    cdef Py_ssize_t k
+    cdef double total = 0.0
     for k in range(n):
-        i = idx[k]
-        for tt in range(K):
-            p = theta[tt * (d + 1) + d] + any_row_dot(D, i, theta + tt * (d + 1))
-            total += (weight(D, i) * target_weight(D, tt)
-                      * any_loss_grad(s.loss, D.y[i * K + tt], p, s.epsilon, &dloss))
+        total += any_sample_loss(D, s, idx[k], theta, True, z)
     return total / n
 
 
 cdef inline double objective_at(const Data* D, const Settings* s, const row_t* idx,
-                                Py_ssize_t n, const double* theta) noexcept nogil:
+                                Py_ssize_t n, const double* theta,
+                                double* z) noexcept nogil:
     # The training objective of theta on the rows idx[0:n], exactly.
-    return mean_loss_at(D, s, idx, n, theta) + penalty_value(s, theta, D.d, D.K,
-                                                             D.d + 1, D.tw)
+    return mean_loss_at(D, s, idx, n, theta, z) + penalty_value(s, theta, D.d, D.K,
+                                                                D.d + 1, D.tw)
 
 
 cdef inline double divergence_reference(const Data* D, const Settings* s,
                                         const row_t* idx, Py_ssize_t n,
-                                        const double* theta) noexcept nogil:
+                                        const double* theta, double* z) noexcept nogil:
     # The larger of the objectives of the zero model and of the start point on
     # these rows. An epoch whose objective exceeds it by orders of magnitude
     # is diverging. (The zero model keeps a perfect start point, objective ~0,
     # from flagging ordinary SGD noise.) Reads X only if some coef is not 0.
-    cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K
-    cdef double at_zero = 0.0, at_start = 0.0, p, dloss, w
+    cdef Py_ssize_t k, j, d = D.d, K = D.K
+    cdef double at_zero = 0.0, at_start = 0.0
     cdef bint zero = True
     for j in range(K * (d + 1)):
         if j % (d + 1) != d and theta[j] != 0.0:
             zero = False
             break
     for k in range(n):
-        i = idx[k]
-        for tt in range(K):
-            w = weight(D, i) * target_weight(D, tt) if D.tw != NULL else weight(D, i)
-            at_zero += w * any_loss_grad(s.loss, D.y[i * K + tt], 0.0, s.epsilon, &dloss)
-            p = theta[tt * (d + 1) + d]
-            if not zero:
-                p += any_row_dot(D, i, theta + tt * (d + 1))
-            at_start += w * any_loss_grad(s.loss, D.y[i * K + tt], p, s.epsilon, &dloss)
+        at_zero += any_sample_loss(D, s, idx[k], NULL, False, z)
+        at_start += any_sample_loss(D, s, idx[k], theta, not zero, z)
     at_start = at_start / n + penalty_value(s, theta, d, K, d + 1, D.tw)
     at_zero /= n
     return at_start if at_start > at_zero else at_zero
 
 
-cdef inline void curvature(const Data* D, const row_t* idx, Py_ssize_t n,
-                           const double* v, double* out) noexcept nogil:
-    # out[t] = mean_i sw_i (x_i . v_t + v_t,intercept)^2: the curvature of a
-    # squared loss along the direction v (K blocks of d + 1).
-    cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
-    cdef double p
-    for tt in range(K):
-        out[tt] = 0.0
-    for k in range(n):
-        i = idx[k]
-        for tt in range(K):
-            p = v[tt * (d + 1) + d] + any_row_dot(D, i, v + tt * (d + 1))
-            out[tt] += weight(D, i) * p * p
-    for tt in range(K):
-        out[tt] /= n
-
-
-cdef inline void hessian_vector(const Data* D, const row_t* idx, Py_ssize_t n,
-                                const double* v, double* out) noexcept nogil:
-    # out_t = mean_i sw_i (x_i . v_t + v_t,intercept) (x_i, 1): a squared loss's
-    # Hessian times v (K blocks of d + 1); out is zeroed first.
+cdef inline void hessian_vector(const Data* D, const Settings* s, const row_t* idx,
+                                Py_ssize_t n, const double* theta, const double* v,
+                                double* out, double* work) noexcept nogil:
+    # out = the Gauss-Newton matrix of the mean weighted loss at theta times v
+    # (K blocks of d + 1): mean_i (x_i, 1) (x) H_i z_i, z_it = x_i . v_t +
+    # v_t,intercept, H_i the loss's second derivatives in the predictions
+    # (losses.loss_curvature; the softmax's diag(s) - s s', s its
+    # probabilities), weighted as the gradient is. out is zeroed first; work:
+    # scratch of 3 K.
     cdef Py_ssize_t k, i, j, tt, d = D.d, K = D.K
-    cdef double p
+    cdef double sw, c, sz, y
+    cdef double* z = work
+    cdef double* p = work + K
+    cdef bint constant = constant_curvature(s.loss)
     for j in range(K * (d + 1)):
         out[j] = 0.0
     for k in range(n):
         i = idx[k]
+        sw = weight(D, i)
         for tt in range(K):
-            p = weight(D, i) * (v[tt * (d + 1) + d] + any_row_dot(D, i, v + tt * (d + 1)))
-            any_row_axpy(D, i, p, out + tt * (d + 1))
-            out[tt * (d + 1) + d] += p
+            z[tt] = v[tt * (d + 1) + d] + any_row_dot(D, i, v + tt * (d + 1))
+            p[tt] = 0.0 if constant else (theta[tt * (d + 1) + d]
+                                          + any_row_dot(D, i, theta + tt * (d + 1)))
+        if s.loss == SOFTMAX:
+            softmax_probabilities(p, K)
+            sz = 0.0
+            for tt in range(K):
+                sz += p[tt] * z[tt]
+            for tt in range(K):
+                z[tt] = sw * p[tt] * (z[tt] - sz)
+        else:
+            for tt in range(K):
+                y = D.y[i * K + tt]
+                c = gradient_weight(D, tt, sw, y) * loss_curvature(s.loss, y, p[tt],
+                                                                   s.epsilon)
+                z[tt] *= c
+        for tt in range(K):
+            any_row_axpy(D, i, z[tt], out + tt * (d + 1))
+            out[tt * (d + 1) + d] += z[tt]
     for j in range(K * (d + 1)):
         out[j] /= n
+
+
+cdef inline double accuracy_rows(const Data* D, const row_t* idx, Py_ssize_t n,
+                                 const double* theta) noexcept nogil:
+    # The weighted accuracy of the model theta on the rows idx[0:n] (a
+    # classifier's early stopping, as ClassifierMixin.score): one target
+    # predicts y > 0 where x . w + b > 0; K targets the first largest one's
+    # class, right if its y is the row's largest.
+    cdef Py_ssize_t k, i, tt, best, truth, d = D.d, K = D.K
+    cdef double sw, sw_sum = 0.0, right = 0.0, p, top
+    for k in range(n):
+        i = idx[k]
+        sw = weight(D, i)
+        sw_sum += sw
+        if K == 1:
+            p = theta[d] + any_row_dot(D, i, theta)
+            if (p > 0.0) == (D.y[i] > 0.0):
+                right += sw
+            continue
+        best = truth = 0
+        for tt in range(K):
+            p = theta[tt * (d + 1) + d] + any_row_dot(D, i, theta + tt * (d + 1))
+            if tt == 0 or p > top:
+                top, best = p, tt
+            if D.y[i * K + tt] > D.y[i * K + truth]:
+                truth = tt
+        if best == truth:
+            right += sw
+    return right / sw_sum if sw_sum > 0.0 else 0.0
 
 
 cdef inline double r2_score_rows(const Data* D, const row_t* idx, Py_ssize_t n,

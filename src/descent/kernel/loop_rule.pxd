@@ -11,9 +11,9 @@ from libc.string cimport memset
 from descent._kernels cimport (
     Buffers, Data, DenseT, LayoutT, Progress, RuleParams, Settings, row_t,
 )
-from descent.kernel.losses cimport LossT, clip_factor, loss_grad, sample_loss_grad
+from descent.kernel.losses cimport LossT, clip_factor, sample_dloss, sample_loss_grad
 from descent.kernel.penalties cimport penalty_parts, penalty_value, update_average
-from descent.kernel.rows cimport dot, prefetch_sample, row_axpy, row_dot, weight
+from descent.kernel.rows cimport dot, prefetch_sample, row_axpy
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
 
 
@@ -112,26 +112,22 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
 
 cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
                                    const Settings* s, const row_t* idx, Py_ssize_t lo,
-                                   Py_ssize_t hi, const double* theta,
-                                   double* g) noexcept nogil:
-    # Fused pass over the rows idx[lo:hi]: residuals, losses and gradient
-    # accumulation of every target in the same row loop, so X is read once
-    # per step. g_t += sum_i sw_i dloss_it (x_i, 1); returns sum_it sw_i loss_it.
+                                   Py_ssize_t hi, const double* theta, double* g,
+                                   double* dl) noexcept nogil:
+    # Fused pass over the rows idx[lo:hi]: each row's losses and dloss of
+    # every target (into the scratch dl, K), then its gradient accumulated,
+    # so X is read once per step. g_t += sum_i dl_it (x_i, 1); returns the
+    # sum of the rows' weighted losses.
     cdef Py_ssize_t k, i, tt, d = D.d, K = D.K
-    cdef double p, c, y, sw, loss, loss_sum = 0.0
+    cdef double loss_sum = 0.0
     for k in range(lo, hi):
         i = idx[k]
         if k + D.ahead < hi:
             prefetch_sample(lay, D, idx[k + D.ahead])
-        sw = weight(D, i)
+        loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum)
         for tt in range(K):
-            p = row_dot(lay, D, i, theta + tt * (d + 1)) + theta[tt * (d + 1) + d]
-            y = D.y[i * K + tt]
-            loss = loss_grad(kind, y, p, s.epsilon, &c)
-            loss_sum += sw * loss if D.tw == NULL else sw * D.tw[tt] * loss
-            c = sw * c
-            row_axpy(lay, D, i, c, g + tt * (d + 1))
-            g[tt * (d + 1) + d] += c
+            row_axpy(lay, D, i, dl[tt], g + tt * (d + 1))
+            g[tt * (d + 1) + d] += dl[tt]
     return loss_sum
 
 
@@ -141,6 +137,12 @@ cdef enum:
     GRADIENT_CHUNKS = 16
 
 
+cdef inline Py_ssize_t gradient_stride(Py_ssize_t K, Py_ssize_t d) noexcept nogil:
+    # Doubles per chunk of gthreads: its accumulator (K (d + 1)), its loss and
+    # its dloss scratch (K), whole cache lines apart.
+    return (K * (d + 1) + 1 + K + 7) // 8 * 8
+
+
 cdef inline Py_ssize_t gradient_chunks(int n_threads, Py_ssize_t stride) noexcept nogil:
     return n_threads * max(2, min(<Py_ssize_t>GRADIENT_CHUNKS,
                                   (1 << 19) // (n_threads * stride)))
@@ -148,34 +150,35 @@ cdef inline Py_ssize_t gradient_chunks(int n_threads, Py_ssize_t stride) noexcep
 
 cdef inline double batch_gradient(LossT* kind, LayoutT* lay, const Data* D,
                                   const Settings* s, const row_t* idx, Py_ssize_t n,
-                                  const double* theta, double* g, double* gthreads,
+                                  const double* theta, Buffers* B,
                                   int n_threads) noexcept nogil:
-    # The gradient of the rows idx[0:n] into g (accumulate_rows); returns the
-    # sum of their weighted losses.
+    # The gradient of the rows idx[0:n] into B.g (accumulate_rows); returns
+    # the sum of their weighted losses.
     cdef Py_ssize_t j, c, nchunks, stride, size = D.K * (D.d + 1)
     cdef double loss_sum = 0.0
+    cdef double* g = B.g
     cdef double* gt
     memset(g, 0, size * sizeof(double))
     # Threads pay off once a batch holds enough work to cover the fork/join:
     # measured with 2 threads, batches of 2.2e5 and 2.6e5 units (rows x
     # (features + 8)) ran 1.3x and 1.7x faster, of 2.8e4 and 3.2e4 no faster.
     if n_threads <= 1 or n * D.K * (D.d + 8) < 200000:
-        return accumulate_rows(kind, lay, D, s, idx, 0, n, theta, g)
+        return accumulate_rows(kind, lay, D, s, idx, 0, n, theta, g, B.work)
     # The rows go in chunks, handed out dynamically (a thread the machine
     # slows down, e.g. a shared VM's steal, takes fewer instead of the others
-    # waiting for it), each with its own accumulator (and loss in its last
+    # waiting for it), each with its own accumulator (and loss in its next
     # slot), summed in chunk order: the same result whichever thread ran
     # which chunk. At least 64 rows a chunk when there are enough, so that a
     # mini-batch's few hundred rows are not cut into chunks not worth handing out.
-    stride = (size + 1 + 7) // 8 * 8          # whole cache lines apart
+    stride = gradient_stride(D.K, D.d)
     nchunks = min(n, gradient_chunks(n_threads, stride), max(2 * n_threads, n // 64))
-    memset(gthreads, 0, nchunks * stride * sizeof(double))
+    memset(B.gthreads, 0, nchunks * stride * sizeof(double))
     for c in prange(nchunks, num_threads=n_threads, schedule='dynamic'):
-        gthreads[c * stride + size] = accumulate_rows(
+        B.gthreads[c * stride + size] = accumulate_rows(
             kind, lay, D, s, idx, n * c // nchunks, n * (c + 1) // nchunks, theta,
-            gthreads + c * stride)
+            B.gthreads + c * stride, B.gthreads + c * stride + size + 1)
     for c in range(nchunks):
-        gt = gthreads + c * stride
+        gt = B.gthreads + c * stride
         loss_sum += gt[size]
         for j in range(size):
             g[j] += gt[j]
@@ -202,8 +205,8 @@ cdef inline double epoch_batched(LossT* kind, LayoutT* lay, const Data* D,
         bsz = batch if start + batch <= n else n - start
         if start == 0:
             P.penalty_start = penalty_value(s, B.theta, d, K, d + 1, D.tw)
-        loss_sum += batch_gradient(kind, lay, D, s, idx + start, bsz, B.theta, B.g,
-                                   B.gthreads, s.n_threads)
+        loss_sum += batch_gradient(kind, lay, D, s, idx + start, bsz, B.theta, B,
+                                   s.n_threads)
         c = 1.0 / bsz
         if s.clip_norm > 0.0:
             sq = 0.0

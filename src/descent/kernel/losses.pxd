@@ -4,14 +4,21 @@
 # Each loss is a tag type of the fused type LossT, so that every training
 # loop is compiled once per loss with the loss inlined: no per-sample switch
 # (scikit-learn's SGD makes a virtual call per sample instead). A new loss is
-# a tag, a branch in loss_grad, a branch in any_loss_grad, and its Loss code.
+# a tag, a branch in loss_grad (or, for a loss joint over the targets as the
+# softmax is, in sample_dloss), a branch in any_loss_grad and loss_curvature,
+# and its Loss code.
+#
+# Regression losses read y as it is; the binary classification losses read
+# y in {-1, +1} (one-vs-rest: +1 for the target's class), the softmax a
+# one-hot row of the K targets.
 
-from libc.math cimport fabs, sqrt
+from libc.math cimport exp, fabs, log, log1p, sqrt
 
 from descent._kernels cimport (
-    EPSILON_INSENSITIVE, HUBER, SQUARED_ERROR, Data, LayoutT, Settings,
+    EPSILON_INSENSITIVE, HINGE, HUBER, LOG_LOSS, MODIFIED_HUBER, SOFTMAX,
+    SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, LayoutT, Settings,
 )
-from descent.kernel.rows cimport row_dot, row_sqnorm, weight
+from descent.kernel.rows cimport any_row_dot, row_dot, row_sqnorm, weight
 
 
 ctypedef struct SquaredErrorT:
@@ -22,19 +29,60 @@ ctypedef struct EpsilonInsensitiveT:
     char unused
 ctypedef struct SquaredEpsilonInsensitiveT:
     char unused
+ctypedef struct HingeT:            # the perceptron is the hinge with threshold 0
+    char unused
+ctypedef struct LogLossT:
+    char unused
+ctypedef struct ModifiedHuberT:
+    char unused
+ctypedef struct SquaredHingeT:
+    char unused
+ctypedef struct SoftmaxT:
+    char unused
 
 ctypedef fused LossT:
     SquaredErrorT
     HuberT
     EpsilonInsensitiveT
     SquaredEpsilonInsensitiveT
+    HingeT
+    LogLossT
+    ModifiedHuberT
+    SquaredHingeT
+    SoftmaxT
+
+
+cdef inline double log_loss_grad(double y, double p, double* dloss) noexcept nogil:
+    # The binomial log-loss log(1 + e^p) - y01 p (y01 = 1 for y > 0, else 0)
+    # and its derivative expit(p) - y01, with one exp: in the cases of
+    # scikit-learn's log1pexp (sklearn/_loss/_loss.pyx.tp), e^-p where it
+    # cannot overflow, e^p where p is so negative that log1p(e^p) keeps
+    # digits that p + log1p(e^-p) would cancel.
+    cdef double y01 = 1.0 if y > 0.0 else 0.0
+    cdef double e
+    if p <= -37.0:
+        e = exp(p)
+        dloss[0] = e - y01
+        return e - y01 * p
+    elif p <= -2.0:
+        e = exp(p)
+        dloss[0] = ((1.0 - y01) * e - y01) / (1.0 + e)
+        return log1p(e) - y01 * p
+    e = exp(-p)
+    dloss[0] = ((1.0 - y01) - y01 * e) / (1.0 + e)
+    if p <= 18.0:
+        return log1p(e) + (1.0 - y01) * p
+    return e + (1.0 - y01) * p
 
 
 cdef inline double loss_grad(LossT* kind, double y, double p, double eps,
                              double* dloss) noexcept nogil:
-    # The loss of prediction p for target y; dloss[0] = d loss / d p.
+    # The loss of prediction p for target y; dloss[0] = d loss / d p. eps is
+    # the loss's parameter (Settings.epsilon): Huber's and the
+    # epsilon-insensitive losses' epsilon, the hinges' margin threshold.
     cdef double r = p - y
     cdef double a = fabs(r)
+    cdef double z
     if LossT is SquaredErrorT:
         dloss[0] = r
         return 0.5 * r * r
@@ -52,7 +100,7 @@ cdef inline double loss_grad(LossT* kind, double y, double p, double eps,
         else:
             dloss[0] = 0.0
         return a - eps if a > eps else 0.0
-    else:
+    elif LossT is SquaredEpsilonInsensitiveT:
         if r > eps:
             dloss[0] = 2.0 * (r - eps)
         elif r < -eps:
@@ -60,18 +108,136 @@ cdef inline double loss_grad(LossT* kind, double y, double p, double eps,
         else:
             dloss[0] = 0.0
         return (a - eps) * (a - eps) if a > eps else 0.0
+    elif LossT is HingeT:
+        z = p * y
+        if z <= eps:
+            dloss[0] = -y
+            return eps - z
+        dloss[0] = 0.0
+        return 0.0
+    elif LossT is LogLossT:
+        return log_loss_grad(y, p, dloss)
+    elif LossT is ModifiedHuberT:
+        # a quadratically smoothed hinge (Zhang 2004), linear below z = -1
+        z = p * y
+        if z >= 1.0:
+            dloss[0] = 0.0
+            return 0.0
+        elif z >= -1.0:
+            dloss[0] = 2.0 * (1.0 - z) * -y
+            return (1.0 - z) * (1.0 - z)
+        dloss[0] = -4.0 * y
+        return -4.0 * z
+    elif LossT is SquaredHingeT:
+        z = eps - p * y
+        if z > 0.0:
+            dloss[0] = -2.0 * y * z
+            return z * z
+        dloss[0] = 0.0
+        return 0.0
+    else:       # SoftmaxT is joint over the targets: sample_dloss
+        dloss[0] = 0.0
+        return 0.0
+
+
+cdef inline double exp_shifted(double* z, Py_ssize_t K, double* m) noexcept nogil:
+    # z <- exp(z - max(z)) (no exp overflows, whatever the logits); returns
+    # their sum, and max(z) in m.
+    cdef Py_ssize_t tt
+    cdef double total = 0.0
+    m[0] = z[0]
+    for tt in range(1, K):
+        if z[tt] > m[0]:
+            m[0] = z[tt]
+    for tt in range(K):
+        z[tt] = exp(z[tt] - m[0])
+        total += z[tt]
+    return total
+
+
+cdef inline void softmax_probabilities(double* z, Py_ssize_t K) noexcept nogil:
+    # z <- softmax(z).
+    cdef Py_ssize_t tt
+    cdef double m
+    cdef double total = exp_shifted(z, K, &m)
+    for tt in range(K):
+        z[tt] /= total
+
+
+cdef inline double softmax_loss_grad(const double* y, double* z,
+                                     Py_ssize_t K) noexcept nogil:
+    # The cross-entropy -sum_t y_t log softmax(z)_t of the logits z (K) for
+    # the one-hot (or any non-negative) y: log sum_t e^(z_t - m) sum(y) -
+    # y . (z - m), m = max(z) (the log-sum-exp: exact digits whatever the
+    # logits). z is overwritten with the derivative softmax(z) sum(y) - y.
+    cdef Py_ssize_t tt
+    cdef double m = z[0], total, ysum = 0.0, yz = 0.0
+    for tt in range(1, K):
+        if z[tt] > m:
+            m = z[tt]
+    for tt in range(K):
+        ysum += y[tt]
+        yz += y[tt] * (z[tt] - m)
+    total = exp_shifted(z, K, &m)
+    for tt in range(K):
+        z[tt] = z[tt] / total * ysum - y[tt]
+    return log(total) * ysum - yz
 
 
 cdef inline double any_loss_grad(int loss, double y, double p, double eps,
                                  double* dloss) noexcept nogil:
-    # loss_grad with the loss chosen at run time, for code that is not hot.
+    # loss_grad with the loss chosen at run time, for code that is not hot
+    # (not the softmax, which is joint over the targets).
     if loss == SQUARED_ERROR:
         return loss_grad(<SquaredErrorT*>NULL, y, p, eps, dloss)
     elif loss == HUBER:
         return loss_grad(<HuberT*>NULL, y, p, eps, dloss)
     elif loss == EPSILON_INSENSITIVE:
         return loss_grad(<EpsilonInsensitiveT*>NULL, y, p, eps, dloss)
+    elif loss == HINGE:
+        return loss_grad(<HingeT*>NULL, y, p, eps, dloss)
+    elif loss == LOG_LOSS:
+        return loss_grad(<LogLossT*>NULL, y, p, eps, dloss)
+    elif loss == MODIFIED_HUBER:
+        return loss_grad(<ModifiedHuberT*>NULL, y, p, eps, dloss)
+    elif loss == SQUARED_HINGE:
+        return loss_grad(<SquaredHingeT*>NULL, y, p, eps, dloss)
     return loss_grad(<SquaredEpsilonInsensitiveT*>NULL, y, p, eps, dloss)
+
+
+cdef inline double loss_curvature(int loss, double y, double p, double eps) noexcept nogil:
+    # d^2 loss / d p^2 at p (not the softmax's), or for the losses whose
+    # derivative jumps a stand-in: the squared loss's 1 for the
+    # epsilon-insensitive loss and the hinges (whose second derivative is 0
+    # almost everywhere), and Huber's upper bound 1 everywhere.
+    cdef double z, e
+    if loss == SQUARED_EPSILON_INSENSITIVE:
+        return 2.0
+    elif loss == LOG_LOSS:
+        e = exp(-fabs(p))          # expit(p) (1 - expit(p)), without overflow
+        return e / ((1.0 + e) * (1.0 + e))
+    elif loss == MODIFIED_HUBER:
+        z = p * y
+        return 2.0 if -1.0 <= z < 1.0 else 0.0
+    elif loss == SQUARED_HINGE:
+        return 2.0 if eps - p * y > 0.0 else 0.0
+    return 1.0
+
+
+cdef inline bint constant_curvature(int loss) noexcept nogil:
+    # Whether loss_curvature does not depend on the prediction.
+    return not (loss == LOG_LOSS or loss == MODIFIED_HUBER or loss == SQUARED_HINGE
+                or loss == SOFTMAX)
+
+
+cdef inline double gradient_weight(const Data* D, Py_ssize_t tt, double sw,
+                                   double y) noexcept nogil:
+    # What sample i's loss on target tt counts in the training objective:
+    # its sample weight sw times, with class weights (Data.cw), the weight of
+    # the target's positive or negative samples.
+    if D.cw == NULL:
+        return sw
+    return sw * D.cw[2 * tt + (1 if y > 0.0 else 0)]
 
 
 cdef inline double clip_factor(const Settings* s, double gnorm) noexcept nogil:
@@ -81,18 +247,30 @@ cdef inline double clip_factor(const Settings* s, double gnorm) noexcept nogil:
     return 1.0
 
 
-cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
-                                    const Settings* s, Py_ssize_t i, const double* theta,
-                                    Py_ssize_t K, const double* wscale,
-                                    double* dl) noexcept nogil:
-    # For sample i and each target t: dl[t] = sw_i dloss(y_it, x_i . w_t + b_t),
-    # clipped jointly (the sample's gradient is dl (x) (x_i, 1)); returns
-    # sum_t sw_i loss_it. theta holds K blocks of (w_t, b_t); the coefs are
-    # wscale[t] * w_t when wscale is given (the PLAIN loop's weight scale).
-    # (D.tw weighs each target's loss in the returned sum, not its gradient.)
+cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
+                                const Settings* s, Py_ssize_t i, const double* theta,
+                                Py_ssize_t K, const double* wscale, double* dl,
+                                double loss_sum) noexcept nogil:
+    # For sample i and each target t: dl[t] = w_it dloss(y_it, x_i . w_t + b_t)
+    # (w_it: gradient_weight), the sample's gradient being dl (x) (x_i, 1);
+    # returns loss_sum + sum_t w_it loss_it, added target by target (a
+    # batch's sum over rows and targets in one order, whatever the caller). theta holds K blocks of (w_t, b_t); the
+    # coefs are wscale[t] * w_t when wscale is given (the PLAIN loop's weight
+    # scale). (D.tw weighs each target's loss in the returned sum, not its
+    # gradient.) The softmax's loss is one, over the K targets jointly.
     cdef Py_ssize_t tt, d = D.d
-    cdef double p, y, loss, loss_sum = 0.0, sq = 0.0, f
+    cdef double p, y, loss, w
     cdef double sw = weight(D, i)
+    if LossT is SoftmaxT:
+        for tt in range(K):
+            p = row_dot(lay, D, i, theta + tt * (d + 1))
+            if wscale != NULL:
+                p *= wscale[tt]
+            dl[tt] = p + theta[tt * (d + 1) + d]
+        loss = softmax_loss_grad(D.y + i * D.K, dl, K)
+        for tt in range(K):
+            dl[tt] = sw * dl[tt]
+        return loss_sum + sw * loss
     for tt in range(K):
         p = row_dot(lay, D, i, theta + tt * (d + 1))
         if wscale != NULL:
@@ -100,12 +278,51 @@ cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
         p += theta[tt * (d + 1) + d]
         y = D.y[i * D.K + tt]
         loss = loss_grad(kind, y, p, s.epsilon, &dl[tt])
-        loss_sum += sw * loss if D.tw == NULL else sw * D.tw[tt] * loss
-        dl[tt] = sw * dl[tt]
-        sq += dl[tt] * dl[tt]
+        w = gradient_weight(D, tt, sw, y)
+        loss_sum += w * loss if D.tw == NULL else w * D.tw[tt] * loss
+        dl[tt] = w * dl[tt]
+    return loss_sum
+
+
+cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
+                                    const Settings* s, Py_ssize_t i, const double* theta,
+                                    Py_ssize_t K, const double* wscale,
+                                    double* dl) noexcept nogil:
+    # sample_dloss, with the sample's gradient clipped (all targets jointly).
+    cdef Py_ssize_t tt
+    cdef double sq = 0.0, f
+    cdef double loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, wscale, dl, 0.0)
     if s.clip_norm > 0.0:
+        for tt in range(K):
+            sq += dl[tt] * dl[tt]
         f = clip_factor(s, sqrt(sq) * sqrt(row_sqnorm(lay, D, i)
                                            + (1.0 if s.fit_intercept else 0.0)))
         for tt in range(K):
             dl[tt] *= f
     return loss_sum
+
+
+cdef inline double any_sample_loss(const Data* D, const Settings* s, Py_ssize_t i,
+                                   const double* theta, bint rows,
+                                   double* z) noexcept nogil:
+    # sample_dloss's returned loss with the loss and layout chosen at run
+    # time, for code that is not hot, of the model theta (NULL: all zeros);
+    # without `rows`, of its intercepts alone (theta's coefs known to be 0,
+    # X is not read). z: scratch of K.
+    cdef Py_ssize_t tt, d = D.d, K = D.K
+    cdef double sw = weight(D, i), y, dloss, w, total = 0.0
+    for tt in range(K):
+        z[tt] = 0.0
+        if theta != NULL:
+            z[tt] = theta[tt * (d + 1) + d]
+            if rows:
+                z[tt] += any_row_dot(D, i, theta + tt * (d + 1))
+    if s.loss == SOFTMAX:
+        return sw * softmax_loss_grad(D.y + i * K, z, K)
+    for tt in range(K):
+        y = D.y[i * K + tt]
+        w = gradient_weight(D, tt, sw, y)
+        if D.tw != NULL:
+            w *= D.tw[tt]
+        total += w * any_loss_grad(s.loss, y, z[tt], s.epsilon, &dloss)
+    return total

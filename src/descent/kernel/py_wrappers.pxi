@@ -6,6 +6,8 @@
 
 def py_loss(int kind, const double[::1] y, const double[::1] p, double epsilon=0.1):
     """Element-wise loss value of ``kind`` (a ``Loss``)."""
+    if not SQUARED_ERROR <= kind < SOFTMAX:
+        raise ValueError(f"py_loss and py_dloss take a per-target loss code, not {kind}")
     cdef Py_ssize_t i, n = y.shape[0]
     cdef double dloss
     out = np.empty(n)
@@ -17,12 +19,29 @@ def py_loss(int kind, const double[::1] y, const double[::1] p, double epsilon=0
 
 def py_dloss(int kind, const double[::1] y, const double[::1] p, double epsilon=0.1):
     """Element-wise derivative of the loss with respect to the prediction."""
+    if not SQUARED_ERROR <= kind < SOFTMAX:
+        raise ValueError(f"py_loss and py_dloss take a per-target loss code, not {kind}")
     cdef Py_ssize_t i, n = y.shape[0]
     out = np.empty(n)
     cdef double[::1] o = out
     for i in range(n):
         any_loss_grad(kind, y[i], p[i], epsilon, &o[i])
     return out
+
+
+def py_softmax_loss(const double[:, ::1] y, const double[:, ::1] z):
+    """Row-wise softmax cross-entropy of the logits z (n, K) for targets y (n,
+    K): (loss (n,), its derivative in z (n, K))."""
+    cdef Py_ssize_t i, n = y.shape[0], K = y.shape[1]
+    if z.shape[0] != n or z.shape[1] != K or K == 0:
+        raise ValueError("y and z must have the same shape, K >= 1")
+    loss = np.empty(n)
+    grad = np.array(z, dtype=np.float64, copy=True)
+    cdef double[::1] lo = loss
+    cdef double[:, ::1] g = grad
+    for i in range(n):
+        lo[i] = softmax_loss_grad(&y[i, 0], &g[i, 0], K)
+    return loss, grad
 
 
 def py_penalty(int kind, const double[::1] w, double alpha, double l1_ratio=0.15):

@@ -124,7 +124,7 @@ cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noex
     else:
         DESCENT_PREFETCH(D.data + D.indptr[i])
         DESCENT_PREFETCH(D.indices + D.indptr[i])
-    DESCENT_PREFETCH(D.y + i)
+    DESCENT_PREFETCH(D.y + i * D.K)
     if D.sw != NULL:
         DESCENT_PREFETCH(D.sw + i)
 
