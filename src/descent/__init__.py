@@ -3,6 +3,8 @@
 - :class:`descent.SGDRegressor`, a drop-in for scikit-learn's, plus momentum,
   Nesterov, AdaGrad, RMSprop, Adadelta, Adam/AMSGrad and AdamW, mini-batch and
   full-batch modes, gradient clipping and a per-epoch ``loss_curve_``;
+- :class:`descent.SGDClassifier`, the same for scikit-learn's classifier, with
+  one-vs-rest from one read of each row and the multinomial (softmax) model;
 - :mod:`descent.optim`, the same update rules stepping NumPy arrays in place
   with torch.optim's names, defaults and formulas;
 - :func:`descent.minimize`, a ``scipy.optimize.minimize``-like driver for them;
@@ -11,9 +13,10 @@
 """
 
 from . import optim, schedules
+from ._classifier import SGDClassifier
 from ._config import show_config
 from ._minimize import minimize
 from ._sgd import SGDRegressor
 
-__all__ = ["SGDRegressor", "minimize", "optim", "schedules", "show_config"]
+__all__ = ["SGDClassifier", "SGDRegressor", "minimize", "optim", "schedules", "show_config"]
 __version__ = "0.1.0"

@@ -13,18 +13,22 @@ update rule's moments), ``_q`` and ``_u`` (the cumulative L1 penalty),
 
 from __future__ import annotations
 
+import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
+from ._losses import LOSSES, loss_parameter
 from ._optimal import optimal_t0, search_optimal_eta0
-from ._plan import PENALTY_RATIO, auto_step, make_plan
+from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan
 from ._scaling import LOSS_POWER, TargetScaling
 from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
 from ._validation import (
@@ -34,7 +38,7 @@ from ._validation import (
     start_point,
     validation_split,
 )
-from .optim import Optimizer
+from .optim import OPTIMIZER_NAMES, Optimizer
 
 MAX_INT = np.iinfo(np.int32).max
 # The state a partial_fit restores if it diverges.
@@ -50,10 +54,80 @@ _FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init"
 class BaseSGD(BaseEstimator):
     """The training call of descent's SGD estimators (not public)."""
 
+    # The parameters both estimators take (each adds its loss and its own).
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions(set(SCHEDULES) | {"auto"})],
+        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), HasMethods(["step", "_kernel_params"])],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "n_jobs": [Integral, None],
+        "sparse_update": [StrOptions({"auto", "lazy", "dense"})],
+        "restore_best_weights": ["boolean"],
+    }
+
+    # The defaults of eta0="auto" and learning_rate="auto" (descent._plan).
+    _DEFAULTS = DEFAULTS
+    # How the ConvergenceWarning names the unit of the gap it reports.
+    _GAP_UNIT = "in units of standardized targets, "
+
     # -- hooks of the concrete estimators -----------------------------------
     def _choose_scaling(self, y, sample_weight, plan):
         """The target scaling of a first call (identity by default)."""
         return TargetScaling.identity(y.shape[1], LOSS_POWER.get(self.loss, 2))
+
+    def _loss_info(self):
+        """The LossInfo (descent._losses) of the loss the kernel runs."""
+        return LOSSES[self.loss]
+
+    def _check_data(self, X, y, sample_weight, reset):
+        """(X, y (n, K) as the kernel reads it, sample_weight, multi_output)."""
+        return check_data(self, X, y, sample_weight, reset=reset)
+
+    def _split(self, y, sample_weight):
+        """The early-stopping split (train_idx, val_idx) of the kernel's y."""
+        return validation_split(y, sample_weight, self.validation_fraction,
+                                self.random_state)
+
+    def _class_weights(self):
+        """The kernel's per-target weights of negative and positive samples
+        (K, 2), or None."""
+        return None
+
+    def _validation_score(self, ws):
+        """The early-stopping score of a Workspace's model (higher is better)."""
+        return ws.validation_score()
+
+    def _probe_unit(self, y, sample_weight):
+        """What the fitted objective counts per unit of the stationarity
+        check's tolerance, with identity target scaling: the targets'
+        variance (standard deviation for a loss of power 1)."""
+        power = LOSS_POWER.get(self.loss, 2)
+        sd = np.sqrt(np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2,
+                                axis=0, weights=sample_weight))
+        return float(np.mean(np.where(sd > 0, sd, 1.0) ** power))
+
+    def _optimal_t0(self, plan, X, y, sample_weight, train_idx, seed):
+        """t0 of the optimal schedule (Bottou's search of the first step)."""
+        eta = search_optimal_eta0(plan, self._theta, X, y, sample_weight, train_idx,
+                                  seed, self.alpha)
+        return optimal_t0(eta, self.alpha)
 
     # -- public methods shared ------------------------------------------------
     def sparsify(self):
@@ -111,6 +185,30 @@ class BaseSGD(BaseEstimator):
                                     (coef.shape[0],))
         return coef, intercept
 
+    # scikit-learn's names for the state of averaging (present only with it)
+    @property
+    def _standard_coef(self):
+        return self._averaging_part(0)[0]
+
+    @property
+    def _standard_intercept(self):
+        return self._averaging_part(0)[1]
+
+    @property
+    def _average_coef(self):
+        return self._averaging_part(1)[0]
+
+    @property
+    def _average_intercept(self):
+        return self._averaging_part(1)[1]
+
+    def _averaging_part(self, which):
+        if not self.average or not hasattr(self, "_theta"):
+            raise AttributeError("only an averaged model has its standard and average parts")
+        model = self._scaling.decode(self._theta if which == 0 else self._avg[:, :-1])
+        coef = model[:, :-1] if self._multi_output else model[0, :-1]
+        return coef, model[:, -1]
+
     # -- fit / partial_fit ----------------------------------------------------
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
         check_params(self)
@@ -143,17 +241,15 @@ class BaseSGD(BaseEstimator):
     # -- one call -------------------------------------------------------------
     def _call(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *, first,
               fitting):
-        X, y, sample_weight, multi_output = check_data(self, X, y, sample_weight,
-                                                       reset=first)
+        X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
+                                                             reset=first)
         if first:
             self._multi_output = multi_output
         else:
             self._check_continuation(X, y, multi_output)
             self._multi_output = multi_output
         if self.early_stopping:     # the split first, then the seed: scikit-learn's order
-            train_idx, val_idx = validation_split(y, sample_weight,
-                                                  self.validation_fraction,
-                                                  self.random_state)
+            train_idx, val_idx = self._split(y, sample_weight)
         else:
             train_idx = np.arange(y.shape[0], dtype=np.int32)
             val_idx = np.zeros(0, dtype=np.int32)
@@ -162,10 +258,10 @@ class BaseSGD(BaseEstimator):
         self._prepare_state(X, y, sample_weight, train_idx, plan, coef_init,
                             intercept_init)
         plan, probe_unit = self._fitted_problem(X, y, sample_weight, train_idx, plan)
-        if self.learning_rate == "optimal" and not hasattr(self, "_optimal_init"):
-            eta = search_optimal_eta0(plan, self._theta, X, y, sample_weight, train_idx,
-                                      seed, self.alpha)
-            self._optimal_init = optimal_t0(eta, self.alpha)
+        if plan.fields["schedule"] == int(_kernels.Schedule.OPTIMAL) and \
+                not hasattr(self, "_optimal_init"):
+            self._optimal_init = self._optimal_t0(plan, X, y, sample_weight, train_idx,
+                                                  seed)
         self._train(X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
                     max_iter, first=first, fitting=fitting)
 
@@ -244,10 +340,13 @@ class BaseSGD(BaseEstimator):
         unit of the stationarity check."""
         alpha, l1_ratio, epsilon = self._scaling.rewrite(
             self.penalty, self.alpha, self.l1_ratio if self.l1_ratio is not None else 0.0,
-            self.epsilon)
+            loss_parameter(self.loss, self.epsilon))
         plan = plan.with_problem(alpha=alpha, l1_ratio=l1_ratio, epsilon=epsilon)
         l2 = penalty_parts(self.penalty, alpha, l1_ratio)[1]
-        curvature = 2.0 if self.loss == "squared_epsilon_insensitive" else 1.0
+        curvature = self._loss_info().curvature
+        class_weights = self._class_weights()
+        if class_weights is not None:
+            curvature *= float(np.max(class_weights))
         if plan.auto_step is not None:
             # a default step from the data, estimated on the first call and kept
             if not hasattr(self, "_auto_lr"):
@@ -261,13 +360,8 @@ class BaseSGD(BaseEstimator):
             plan = plan.with_lr(self._auto_lr)
         unit = 1.0
         if self._scaling.is_identity:
-            # the check's tolerance is in units of standardized targets
-            yt = y[train_idx]
-            w = None if sample_weight is None else sample_weight[train_idx]
-            power = LOSS_POWER.get(self.loss, 2)
-            sd = np.sqrt(np.average((yt - np.average(yt, axis=0, weights=w)) ** 2,
-                                    axis=0, weights=w))
-            unit = float(np.mean(np.where(sd > 0, sd, 1.0) ** power))
+            unit = self._probe_unit(
+                y[train_idx], None if sample_weight is None else sample_weight[train_idx])
         return plan, unit
 
     # -- the epochs -------------------------------------------------------------
@@ -285,18 +379,19 @@ class BaseSGD(BaseEstimator):
         try:
             ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
                                     self._theta, self._avg, self._rule_state, q, settings,
-                                    plan.rule_params, weights)
+                                    plan.rule_params, weights, self._class_weights())
         except MemoryError:
             self._undo(first, backup)
             raise
         objective_unit = 1.0 if weights is None else float(np.mean(weights))
         l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
-        probe = StationarityProbe(
+        probe = None if not self._loss_info().probe else StationarityProbe(
             ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
-            curvature_factor=2.0 if self.loss == "squared_epsilon_insensitive" else 1.0,
             unit=probe_unit, objective_unit=probe_unit if weights is None
             else objective_unit)
-        reference = ws.divergence_reference()
+        # a zero model with zero loss (the perceptron): only non-finite weights
+        # are a divergence
+        reference = ws.divergence_reference() or math.inf
         rule = StoppingRule(
             tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
             adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
@@ -313,6 +408,7 @@ class BaseSGD(BaseEstimator):
             outcome = run_epochs(
                 ws, rule, max_iter, model=lambda: self._model_in_units(ws.t),
                 on_best=snapshot if getattr(self, "restore_best_weights", False) else None,
+                score=lambda: self._validation_score(ws),
                 validation_loss=ws.validation_loss if self.early_stopping else None)
         except KeyboardInterrupt:
             self._record(ws, rule, fitting)
@@ -354,7 +450,8 @@ class BaseSGD(BaseEstimator):
             cause = None
         else:
             return
-        gap = probe() if (cause is None and not self.early_stopping) else rule.gap
+        gap = probe() if (cause is None and not self.early_stopping
+                          and probe is not None) else rule.gap
         message = ("Maximum number of iteration reached before convergence. Consider "
                    "increasing max_iter to improve the fit." if cause is None
                    else f"Stopped before convergence: {cause}.")
@@ -363,7 +460,7 @@ class BaseSGD(BaseEstimator):
             noisy = len(curve) > 2 and np.any(np.diff(curve) > 0)
             message += (
                 f" The training objective is still about {gap.decrease:.3g} above its "
-                f"minimum ({gap.relative:.1%} of it; in units of standardized targets, "
+                f"minimum ({gap.relative:.1%} of it; {self._GAP_UNIT}"
                 "estimated from its gradient and curvature on the training rows). "
                 + "Standardize X (StandardScaler) if it is not; "
                 + ("the loss curve goes up and down at the end: lower eta0, or use "

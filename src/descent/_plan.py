@@ -36,16 +36,11 @@ import scipy.sparse as sp
 from joblib import effective_n_jobs
 
 from . import _kernels
+from ._losses import loss_parameter
 from .optim import Optimizer, make_optimizer
 
 Path = _kernels.Path
 
-LOSSES = {
-    "squared_error": _kernels.Loss.SQUARED_ERROR,
-    "huber": _kernels.Loss.HUBER,
-    "epsilon_insensitive": _kernels.Loss.EPSILON_INSENSITIVE,
-    "squared_epsilon_insensitive": _kernels.Loss.SQUARED_EPSILON_INSENSITIVE,
-}
 PENALTIES = {
     None: _kernels.Penalty.NO_PENALTY,
     "l2": _kernels.Penalty.L2,
@@ -164,6 +159,11 @@ DEFAULTS: dict[str, dict[str, tuple[float | str, str]]] = {
              "full": ("0.3/M", "constant")},
 }
 DEFAULTS["amsgrad"] = DEFAULTS["adamw"] = DEFAULTS["adam"]
+# SGDClassifier's: the same but per-sample "sgd", scikit-learn's classifier
+# default "optimal" (its eta0 unused). The labels' targets (+-1, or one-hot)
+# are on the scale of standardized ones, so the steps carry over; the
+# curvature of each loss (descent._losses) enters the "c/L", "c/R", "c/B" steps.
+CLASSIFIER_DEFAULTS = dict(DEFAULTS, sgd=dict(DEFAULTS["sgd"], sample=(0.01, "optimal")))
 
 
 def batch_mode(batch_size):
@@ -181,11 +181,12 @@ def optimizer_name(optimizer):
             "Adam": "adam", "AdamW": "adamw"}.get(name, "adam")
 
 
-def resolve_defaults(optimizer, batch_size, eta0, learning_rate):
-    """(eta0, learning_rate) with "auto" resolved; eta0 may be "1/L" (the
-    caller estimates L) or None (an optimizer instance's own lr)."""
-    default_eta0, default_schedule = DEFAULTS[optimizer_name(optimizer)][
-        batch_mode(batch_size)]
+def resolve_defaults(optimizer, batch_size, eta0, learning_rate, table=None):
+    """(eta0, learning_rate) with "auto" resolved from ``table`` (DEFAULTS if
+    None); eta0 may be "1/L" (the caller estimates L) or None (an optimizer
+    instance's own lr)."""
+    default_eta0, default_schedule = (DEFAULTS if table is None else table)[
+        optimizer_name(optimizer)][batch_mode(batch_size)]
     if learning_rate == "auto":
         learning_rate = default_schedule
     if eta0 == "auto":
@@ -216,7 +217,7 @@ def make_plan(est, *, sparse, threads=None):
                        threads=threads, sparse=sparse, average=bool(est.average),
                        sparse_update=est.sparse_update)
     eta0, schedule = resolve_defaults(est.optimizer, est.batch_size, est.eta0,
-                                      est.learning_rate)
+                                      est.learning_rate, est._DEFAULTS)
     auto_step = eta0 if isinstance(eta0, str) else None      # "c/L" or "c/R"
     rule_params, lr = rule_and_lr(est.optimizer, 1.0 if auto_step else eta0,
                                   plain_steps)
@@ -224,8 +225,8 @@ def make_plan(est, *, sparse, threads=None):
         lr = math.nan
     fields = dict(
         path=int(path),
-        loss=int(LOSSES[est.loss]),
-        epsilon=float(est.epsilon),
+        loss=int(est._loss_info().code),
+        epsilon=loss_parameter(est.loss, est.epsilon),
         penalty=int(PENALTIES[est.penalty]),
         alpha=float(est.alpha),
         l1_ratio=float(est.l1_ratio if est.l1_ratio is not None else 0.0),

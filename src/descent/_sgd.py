@@ -5,15 +5,13 @@ per-epoch ``loss_curve_``."""
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
 
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseSGD
-from ._plan import LOSSES, SCHEDULES
+from ._losses import REGRESSION_LOSSES
 from ._scaling import LOSS_POWER, TargetScaling, choose_scaling
-from .optim import OPTIMIZER_NAMES
 
 __all__ = ["SGDRegressor"]
 
@@ -134,32 +132,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     """
 
     _parameter_constraints: dict = {
-        "loss": [StrOptions(set(LOSSES))],
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
-        "fit_intercept": ["boolean"],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left"), None],
-        "shuffle": ["boolean"],
-        "verbose": ["verbose"],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "learning_rate": [StrOptions(set(SCHEDULES) | {"auto"})],
-        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "power_t": [Interval(Real, None, None, closed="neither")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
-        "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), HasMethods(["step", "_kernel_params"])],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "n_jobs": [Integral, None],
-        "sparse_update": [StrOptions({"auto", "lazy", "dense"})],
+        **BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "scale_targets": [StrOptions({"auto"}), "boolean"],
-        "restore_best_weights": ["boolean"],
     }
 
     def __init__(
@@ -275,31 +250,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         """scikit-learn's table of the losses: name -> (name, epsilon) for the
         losses that take ``epsilon``, (name,) for the others."""
         return {name: (name,) if name == "squared_error" else (name, self.epsilon)
-                for name in LOSSES}
-
-    # scikit-learn's names for the state of averaging (present only with it)
-    @property
-    def _standard_coef(self):
-        return self._averaging_part(0)[0]
-
-    @property
-    def _standard_intercept(self):
-        return self._averaging_part(0)[1]
-
-    @property
-    def _average_coef(self):
-        return self._averaging_part(1)[0]
-
-    @property
-    def _average_intercept(self):
-        return self._averaging_part(1)[1]
-
-    def _averaging_part(self, which):
-        if not self.average or not hasattr(self, "_theta"):
-            raise AttributeError("only an averaged model has its standard and average parts")
-        model = self._scaling.decode(self._theta if which == 0 else self._avg[:, :-1])
-        coef = model[:, :-1] if self._multi_output else model[0, :-1]
-        return coef, model[:, -1]
+                for name in REGRESSION_LOSSES}
 
     def _choose_scaling(self, y, sample_weight, plan):
         if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain):

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
-from sklearn.model_selection import ShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._plan import hogwild_requested
@@ -73,10 +73,7 @@ def check_data(est, X, y, sample_weight, reset):
     X, y = validate_data(est, X, y, accept_sparse="csr", dtype=np.float64,
                          order="C", copy=False, y_numeric=True, multi_output=True,
                          accept_large_sparse=False, reset=reset)
-    if sp.issparse(X):
-        # a malformed CSR structure (column indices out of range, indptr out of
-        # order) raises here, before anything (SciPy's products included) reads it
-        X.check_format(full_check=True)
+    check_csr(X)
     if y.ndim == 2 and y.shape[1] == 1:
         # scikit-learn's SGDRegressor takes a column vector as 1-D y
         warnings.warn(
@@ -85,16 +82,23 @@ def check_data(est, X, y, sample_weight, reset):
             DataConversionWarning, stacklevel=4)
         y = y[:, 0]
     multi_output = y.ndim == 2
+    y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
+    return X, y, check_rows(est, X, sample_weight), multi_output
+
+
+def check_rows(est, X, sample_weight):
+    """What every estimator checks of validated X and sample_weight: the row
+    count's limit, sparse rows with the threads asked for, sample_weight
+    finite and >= 0 as a float64 array (None stays None: the kernel reads 1)."""
     if sp.issparse(X) and hogwild_requested(est.batch_size, est.n_jobs) \
             and est.sparse_update == "dense":
         raise ValueError(
             "sparse_update='dense' with n_jobs > 1 and batch_size=1: Hogwild! "
             "threads on sparse rows update the rows' coefficients only; use "
             "sparse_update='auto', or n_jobs=None for dense updates")
-    y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
-    if y.shape[0] > MAX_ROWS:
+    if X.shape[0] > MAX_ROWS:
         raise ValueError(
-            f"{y.shape[0]} samples in one call: fit and partial_fit take at most "
+            f"{X.shape[0]} samples in one call: fit and partial_fit take at most "
             "2**31 - 1 rows at a time; stream larger data through partial_fit in chunks")
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
@@ -102,7 +106,14 @@ def check_data(est, X, y, sample_weight, reset):
         sample_weight = np.ascontiguousarray(sample_weight)
         if not np.isfinite(sample_weight).all():
             raise ValueError("sample_weight contains NaN or infinity")
-    return X, y, sample_weight, multi_output
+    return sample_weight
+
+
+def check_csr(X):
+    """A malformed CSR structure (column indices out of range, indptr out of
+    order) raises here, before anything (SciPy's products included) reads it."""
+    if sp.issparse(X):
+        X.check_format(full_check=True)
 
 
 def kernel_X(X):
@@ -133,6 +144,8 @@ def start_point(coef_init, intercept_init, n_features, n_targets, multi_output):
         coef_init = np.asarray(coef_init, dtype=np.float64)
         if not multi_output:
             coef_init = coef_init.ravel()
+        elif n_targets == 1 and coef_init.ndim == 1:
+            coef_init = coef_init[None, :]    # a binary classifier's row, given 1-D
         if coef_init.shape != coef_shape:
             raise ValueError(
                 f"Provided coef_init does not match dataset: shape "
@@ -152,11 +165,13 @@ def start_point(coef_init, intercept_init, n_features, n_targets, multi_output):
     return theta
 
 
-def validation_split(y, sample_weight, validation_fraction, random_state):
-    """scikit-learn's early-stopping split: (train_idx, val_idx) as int32."""
+def validation_split(y, sample_weight, validation_fraction, random_state, labels=None):
+    """scikit-learn's early-stopping split: (train_idx, val_idx) as int32;
+    stratified by ``labels`` when given (a classifier's)."""
     n = y.shape[0]
-    cv = ShuffleSplit(test_size=validation_fraction, random_state=random_state)
-    train_idx, val_idx = next(cv.split(np.zeros((n, 1)), y))
+    splitter = ShuffleSplit if labels is None else StratifiedShuffleSplit
+    cv = splitter(test_size=validation_fraction, random_state=random_state)
+    train_idx, val_idx = next(cv.split(np.zeros((n, 1)), y if labels is None else labels))
     if train_idx.shape[0] == 0 or val_idx.shape[0] == 0:
         raise ValueError(
             f"Splitting {n} samples into a train set and a validation set with "

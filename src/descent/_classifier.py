@@ -1,0 +1,570 @@
+"""``descent.SGDClassifier``: scikit-learn's SGDClassifier on compiled kernels,
+one-vs-rest from one read of each row, the softmax, and every optimizer."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from . import _labels
+from ._base import BaseSGD
+from ._losses import LOSSES, loss_info
+from ._optimal import optimal_t0
+from ._plan import CLASSIFIER_DEFAULTS, max_row_norm
+from ._validation import check_csr, check_rows, validation_split
+
+__all__ = ["SGDClassifier"]
+
+
+class SGDClassifier(ClassifierMixin, BaseSGD):
+    """Linear classifiers (SVM, logistic regression, ...) trained by
+    stochastic gradient descent, on compiled kernels.
+
+    A drop-in for :class:`sklearn.linear_model.SGDClassifier`: the same
+    parameters, defaults and fitted attributes where they overlap, and with
+    ``optimizer="sgd"``, ``batch_size=1`` and ``shuffle=False`` scikit-learn's
+    results update for update. Beyond it: the multinomial (softmax) model,
+    every update rule of :mod:`descent.optim`, mini-batch and full-batch
+    steps, gradient clipping, lazy steps on sparse rows, lock-free threads,
+    and a per-epoch ``loss_curve_``. One-vs-rest problems are all stepped from
+    one read of each row, not one pass over X per class.
+
+    The objective minimised is the mean over the samples of
+    ``sample_weight * class weight * loss`` plus ``alpha`` times the penalty
+    (for the softmax, its cross-entropy over all classes jointly); with
+    one-vs-rest, the sum of the K binary problems' objectives.
+
+    Parameters
+    ----------
+    loss : {"hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron", \
+"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"}, \
+default="hinge"
+        The loss of a sample with label ``y`` in {-1, +1} and decision value
+        ``p``: ``"hinge"`` max(0, 1 - y p) (a linear SVM); ``"log_loss"``
+        log(1 + exp(-y p)) (logistic regression, with probabilities);
+        ``"modified_huber"`` the smoothed hinge, -4 y p for y p < -1, else
+        max(0, 1 - y p)^2 (probabilities too); ``"squared_hinge"``
+        max(0, 1 - y p)^2; ``"perceptron"`` max(0, -y p); the regression losses
+        fit the labels as the numbers -1 and +1 (see
+        :class:`descent.SGDRegressor`).
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The regularisation: ``0.5 * ||w||^2`` (``"l2"``), ``||w||_1``
+        (``"l1"``, exact zeros), or ``l1_ratio`` times the L1 plus
+        ``1 - l1_ratio`` times the L2 (``"elasticnet"``). The intercept is not
+        penalised.
+    alpha : float, default=0.0001
+        The penalty's multiplier, >= 0 (> 0 for ``learning_rate="optimal"``,
+        whose steps are ``1 / (alpha (t0 + t - 1))``).
+    l1_ratio : float in [0, 1] or None, default=0.15
+        The L1 share of the elastic net (``penalty="elasticnet"`` only).
+    fit_intercept : bool, default=True
+        Fit an intercept per class (else it stays 0).
+    max_iter : int, default=1000
+        The largest number of epochs (passes over the training rows) of
+        ``fit``; ``partial_fit`` runs one.
+    tol : float or None, default=1e-3
+        Stop when the training objective (with ``early_stopping``, the
+        validation score) has not improved by ``tol`` for ``n_iter_no_change``
+        epochs and one exact gradient step could not lower the objective by
+        more than ``tol`` either (see Notes). ``None``: run ``max_iter``
+        epochs.
+    shuffle : bool, default=True
+        Shuffle the training rows before each epoch (per-sample and
+        mini-batch steps).
+    verbose : int, default=0
+        Print scikit-learn's lines after each epoch.
+    epsilon : float, default=0.1
+        The width of the insensitive zone of ``"huber"``,
+        ``"epsilon_insensitive"`` and ``"squared_epsilon_insensitive"`` (in the
+        units of the labels, +-1); unused by the classification losses.
+    n_jobs : int or None, default=None
+        Threads, counted as joblib does (None: 1, -1: all cores): lock-free
+        Hogwild! steps with ``batch_size=1`` (results then vary from run to
+        run; ``average`` unavailable), else each batch's gradient split over
+        the threads. All one-vs-rest problems are stepped together on each
+        thread (scikit-learn runs a thread per class).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the early-stopping split.
+    learning_rate : {"auto", "optimal", "constant", "invscaling", "adaptive"}, \
+default="auto"
+        The schedule: ``"optimal"`` is ``1 / (alpha (t0 + t - 1))``
+        (per-sample ``"sgd"`` only), with scikit-learn's first step
+        ``alpha ** -0.25`` for the classification losses whose derivative is
+        bounded (Bottou's search, as in :class:`descent.SGDRegressor`, for
+        ``"squared_hinge"`` and the regression losses, where that step
+        diverges);
+        ``"constant"`` keeps ``eta0``; ``"invscaling"`` is
+        ``eta0 / t ** power_t``; ``"adaptive"`` divides the step by 5 when
+        the objective stalls. ``"auto"``: ``"optimal"`` (scikit-learn's
+        default) for per-sample ``"sgd"``, the defaults table of the README
+        for the other optimizers and batch modes.
+    eta0 : float > 0 or "auto", default="auto"
+        The initial step size. ``"auto"``: 0.01 for per-sample ``"sgd"`` (as
+        scikit-learn; unused by ``"optimal"``), else a step that works for
+        the optimizer and batch mode, estimated from X and the loss's
+        curvature (the README's defaults table).
+    power_t : float, default=0.5
+        The exponent of ``"invscaling"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (a stratified split) and
+        stop when the validation score (``scoring``) stalls.
+    validation_fraction : float in (0, 1), default=0.1
+        The share of rows held out by ``early_stopping``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement by ``tol`` before stopping.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}``; ``"balanced"`` is
+        ``n_samples / (n_classes * np.bincount(y))`` (not with
+        ``partial_fit``). They multiply ``sample_weight``. One-vs-rest weighs
+        class k's positive samples of problem k, as scikit-learn does.
+    warm_start : bool, default=False
+        ``fit`` starts from the last fit's ``coef_``/``intercept_``.
+    average : bool or int, default=False
+        Publish the average of the iterates (``True``), or of those after
+        ``average`` samples (an int).
+    optimizer : str or descent.optim.Optimizer, default="sgd"
+        ``"sgd"`` (scikit-learn's per-sample SGD with ``batch_size=1``),
+        ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
+        ``"adadelta"``, ``"adam"``, ``"amsgrad"``, ``"adamw"``, or a
+        :mod:`descent.optim` instance (``weight_decay=0``); see
+        :class:`descent.SGDRegressor`.
+    batch_size : int or None, default=1
+        Samples per update; ``None``: full batch (one exact-gradient step per
+        epoch).
+    clip_grad_norm : float or None, default=None
+        Clip each update's data gradient to this L2 norm (all classes
+        jointly), as ``torch.nn.utils.clip_grad_norm_``.
+    sparse_update : {"auto", "lazy", "dense"}, default="auto"
+        How per-sample update-rule steps treat the coefficients a sparse row
+        does not touch; see :class:`descent.SGDRegressor`.
+    multi_class : {"ovr", "multinomial"}, default="ovr"
+        ``"ovr"``: one binary problem per class (scikit-learn's). With
+        ``loss="log_loss"``, ``"multinomial"`` fits the softmax model:
+        cross-entropy over a (n_classes, n_features) weight matrix, one model
+        whose ``predict_proba`` is the softmax of the decision values. With
+        two classes both are the logistic model.
+    scoring : {"accuracy", "loss"}, default="accuracy"
+        The early-stopping score: the validation accuracy (scikit-learn's), or
+        minus the validation set's mean loss (e.g. the log-loss).
+    restore_best_weights : bool, default=False
+        With ``early_stopping``, end with the model of the best validation
+        score's epoch (``best_epoch_``) instead of the last one's.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features), float64
+        The weights (the first shape with two classes).
+    intercept_ : ndarray of shape (1,) or (n_classes,), float64
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted.
+    n_iter_ : int
+        Epochs run by the last ``fit`` (all classes run the same epochs).
+    t_ : float
+        Updates made, plus 1 (scikit-learn's count, which the schedules use).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Present when X had string column names.
+    loss_curve_ : list of float
+        The training objective of each epoch (the running mean over the
+        epoch's updates for per-sample and mini-batch steps).
+    validation_scores_, validation_loss_curve_ : list of float
+        With ``early_stopping``: the score and the mean loss on the held-out
+        rows after each epoch.
+    best_epoch_ : int
+        With ``early_stopping`` and ``restore_best_weights``.
+
+    Raises
+    ------
+    ValueError
+        From ``fit``/``partial_fit``: fewer than two classes; labels that are
+        not in ``classes`` (``partial_fit``); ``class_weight`` naming labels
+        that are not classes, or ``"balanced"`` in ``partial_fit``;
+        ``multi_class="multinomial"`` with a loss other than ``"log_loss"``;
+        NaN or infinite X or ``sample_weight``; incompatible parameters
+        (each names them); divergence (the message names the epoch and the
+        step to lower).
+
+    See Also
+    --------
+    descent.SGDRegressor : the regressor.
+    sklearn.linear_model.SGDClassifier : the estimator this one follows.
+    sklearn.linear_model.LogisticRegression : the same optimum as
+        ``loss="log_loss"`` with ``C = 1 / (n_samples * alpha)``.
+
+    Notes
+    -----
+    Differences from scikit-learn, on purpose: all classes share the
+    stopping decision (scikit-learn stops each one-vs-rest problem on its
+    own; both report the largest epoch count), and with ``shuffle=True`` they
+    share each epoch's order of the rows (scikit-learn draws one per class);
+    stopping also checks stationarity (:class:`descent.SGDRegressor`);
+    divergence raises instead of returning huge coefficients; early stopping
+    scores the whole multiclass model (scikit-learn scores each class's
+    binary problem on the multiclass labels).
+
+    References
+    ----------
+    L. Bottou, "Stochastic Gradient Descent Tricks", Neural Networks: Tricks
+    of the Trade, 2012 (the ``"optimal"`` schedule, the weight scale).
+    Y. Tsuruoka, J. Tsujii, S. Ananiadou, "Stochastic gradient descent
+    training for L1-regularized log-linear models with cumulative penalty",
+    ACL 2009.
+    T. Zhang, "Solving large scale linear prediction problems using
+    stochastic gradient descent algorithms", ICML 2004 (modified Huber).
+    B. Zadrozny, C. Elkan, "Transforming classifier scores into multiclass
+    probability estimates", KDD 2002 (one-vs-rest probabilities).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import descent
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = descent.SGDClassifier(loss="log_loss", multi_class="multinomial",
+    ...                             random_state=0).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    >>> round(clf.score(X, y), 2) >= 0.9
+    True
+    """
+
+    _DEFAULTS = CLASSIFIER_DEFAULTS
+    _GAP_UNIT = ""
+
+    _parameter_constraints: dict = {
+        **BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "multi_class": [StrOptions({"ovr", "multinomial"})],
+        "scoring": [StrOptions({"accuracy", "loss"})],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="auto",
+        eta0="auto",
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        optimizer="sgd",
+        batch_size=1,
+        clip_grad_norm=None,
+        sparse_update="auto",
+        multi_class="ovr",
+        scoring="accuracy",
+        restore_best_weights=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.clip_grad_norm = clip_grad_norm
+        self.sparse_update = sparse_update
+        self.multi_class = multi_class
+        self.scoring = scoring
+        self.restore_best_weights = restore_best_weights
+
+    # -- fit / partial_fit ----------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the linear model by (stochastic) gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The training rows (float64, or converted to it; CSR for sparse).
+        y : array-like of shape (n_samples,)
+            The labels (numbers or strings); at least two classes.
+        coef_init : array-like of shape (n_classes, n_features) or \
+(n_features,), default=None
+            The starting weights (one row, or 1-D, with two classes).
+        intercept_init : array-like of shape (n_classes,) or (1,), default=None
+            The starting intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, multiplied by the class
+            weights.
+
+        Returns
+        -------
+        self : SGDClassifier
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            See the class's Raises section.
+        """
+        self._check_multi_class()
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 "
+                "and will raise an error in 1.10. "
+                "Use values in the range [0.0, inf) instead.", FutureWarning, stacklevel=3)
+        self._classes_arg = None              # the classes are y's
+        if hasattr(self, "classes_"):
+            del self.classes_
+        return self._fit(X, y, coef_init, intercept_init, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y), continuing from the current model.
+
+        The optimizer's state, the averaged weights and ``t_`` carry over
+        between calls (see :meth:`descent.SGDRegressor.partial_fit`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of the training rows.
+        y : array-like of shape (n_samples,)
+            Its labels; each must be one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All the labels of the data: required on the first call (e.g.
+            ``np.unique(y_all)``), optional afterwards (then the same).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : SGDClassifier
+            The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            Without ``classes`` on the first call, or other ``classes`` than
+            the first call's; labels not in ``classes``;
+            ``class_weight="balanced"`` (use
+            :func:`sklearn.utils.class_weight.compute_class_weight` on a sample
+            of the labels and pass the dict); ``early_stopping=True``.
+        """
+        first = getattr(self, "coef_", None) is None
+        self._check_multi_class()
+        if first:
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit. In "
+                    "order to use 'balanced' weights, use compute_class_weight("
+                    "'balanced', classes=classes, y=y). In place of y you can use a "
+                    "large enough sample of the full training set target to properly "
+                    "estimate the class frequency distributions. Pass the resulting "
+                    "weights as the class_weight parameter.")
+            if hasattr(self, "classes_"):
+                del self.classes_
+        if classes is None and first:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._classes_arg = classes
+        return self._partial_fit(X, y, sample_weight)
+
+    def _check_multi_class(self):
+        if self.multi_class == "multinomial" and self.loss != "log_loss":
+            raise ValueError(
+                f"multi_class='multinomial' is the softmax of loss='log_loss'; got "
+                f"loss={self.loss!r}: use loss='log_loss', or multi_class='ovr'")
+
+    # -- prediction -------------------------------------------------------------
+    def decision_function(self, X):
+        """The decision values ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            1-D with two classes (positive: ``classes_[1]``).
+        """
+        scores = self._decision(X)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """The predicted class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``classes_[1]`` where the decision value is > 0 (two classes),
+            else the class of the largest decision value (the first if tied).
+        """
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def _has_probabilities(self):
+        if not LOSSES[self.loss].probabilities:
+            raise AttributeError(
+                f"probability estimates are not available for loss={self.loss!r} "
+                "(only for 'log_loss' and 'modified_huber')")
+        return True
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X):
+        """Class probabilities (``log_loss`` and ``modified_huber`` only).
+
+        ``log_loss``: the logistic function of the decision values (one-vs-rest:
+        normalised to sum to 1, as scikit-learn); with
+        ``multi_class="multinomial"``, their softmax. ``modified_huber``:
+        ``(clip(decision, -1, 1) + 1) / 2``, normalised (scikit-learn's).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns in the order of ``classes_``.
+        """
+        return _labels.probabilities(self.loss, self.decision_function(X),
+                                     self.multi_class == "multinomial")
+
+    @available_if(_has_probabilities)
+    def predict_log_proba(self, X):
+        """The logarithm of :meth:`predict_proba`, computed without underflow
+        for ``log_loss`` (finite for any finite decision value).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return _labels.log_probabilities(self.loss, self.decision_function(X),
+                                         self.multi_class == "multinomial")
+
+    @property
+    def loss_functions(self):
+        """scikit-learn's table of the losses: name -> (name, parameter) for
+        the losses with a threshold (the hinges') or an ``epsilon``, (name,)
+        for the others."""
+        def entry(name, info):
+            if info.threshold is None:
+                return (name, self.epsilon)
+            return (name, info.threshold) if "hinge" in name or name == "perceptron" \
+                else (name,)
+        return {name: entry(name, info) for name, info in LOSSES.items()}
+
+    # -- the hooks of BaseSGD ---------------------------------------------------
+    def _coef_is_2d(self):
+        return True
+
+    def _loss_info(self):
+        return loss_info(self.loss, self.multi_class == "multinomial"
+                         and len(getattr(self, "classes_", ())) > 2)
+
+    def _check_data(self, X, y, sample_weight, reset):
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
+                             order="C", copy=False, accept_large_sparse=False,
+                             reset=reset)
+        check_csr(X)
+        check_classification_targets(y)
+        if reset and self._classes_arg is None:      # fit
+            self.classes_ = np.unique(y)
+        else:       # partial_fit: sets classes_ on a first call, checks it after
+            _check_partial_fit_first_call(self, self._classes_arg)
+        classes = self.classes_
+        if classes.shape[0] < 2:
+            raise ValueError("The number of classes has to be greater than one; got "
+                             f"{classes.shape[0]} class")
+        unseen = np.setdiff1d(np.unique(y), classes)
+        if unseen.size:
+            raise ValueError(f"y contains labels that are not in classes: "
+                             f"{unseen.tolist()} (classes are {classes.tolist()})")
+        sample_weight = check_rows(self, X, sample_weight)
+        index = np.searchsorted(classes, y)
+        expanded = compute_class_weight(self.class_weight, classes=classes, y=y)
+        multinomial = self.multi_class == "multinomial" and classes.shape[0] > 2
+        self._kernel_cw = _labels.kernel_class_weights(expanded, multinomial)
+        if multinomial:
+            sample_weight = _labels.weigh_samples(sample_weight, expanded, index)
+        return X, _labels.encode(index, classes.shape[0], multinomial), sample_weight, True
+
+    def _class_weights(self):
+        return getattr(self, "_kernel_cw", None)
+
+    def _split(self, y, sample_weight):
+        return validation_split(y, sample_weight, self.validation_fraction,
+                                self.random_state, labels=_labels.labels_of(y))
+
+    def _validation_score(self, ws):
+        return ws.validation_accuracy() if self.scoring == "accuracy" else \
+            -ws.validation_loss()
+
+    def _probe_unit(self, y, sample_weight):
+        return 1.0      # labels are +-1 (or one-hot): the objective's own unit
+
+    def _optimal_t0(self, plan, X, y, sample_weight, train_idx, seed):
+        info = self._loss_info()
+        if not (info.classification and info.bounded_dloss):
+            # a first step of alpha ** -0.25 (10 for alpha=1e-4) diverges where
+            # the derivative grows with the residual (squared hinge, the
+            # regression losses): Bottou's search, as SGDRegressor, capped at
+            # the per-sample stable step 1 / (curvature max |x|^2): a step the
+            # search found fine for one epoch diverged over the next ones
+            # (digits, squared hinge: 0.002, above the cap 0.0006)
+            t0 = super()._optimal_t0(plan, X, y, sample_weight, train_idx, seed)
+            rows = X[train_idx]
+            sw = None if sample_weight is None else sample_weight[train_idx]
+            cap = 1.0 / (info.curvature * max_row_norm(rows, sw, self.fit_intercept))
+            return max(t0, optimal_t0(cap, self.alpha))
+        # scikit-learn's heuristic: a first step typw / max(1, dloss(1, -typw))
+        # with typw = alpha ** -0.25, the typical weight of a sample; the
+        # classification losses' derivative there is negative, so the first
+        # step is typw.
+        return optimal_t0(float(np.sqrt(1.0 / np.sqrt(self.alpha))), self.alpha)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

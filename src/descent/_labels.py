@@ -1,0 +1,94 @@
+"""A classifier's labels as the kernels read them, its class weights, and its
+probabilities.
+
+The kernels fit K targets. Two classes are one target, y = +1 for
+``classes_[1]`` and -1 for ``classes_[0]`` (scikit-learn's binary problem;
+with ``multi_class="multinomial"`` too: the softmax of two classes is the
+logistic model). Three classes or more are K = n_classes targets: one-vs-rest,
+column k is +1 where the label is ``classes_[k]`` and -1 elsewhere, all K
+binary problems stepped from one read of each row; or the softmax, one-hot
+rows (1 for the label's class, 0 elsewhere).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, logsumexp, softmax
+
+
+def encode(label_index, n_classes, multinomial):
+    """The kernel's y (n, K) of the labels' indices into ``classes_``."""
+    n = label_index.shape[0]
+    if n_classes == 2:
+        return np.where(label_index == 1, 1.0, -1.0).reshape(n, 1)
+    y = np.zeros((n, n_classes)) if multinomial else np.full((n, n_classes), -1.0)
+    y[np.arange(n), label_index] = 1.0
+    return y
+
+
+def labels_of(y):
+    """The class index of each row of an encoded y (to stratify a split)."""
+    return (y[:, 0] > 0).astype(np.intp) if y.shape[1] == 1 else np.argmax(y, axis=1)
+
+
+def kernel_class_weights(expanded, multinomial):
+    """The kernel's (K, 2) weights of each target's negative and positive
+    samples from the per-class weights (scikit-learn's
+    ``compute_class_weight``), or None when they are all 1 or for the softmax
+    (which takes them as sample weights: :func:`weigh_samples`).
+
+    Binary: the negative class's weight and the positive class's, as
+    scikit-learn's ``fit_binary`` (weight_neg, weight_pos). One-vs-rest: class
+    k's weight on its positives, 1 on its negatives, as scikit-learn does.
+    """
+    expanded = np.asarray(expanded, dtype=np.float64)
+    if np.all(expanded == 1.0) or (multinomial and expanded.shape[0] > 2):
+        return None
+    if expanded.shape[0] == 2:
+        return np.ascontiguousarray(expanded.reshape(1, 2))
+    return np.ascontiguousarray(np.column_stack([np.ones_like(expanded), expanded]))
+
+
+def weigh_samples(sample_weight, expanded, label_index):
+    """sample_weight times each sample's class weight (a new array; None if
+    both are trivial)."""
+    expanded = np.asarray(expanded, dtype=np.float64)
+    if np.all(expanded == 1.0):
+        return sample_weight
+    w = expanded[label_index]
+    return np.ascontiguousarray(w if sample_weight is None else sample_weight * w)
+
+
+def probabilities(loss, scores, multinomial):
+    """P(class | x) of the decision values (n,) or (n, K), as scikit-learn
+    computes them for ``log_loss`` (the logistic function; one-vs-rest
+    normalised) and ``modified_huber`` ((clip(score, -1, 1) + 1) / 2,
+    normalised; uniform where every class scores -1 or less); the softmax for
+    the multinomial model."""
+    if multinomial and scores.ndim == 2:
+        return softmax(scores, axis=1)
+    if loss == "log_loss":
+        p = expit(scores)
+    else:
+        p = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+    if p.ndim == 1:
+        return np.column_stack([1.0 - p, p])
+    total = p.sum(axis=1, keepdims=True)
+    zero = total[:, 0] == 0
+    p[zero] = 1.0
+    total[zero] = p.shape[1]
+    return p / total
+
+
+def log_probabilities(loss, scores, multinomial):
+    """log P(class | x), without the underflow of log(probabilities) where
+    the logistic model's logits are large (log-sum-exp forms)."""
+    if multinomial and scores.ndim == 2:
+        return log_softmax(scores, axis=1)
+    if loss != "log_loss":
+        with np.errstate(divide="ignore"):
+            return np.log(probabilities(loss, scores, multinomial))
+    if scores.ndim == 1:
+        return np.column_stack([log_expit(-scores), log_expit(scores)])
+    logp = log_expit(scores)
+    return logp - logsumexp(logp, axis=1, keepdims=True)
