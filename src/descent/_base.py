@@ -388,7 +388,8 @@ class BaseSGD(BaseEstimator):
         probe = None if not self._loss_info().probe else StationarityProbe(
             ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
             unit=probe_unit, objective_unit=probe_unit if weights is None
-            else objective_unit)
+            else objective_unit,
+            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None)
         # a zero model with zero loss (the perceptron): only non-finite weights
         # are a divergence
         reference = ws.divergence_reference() or math.inf
@@ -463,11 +464,23 @@ class BaseSGD(BaseEstimator):
                 f"minimum ({gap.relative:.1%} of it; {self._GAP_UNIT}"
                 "estimated from its gradient and curvature on the training rows). "
                 + "Standardize X (StandardScaler) if it is not; "
-                + ("the loss curve goes up and down at the end: lower eta0, or use "
-                   "learning_rate='adaptive' or average=True." if noisy else
-                   "the loss curve decreases steadily but slowly: raise eta0, or "
-                   "increase max_iter."))
+                + self._advice(noisy))
         warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+    def _advice(self, noisy):
+        """What to change, for a loss curve that is noisy at its end or not."""
+        if make_plan(self, sparse=False, threads=1).fields["schedule"] == int(
+                _kernels.Schedule.OPTIMAL):
+            # eta0 is not the optimal schedule's: its steps are 1 / (alpha t)
+            return ("the optimal schedule's steps 1 / (alpha t) shrink slowly for a "
+                    "small alpha: use average=True, or optimizer='adam', or increase "
+                    "max_iter." if not self.average else
+                    "use optimizer='adam' or a full batch (batch_size=None), or "
+                    "increase max_iter.")
+        if noisy:
+            return ("the loss curve goes up and down at the end: lower eta0, or use "
+                    "learning_rate='adaptive' or average=True.")
+        return "the loss curve decreases steadily but slowly: raise eta0, or increase max_iter."
 
     def _record(self, ws, rule, fitting):
         """The fitted attributes after the epochs ``ws`` ran under ``rule``."""
@@ -495,12 +508,14 @@ class BaseSGD(BaseEstimator):
             for name, value in backup.items():
                 setattr(self, name, value)
 
+    def _averaging(self, t):
+        """Whether the published model is the running average at update count t."""
+        return bool(self.average) and self.average <= t - 1.0
+
     def _publish(self):
         """coef_ / intercept_ from the state (averaged if on), in the targets'
         unit; remembered to notice later assignments."""
-        theta = self._theta
-        if self.average and self.average <= self.t_ - 1.0:
-            theta = self._avg[:, :-1]
+        theta = self._avg[:, :-1] if self._averaging(self.t_) else self._theta
         model = self._scaling.decode(theta)
         self.coef_ = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
         self.intercept_ = model[:, -1].copy()

@@ -95,13 +95,17 @@ class StationarityProbe:
     ``unit`` is what the fitted problem's objective counts per unit of the
     check's (1 on scaled paths; the targets' variance, or standard deviation
     for epsilon-insensitive, on the PLAIN path); ``objective_unit`` the same
-    for the objective the workspace reports.
+    for the objective the workspace reports. ``published()``, if given,
+    returns the model the estimator publishes when it is not the iterate (the
+    running average of ``average=True``), or None: the probe measures that
+    one, written into ``theta`` for the passes and the iterate put back.
     """
 
     def __init__(self, workspace, theta, *, l1, l2, fit_intercept, unit=1.0,
-                 objective_unit=1.0):
+                 objective_unit=1.0, published=None):
         self.workspace = workspace
         self.theta = theta
+        self.published = published
         self.l1, self.l2 = l1, l2
         self.fit_intercept = fit_intercept
         self.unit = unit
@@ -137,6 +141,17 @@ class StationarityProbe:
         return out
 
     def __call__(self):
+        model = None if self.published is None else self.published()
+        if model is None:
+            return self._measure()
+        iterate = self.theta.copy()
+        self.theta[:] = model
+        try:
+            return self._measure()
+        finally:
+            self.theta[:] = iterate
+
+    def _measure(self):
         g, free = self.pseudo_gradient()
         self.objective = self.workspace.objective()
         r = g.copy()
