@@ -344,7 +344,8 @@ default="auto"
                 "Negative values for `power_t` are deprecated in version 1.8 "
                 "and will raise an error in 1.10. "
                 "Use values in the range [0.0, inf) instead.", FutureWarning, stacklevel=3)
-        self._classes_arg = None              # the classes are y's
+        # the classes are y's (descent.dask presets those of all the blocks)
+        self._classes_arg = getattr(self, "_preset_classes", None)
         if hasattr(self, "classes_"):
             del self.classes_
         return self._fit(X, y, coef_init, intercept_init, sample_weight)
@@ -510,20 +511,17 @@ default="auto"
         check_csr(X)
         check_classification_targets(y)
         if reset and self._classes_arg is None:      # fit
-            self.classes_ = np.unique(y)
+            self.classes_, index = np.unique(y, return_inverse=True)
         else:       # partial_fit: sets classes_ on a first call, checks it after
             _check_partial_fit_first_call(self, self._classes_arg)
+            index = _labels.index_in(self.classes_, y)
         classes = self.classes_
         if classes.shape[0] < 2:
             raise ValueError("The number of classes has to be greater than one; got "
                              f"{classes.shape[0]} class")
-        unseen = np.setdiff1d(np.unique(y), classes)
-        if unseen.size:
-            raise ValueError(f"y contains labels that are not in classes: "
-                             f"{unseen.tolist()} (classes are {classes.tolist()})")
         sample_weight = check_rows(self, X, sample_weight)
-        index = np.searchsorted(classes, y)
-        expanded = compute_class_weight(self.class_weight, classes=classes, y=y)
+        expanded = (np.ones(classes.shape[0]) if self.class_weight is None else
+                    compute_class_weight(self.class_weight, classes=classes, y=y))
         multinomial = self.multi_class == "multinomial" and classes.shape[0] > 2
         self._kernel_cw = _labels.kernel_class_weights(expanded, multinomial)
         if multinomial:

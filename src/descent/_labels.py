@@ -26,6 +26,18 @@ def encode(label_index, n_classes, multinomial):
     return y
 
 
+def index_in(classes, y):
+    """The index of each label of y in the sorted ``classes``; ValueError
+    naming the labels that are not classes."""
+    index = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
+    unseen = classes[index] != y
+    if np.any(unseen):
+        raise ValueError(f"y contains labels that are not in classes: "
+                         f"{np.unique(y[unseen]).tolist()} (classes are "
+                         f"{classes.tolist()})")
+    return index
+
+
 def labels_of(y):
     """The class index of each row of an encoded y (to stratify a split)."""
     return (y[:, 0] > 0).astype(np.intp) if y.shape[1] == 1 else np.argmax(y, axis=1)

@@ -1,4 +1,5 @@
-"""Train :class:`descent.SGDRegressor` on data spread over a Dask cluster.
+"""Train :class:`descent.SGDRegressor` or :class:`descent.SGDClassifier` on
+data spread over a Dask cluster.
 
 :func:`fit_dask` runs *iterative parameter mixing* (McDonald, Hall & Mann
 2010; Zinkevich, Weimer, Smola & Li 2010), with the data staying where it is:
@@ -19,8 +20,10 @@
    row-weighted mean of the workers' epoch objectives, which is what
    ``loss_curve_`` holds for an in-memory ``fit`` (mean loss plus penalty).
 
-The result is a plain fitted ``descent.SGDRegressor``: it predicts, pickles and
-goes on with ``partial_fit`` without dask.
+The result is a plain fitted estimator: it predicts, pickles and goes on with
+``partial_fit`` without dask. A classifier's classes are those of all of ``y``
+(found once, before the epochs), and ``class_weight="balanced"`` weighs them
+by their counts in all of ``y``.
 
 How a worker continues from the mixed model: in the first epoch, each worker
 seeds its model with ``fit(first_block, coef_init=..., intercept_init=...)``
@@ -81,6 +84,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ._classifier import SGDClassifier
 from ._kernels import Schedule
 from ._plan import make_plan
 from ._scaling import scaling_from_moments
@@ -272,7 +276,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
 
     Parameters
     ----------
-    estimator : descent.SGDRegressor
+    estimator : descent.SGDRegressor or descent.SGDClassifier
         Its parameters configure the training. It is fitted in place (like
         ``estimator.fit``) and returned; with ``warm_start=True`` and a
         previous fit, training starts from its ``coef_`` / ``intercept_``.
@@ -327,9 +331,9 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     >>> model.predict(X[:5].compute())                    # doctest: +SKIP
     >>> X.map_blocks(model.predict, drop_axis=1, dtype=float)  # doctest: +SKIP
     """
-    if not isinstance(estimator, SGDRegressor):
-        raise TypeError(
-            f"fit_dask trains a descent.SGDRegressor, got {type(estimator).__name__}")
+    if not isinstance(estimator, (SGDRegressor, SGDClassifier)):
+        raise TypeError("fit_dask trains a descent.SGDRegressor or SGDClassifier, got "
+                        f"{type(estimator).__name__}")
     client = _get_client(client)
 
     # -- parameters -----------------------------------------------------------
@@ -392,7 +396,10 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     # The model shipped in the first epoch: unfitted, verbose off on workers,
     # every worker with the targets' scaling of all the rows.
     model = clone(checked).set_params(verbose=0, warm_start=False)
-    model._preset_scaling = _global_scaling(checked, plan, y, sample_weight)
+    if isinstance(model, SGDClassifier):
+        _preset_classes(model, y)
+    else:
+        model._preset_scaling = _global_scaling(checked, plan, y, sample_weight)
     start = None                           # nothing fitted yet
     rule, kept = None, 0
     try:
@@ -462,6 +469,17 @@ def _with_lr(model, eta):
     return model.set_params(eta0=float(eta))
 
 
+def _preset_classes(model, y):
+    """Give a classifier the classes of all of y (and "balanced" weights from
+    their counts there): each worker's first fit takes them from it."""
+    classes, counts = (np.asarray(a) for a in dask.compute(
+        *da.unique(y, return_counts=True)))
+    model._preset_classes = classes
+    if isinstance(model.class_weight, str):       # "balanced"
+        weights = counts.sum() / (len(classes) * counts)
+        model.set_params(class_weight=dict(zip(classes.tolist(), weights.tolist())))
+
+
 def _global_scaling(estimator, plan, y, sample_weight):
     """The target scaling a fit of all the rows would choose (None where the
     estimator fits the targets as given), from y's weighted moments."""
@@ -485,7 +503,7 @@ def _finish(estimator, model, curve, feature_names):
         if name not in params:
             delattr(estimator, name)
     for name, value in vars(model).items():
-        if name not in params and name != "_preset_scaling":
+        if name not in params and name not in ("_preset_scaling", "_preset_classes"):
             setattr(estimator, name, value)
     estimator.n_iter_ = len(curve)
     estimator.loss_curve_ = list(curve)

@@ -1,0 +1,81 @@
+"""descent.dask.fit_dask with descent.SGDClassifier: the classes and the
+"balanced" weights of all the blocks, one-vs-rest and the softmax."""
+
+import logging
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.class_weight import compute_class_weight
+
+from _require import require
+from descent import SGDClassifier
+
+distributed = require("distributed")
+da = require("dask.array")
+
+from descent.dask import fit_dask  # noqa: E402
+
+N, D = 12_000, 8
+# a small first block, which the next fixture leaves without a row of class 2
+CHUNKS = (500, 3_500, 4_000, 4_000)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR, timeout=60)
+    with cluster, distributed.Client(cluster, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, D))
+    scores = X @ rng.normal(size=(D, 3)) + rng.gumbel(size=(N, 3))
+    y = scores.argmax(axis=1)
+    # the first block holds no row of class 2: the classes must come from all of y
+    first = slice(0, CHUNKS[0])
+    y[first] = np.where(y[first] == 2, 0, y[first])
+    return X, y
+
+
+@pytest.mark.parametrize("params", [
+    dict(loss="log_loss"),
+    # (tol=None below: an explicit constant step, as "adaptive" adapts on tol)
+    dict(loss="log_loss", multi_class="multinomial", optimizer="adam", batch_size=64,
+         learning_rate="constant", eta0=0.01),
+    dict(loss="hinge", class_weight="balanced"),
+], ids=["ovr", "multinomial-adam", "hinge-balanced"])
+def test_fits_like_in_memory(client, data, params):
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(CHUNKS, D)), da.from_array(y, chunks=(CHUNKS,))
+    # tol=None: fit_dask stops by scikit-learn's rule alone (no stationarity
+    # check over a cluster), which fires earlier than fit's on this problem
+    est = SGDClassifier(alpha=1e-3, random_state=0, max_iter=30, tol=None, **params)
+    fit_dask(est, Xd, yd)
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    assert est.coef_.shape == (3, D)
+    assert est.class_weight == params.get("class_weight")     # the parameter kept
+    memory = SGDClassifier(alpha=1e-3, random_state=0, max_iter=30, tol=None,
+                           **params).fit(X, y)
+    assert est.score(X, y) >= memory.score(X, y) - 0.02
+    reference = LogisticRegression(max_iter=1000).fit(X, y).score(X, y)
+    assert est.score(X, y) >= reference - 0.05
+    assert not hasattr(est, "_preset_classes")
+
+
+def test_balanced_weights_are_those_of_all_rows(data):
+    # what each worker's first fit is given: the classes and the "balanced"
+    # weights of all of y (the first block alone lacks class 2)
+    from descent.dask import _preset_classes
+
+    _, y = data
+    model = SGDClassifier(class_weight="balanced")
+    _preset_classes(model, da.from_array(y, chunks=(CHUNKS,)))
+    np.testing.assert_array_equal(model._preset_classes, [0, 1, 2])
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=y)
+    np.testing.assert_allclose([model.class_weight[k] for k in range(3)], expected,
+                               rtol=1e-12)
