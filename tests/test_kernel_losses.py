@@ -64,11 +64,13 @@ def test_penalty_value(kind, l1_ratio):
 
 
 def test_enums_are_one_definition():
-    # Python and Cython read the same enum; values are what _sgd maps to.
-    from descent import _plan as _sgd
-    assert _sgd.LOSSES["huber"] == K.Loss.HUBER
-    assert _sgd.PENALTIES[None] == K.Penalty.NO_PENALTY
-    assert _sgd.SCHEDULES["optimal"] == K.Schedule.OPTIMAL
+    # Python and Cython read the same enum; values are what the plan maps to.
+    from descent import _losses, _plan
+    assert _losses.LOSSES["huber"].code == K.Loss.HUBER
+    assert _losses.LOSSES["perceptron"].code == K.Loss.HINGE
+    assert _losses.SOFTMAX.code == K.Loss.SOFTMAX
+    assert _plan.PENALTIES[None] == K.Penalty.NO_PENALTY
+    assert _plan.SCHEDULES["optimal"] == K.Schedule.OPTIMAL
     assert len({int(v) for v in K.Rule}) == len(K.Rule)
 
 
