@@ -28,6 +28,7 @@ cpdef enum Schedule:
     OPTIMAL = 1
     INVSCALING = 2
     ADAPTIVE = 3
+    RATES = 4        # a descent.schedules schedule per update: Progress.rates
 
 cpdef enum Rule:
     SGD = 0          # torch.optim.SGD, with momentum / dampening / nesterov
@@ -153,6 +154,12 @@ ctypedef struct Progress:
     double penalty_start  # penalty at the start of a full-batch step
     double beta1_pow      # beta1 ** step, beta2 ** step (Adam's bias corrections)
     double beta2_pow
+    # The RATES schedule: the learning rates of this epoch's updates, computed
+    # in Python before it (Workspace.set_rates); rates[k] is the step of the
+    # update whose 1-based count is rates_first + k. NULL otherwise.
+    const double* rates
+    double rates_first
+    Py_ssize_t n_rates
 
 
 # Fused tag types: a loop takes a NULL pointer of a tag type as a template

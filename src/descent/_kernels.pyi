@@ -44,6 +44,7 @@ class Schedule(enum.IntEnum):
     OPTIMAL = 1
     INVSCALING = 2
     ADAPTIVE = 3
+    RATES = 4
 
 class Rule(enum.IntEnum):
     SGD = 0
@@ -146,6 +147,11 @@ class Workspace:
     def t(self) -> float: ...
     @property
     def step(self) -> float: ...
+    @property
+    def next_update(self) -> int: ...
+    @property
+    def updates_per_epoch(self) -> int: ...
+    def set_rates(self, rates: _F64) -> None: ...
 
 class StepCode(enum.IntEnum):
     STEP_OK = 0

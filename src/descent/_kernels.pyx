@@ -150,6 +150,7 @@ cdef class Workspace:
     cdef object arrays            # what D and B point into, kept alive
     cdef const double[::1] target_weights
     cdef const double[:, ::1] class_weights
+    cdef const double[::1] rates          # what P.rates points into (RATES)
     cdef readonly Py_ssize_t n_epochs
     cdef readonly bint finite           # every coefficient finite after the last epoch
     cdef readonly double last_objective
@@ -195,6 +196,7 @@ cdef class Workspace:
         self.P.penalty_start = 0.0
         self.P.beta1_pow = pow(self.rp.beta1, self.s.step)
         self.P.beta2_pow = pow(self.rp.beta2, self.s.step)
+        self.P.rates, self.P.rates_first, self.P.n_rates = NULL, 0.0, 0
         self.rng = self.s.seed
         # More threads than OpenMP has cores only oversubscribe (and a huge
         # count would exhaust the thread stacks).
@@ -261,6 +263,8 @@ cdef class Workspace:
             raise ValueError("the LAZY and HOGWILD paths do not average")
         if path == MINI_BATCH and self.s.batch_size < 1:
             raise ValueError("MINI_BATCH needs batch_size >= 1")
+        if not CONSTANT <= self.s.schedule <= RATES:
+            raise ValueError(f"unknown schedule {self.s.schedule}")
         for j in range(self.train_idx.shape[0]):
             if not 0 <= self.train_idx[j] < self.D.n_rows:
                 raise ValueError("train_idx out of range")
@@ -354,6 +358,9 @@ cdef class Workspace:
         cdef double loss_sum, obj
         cdef unsigned long long fp_mode
         cdef bint finite = True
+        if self.s.schedule == RATES and not self._rates_cover_epoch():
+            raise ValueError("the RATES schedule needs set_rates(rates) before each "
+                             "epoch: the rates of its updates, from next_update on")
         with nogil:
             fp_mode = descent_flush_denormals()
             if self.s.shuffle:
@@ -494,12 +501,53 @@ cdef class Workspace:
 
     @property
     def eta(self):
-        """The current learning rate (what the adaptive schedule divides)."""
+        """The current learning rate: what the adaptive schedule divides, and
+        a per-epoch schedule sets before each epoch (the CONSTANT schedule
+        keeps it); after an epoch, the step of its last update."""
         return self.P.eta
 
     @eta.setter
     def eta(self, double value):
         self.P.eta = value
+
+    @property
+    def next_update(self):
+        """The 0-based count of the next update (t - 1 on the PLAIN paths,
+        whose count is t, the samples seen plus one; the optimizer's step
+        count on the others): the step count of a per-update schedule."""
+        if self.s.path == PLAIN or self.s.path == HOGWILD_PLAIN:
+            return <Py_ssize_t>(self.P.t - 1.0)
+        return <Py_ssize_t>self.P.step
+
+    @property
+    def updates_per_epoch(self):
+        """The updates one epoch makes: a sample's each per-sample path, a
+        mini-batch's each with MINI_BATCH, one with FULL_BATCH."""
+        cdef Py_ssize_t n = self.train_idx.shape[0]
+        if self.s.path == FULL_BATCH:
+            return 1
+        if self.s.path == MINI_BATCH:
+            return (n + self.s.batch_size - 1) // self.s.batch_size
+        return n
+
+    def set_rates(self, const double[::1] rates not None):
+        """The learning rates of the next epoch's updates (the RATES schedule):
+        ``rates[k]`` is the step of update ``next_update + k`` (0-based), at
+        least ``updates_per_epoch`` of them, float64 and C-contiguous. Kept
+        (not copied) until replaced: do not write into it."""
+        if self.s.schedule != RATES:
+            raise ValueError("set_rates is for the RATES schedule")
+        if rates.shape[0] < self.updates_per_epoch:
+            raise ValueError(f"rates has {rates.shape[0]} learning rates, an epoch "
+                             f"makes {self.updates_per_epoch} updates")
+        self.rates = rates
+        self.P.rates = &rates[0]
+        self.P.rates_first = self.next_update + 1.0
+        self.P.n_rates = rates.shape[0]
+
+    cdef bint _rates_cover_epoch(self):
+        return (self.P.rates != NULL and self.P.rates_first == self.next_update + 1.0
+                and self.P.n_rates >= self.updates_per_epoch)
 
 
 include "kernel/optim_step.pxi"

@@ -287,11 +287,11 @@ cdef inline double hogwild_sparse(LossT* kind, const Data* D, const Settings* s,
         dl = B.dl + threadid() * D.K
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, D.K, NULL, dl)
         if plain:
-            eta = schedule_eta(s, eta_now, t0 + k)
+            eta = schedule_eta(s, P, eta_now, t0 + k)
             sparse_plain_step(D, s, B, i, eta, dl, alpha_l1, alpha_l2)
         else:
             step = step0 + k + 1.0
-            eta = schedule_eta(s, eta_now, step)
+            eta = schedule_eta(s, P, eta_now, step)
             sc = step_scalars(&coef_rule, eta, step, pow(rp.beta1, step),
                               pow(rp.beta2, step))
             sparse_rule_step(D, s, B, &coef_rule, &sc, i, eta, dl, alpha_l1, alpha_l2,
@@ -329,7 +329,7 @@ cdef inline void hogwild_untouched(const Data* D, const Settings* s, const RuleP
               B.lazy, d)
     for k in range(n):
         if plain:
-            sc = step_scalars(&coef_rule, schedule_eta(s, P.eta, P.t + k), 2.0, 0.0, 0.0)
+            sc = step_scalars(&coef_rule, schedule_eta(s, P, P.eta, P.t + k), 2.0, 0.0, 0.0)
         else:
             sc = next_step(s, &coef_rule, &Pt)
         factor = lazy_factor(&L, &coef_rule, &sc)

@@ -85,7 +85,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         i = idx[k]
         if k + ahead < n:
             prefetch_sample(lay, D, idx[k + ahead])
-        eta = schedule_eta(s, eta, t)
+        eta = schedule_eta(s, P, eta, t)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl)
         if has_l1:
             u += l1r * eta * s.alpha

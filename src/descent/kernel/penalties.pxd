@@ -5,7 +5,7 @@
 from libc.math cimport INFINITY, fabs, pow, sqrt
 
 from descent._kernels cimport (
-    ELASTICNET, INVSCALING, L1, L2, NO_PENALTY, OPTIMAL, Settings,
+    ELASTICNET, INVSCALING, L1, L2, NO_PENALTY, OPTIMAL, RATES, Progress, Settings,
 )
 
 
@@ -64,9 +64,11 @@ cdef inline double soft_threshold(double w, double thr) noexcept nogil:
     return w - c
 
 
-cdef inline double schedule_eta(const Settings* s, double eta, double t) noexcept nogil:
+cdef inline double schedule_eta(const Settings* s, const Progress* P, double eta,
+                                double t) noexcept nogil:
     # The step size of the update about to be made, t its 1-based count.
     cdef double tp
+    cdef Py_ssize_t k
     if s.schedule == OPTIMAL:
         return 1.0 / (s.alpha * (s.optimal_init + t - 1.0))
     elif s.schedule == INVSCALING:
@@ -80,6 +82,16 @@ cdef inline double schedule_eta(const Settings* s, double eta, double t) noexcep
         # checked division would raise ZeroDivisionError, and be ignored here)
         tp = pow(t, s.power_t)
         return s.eta0 / tp if tp != 0.0 else INFINITY
+    elif s.schedule == RATES:
+        # a table look-up: the epoch's rates, computed by the schedule's
+        # closed form in Python (Workspace.set_rates checks they cover the
+        # epoch; the clamp only keeps a miscount from reading outside them)
+        k = <Py_ssize_t>(t - P.rates_first)
+        if k < 0:
+            k = 0
+        elif k >= P.n_rates:
+            k = P.n_rates - 1
+        return P.rates[k]
     return eta      # CONSTANT, ADAPTIVE: the current eta
 
 

@@ -68,7 +68,7 @@ cdef inline StepScalars next_step(const Settings* s, const RuleParams* rp,
                                   Progress* P) noexcept nogil:
     # One more update: its count, its scheduled step size and its scalars.
     P.step += 1.0
-    P.eta = schedule_eta(s, P.eta, P.step)
+    P.eta = schedule_eta(s, P, P.eta, P.step)
     # beta ** step as running products, set to 0 once negligible (so they never
     # sit on a denormal, even where flushing is not available)
     P.beta1_pow = P.beta1_pow * rp.beta1 if P.beta1_pow > 1e-200 else 0.0
