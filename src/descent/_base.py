@@ -27,6 +27,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
 from ._losses import LOSSES, loss_parameter
+from ._lr_base import LRSchedule
+from ._lr_drive import copy_state, make_driver
 from ._optimal import optimal_t0, search_optimal_eta0
 from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan
 from ._scaling import LOSS_POWER, TargetScaling
@@ -45,7 +47,7 @@ MAX_INT = np.iinfo(np.int32).max
 _STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
 # Every fitted attribute fit() clears.
 _FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init",
-           "_auto_lr",
+           "_auto_lr", "_lr_epoch", "_lr_run", "_lr_key",
            "_multi_output", "_rule_id", "_scaling", "_published", "coef_", "intercept_",
            "t_", "n_iter_", "loss_curve_", "validation_scores_",
            "validation_loss_curve_", "best_epoch_")
@@ -66,7 +68,7 @@ class BaseSGD(BaseEstimator):
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "learning_rate": [StrOptions(set(SCHEDULES) | {"auto"})],
+        "learning_rate": [StrOptions(set(SCHEDULES) | {"auto"}), LRSchedule],
         "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "early_stopping": ["boolean"],
@@ -376,11 +378,19 @@ class BaseSGD(BaseEstimator):
         q = self._q if plan.plain else np.zeros(0)
         backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
                   for name in _STATE for value in [getattr(self, name)]}
+        backup.update(copy_state(self))
         try:
             ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
                                     self._theta, self._avg, self._rule_state, q, settings,
                                     plan.rule_params, weights, self._class_weights())
         except MemoryError:
+            self._undo(first, backup)
+            raise
+        schedule = make_driver(self, plan.lr)      # a descent.schedules object's
+        try:
+            if schedule is not None:
+                schedule.check_horizon(ws, max_iter)
+        except ValueError:
             self._undo(first, backup)
             raise
         objective_unit = 1.0 if weights is None else float(np.mean(weights))
@@ -405,12 +415,21 @@ class BaseSGD(BaseEstimator):
         def snapshot():
             best["theta"], best["avg"] = self._theta.copy(), self._avg.copy()
 
+        def before_epoch():
+            schedule.before_epoch(ws)
+
+        def after_epoch():
+            schedule.after_epoch(rule)
+
+        hooks = schedule is not None
         try:
             outcome = run_epochs(
                 ws, rule, max_iter, model=lambda: self._model_in_units(ws.t),
                 on_best=snapshot if getattr(self, "restore_best_weights", False) else None,
                 score=lambda: self._validation_score(ws),
-                validation_loss=ws.validation_loss if self.early_stopping else None)
+                validation_loss=ws.validation_loss if self.early_stopping else None,
+                before_epoch=before_epoch if hooks else None,
+                after_epoch=after_epoch if hooks else None)
         except KeyboardInterrupt:
             self._record(ws, rule, fitting)
             raise KeyboardInterrupt(

@@ -37,6 +37,7 @@ from joblib import effective_n_jobs
 
 from . import _kernels
 from ._losses import loss_parameter
+from ._lr_base import LRSchedule
 from .optim import Optimizer, make_optimizer
 
 Path = _kernels.Path
@@ -166,6 +167,16 @@ DEFAULTS["amsgrad"] = DEFAULTS["adamw"] = DEFAULTS["adam"]
 CLASSIFIER_DEFAULTS = dict(DEFAULTS, sgd=dict(DEFAULTS["sgd"], sample=(0.01, "optimal")))
 
 
+def kernel_schedule(learning_rate):
+    """The kernel's Schedule code of a ``learning_rate``: a string's own; a
+    descent.schedules object's RATES per update (a table of the epoch's
+    steps), CONSTANT per epoch (a step set before each epoch)."""
+    if isinstance(learning_rate, LRSchedule):
+        return (_kernels.Schedule.RATES if learning_rate.unit == "update"
+                else _kernels.Schedule.CONSTANT)
+    return SCHEDULES[learning_rate]
+
+
 def batch_mode(batch_size):
     return "full" if batch_size is None else ("sample" if batch_size == 1 else "batch")
 
@@ -184,10 +195,10 @@ def optimizer_name(optimizer):
 def resolve_defaults(optimizer, batch_size, eta0, learning_rate, table=None):
     """(eta0, learning_rate) with "auto" resolved from ``table`` (DEFAULTS if
     None); eta0 may be "1/L" (the caller estimates L) or None (an optimizer
-    instance's own lr)."""
+    instance's own lr). A schedule object stays: eta0 is its base rate."""
     default_eta0, default_schedule = (DEFAULTS if table is None else table)[
         optimizer_name(optimizer)][batch_mode(batch_size)]
-    if learning_rate == "auto":
+    if isinstance(learning_rate, str) and learning_rate == "auto":
         learning_rate = default_schedule
     if eta0 == "auto":
         eta0 = None if isinstance(optimizer, Optimizer) else default_eta0
@@ -232,7 +243,7 @@ def make_plan(est, *, sparse, threads=None):
         l1_ratio=float(est.l1_ratio if est.l1_ratio is not None else 0.0),
         fit_intercept=bool(est.fit_intercept),
         intercept_decay=SPARSE_INTERCEPT_DECAY if sparse and plain_steps else 1.0,
-        schedule=int(SCHEDULES[schedule]),
+        schedule=int(kernel_schedule(schedule)),
         eta0=lr,
         power_t=float(est.power_t),
         average_start=float(est.average) if est.average else 0.0,

@@ -345,14 +345,19 @@ def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
 
 
 def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=None,
-               validation_loss=None):
+               validation_loss=None, before_epoch=None, after_epoch=None):
     """Run epochs of ``workspace`` under ``rule`` for at most ``max_iter``
     epochs; return the last :class:`Outcome`. ``model()`` gives (coef,
     intercept, t) for the verbose lines; ``on_best()`` is called after an
     epoch with the best validation score so far; ``score()`` is the
-    validation score (the workspace's R^2 if None)."""
+    validation score (the workspace's R^2 if None). ``before_epoch()`` runs
+    before each epoch (a schedule sets its step); ``after_epoch()`` after
+    each epoch that did not diverge, once the rule has recorded it (a
+    metric-driven schedule steps)."""
     outcome = Outcome.CONTINUE
     for _ in range(max_iter):
+        if before_epoch is not None:
+            before_epoch()
         objective = workspace.epoch()
         best = rule.best_epoch
         outcome = rule.update(objective, finite=workspace.finite,
@@ -361,6 +366,10 @@ def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=Non
                               model=model)
         if on_best is not None and rule.best_epoch != best:
             on_best()
+        if outcome is Outcome.DIVERGED:
+            break
+        if after_epoch is not None:
+            after_epoch()
         if outcome is Outcome.REDUCE_ETA:
             workspace.eta = workspace.eta / 5.0
         elif outcome is not Outcome.CONTINUE:

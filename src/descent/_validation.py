@@ -13,6 +13,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._lr_drive import check_schedule
 from ._plan import hogwild_requested
 from .optim import Optimizer
 
@@ -53,6 +54,7 @@ def check_params(est, for_partial_fit=False):
             "flush denormal numbers to zero, so use 1e-300 or more")
     if isinstance(est.optimizer, Optimizer):
         _check_optimizer_instance(est)
+    check_schedule(est)
 
 
 def _check_optimizer_instance(est):
