@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
+from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._losses import LOSSES, loss_parameter
 from ._lr_base import LRSchedule
 from ._lr_drive import copy_state, make_driver
@@ -53,8 +54,9 @@ _FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init"
            "validation_loss_curve_", "best_epoch_")
 
 
-class BaseSGD(BaseEstimator):
-    """The training call of descent's SGD estimators (not public)."""
+class BaseSGD(CallbackSupportMixin, BaseEstimator):
+    """The training call of descent's SGD estimators (not public); with
+    scikit-learn >= 1.9, its callbacks (``set_callbacks``: descent._callbacks)."""
 
     # The parameters both estimators take (each adds its loss and its own).
     _parameter_constraints: dict = {
@@ -243,8 +245,11 @@ class BaseSGD(BaseEstimator):
     # -- one call -------------------------------------------------------------
     def _call(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *, first,
               fitting):
+        given = (X, y, None if sample_weight is None else {"sample_weight": sample_weight})
         X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
                                                              reset=first)
+        callbacks = EpochCallbacks(self, *given, max_epochs=max_iter,
+                                   task_name="fit" if fitting else "partial_fit")
         if first:
             self._multi_output = multi_output
         else:
@@ -265,7 +270,7 @@ class BaseSGD(BaseEstimator):
             self._optimal_init = self._optimal_t0(plan, X, y, sample_weight, train_idx,
                                                   seed)
         self._train(X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
-                    max_iter, first=first, fitting=fitting)
+                    max_iter, first=first, fitting=fitting, callbacks=callbacks)
 
     def _check_continuation(self, X, y, multi_output):
         coef, _ = self._public_model()
@@ -368,7 +373,7 @@ class BaseSGD(BaseEstimator):
 
     # -- the epochs -------------------------------------------------------------
     def _train(self, X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
-               max_iter, *, first, fitting):
+               max_iter, *, first, fitting, callbacks):
         scaling = self._scaling
         weights = None if scaling.is_identity else scaling.objective_weights()
         targets = y if scaling.is_identity else np.ascontiguousarray(scaling.targets(y))
@@ -416,12 +421,16 @@ class BaseSGD(BaseEstimator):
             best["theta"], best["avg"] = self._theta.copy(), self._avg.copy()
 
         def before_epoch():
-            schedule.before_epoch(ws)
+            if schedule is not None:
+                schedule.before_epoch(ws)
+            callbacks.begin_epoch(lambda: self._fitted_attributes(ws))
 
         def after_epoch():
-            schedule.after_epoch(rule)
+            if schedule is not None:
+                schedule.after_epoch(rule)
+            return callbacks.end_epoch(lambda: self._fitted_attributes(ws))
 
-        hooks = schedule is not None
+        hooks = schedule is not None or callbacks.active
         try:
             outcome = run_epochs(
                 ws, rule, max_iter, model=lambda: self._model_in_units(ws.t),
@@ -451,6 +460,7 @@ class BaseSGD(BaseEstimator):
             self._theta[:], self._avg[:] = best["theta"], best["avg"]
             self.best_epoch_ = rule.best_epoch
         self._record(ws, rule, fitting)
+        callbacks.end()
         if fitting:
             self._warn_unconverged(outcome, rule, probe, max_iter)
 
@@ -459,7 +469,7 @@ class BaseSGD(BaseEstimator):
         return model[:, :-1], model[:, -1], t
 
     def _warn_unconverged(self, outcome, rule, probe, max_iter):
-        if self.tol is None:
+        if self.tol is None or outcome is Outcome.STOPPED:     # a callback stopped it
             return
         if outcome is Outcome.STALLED:
             cause = ("the adaptive schedule's step fell below 1e-6 while the model is "
@@ -531,14 +541,26 @@ class BaseSGD(BaseEstimator):
         """Whether the published model is the running average at update count t."""
         return bool(self.average) and self.average <= t - 1.0
 
-    def _publish(self):
-        """coef_ / intercept_ from the state (averaged if on), in the targets'
-        unit; remembered to notice later assignments."""
-        theta = self._avg[:, :-1] if self._averaging(self.t_) else self._theta
+    def _published_model(self, t):
+        """(coef_, intercept_) of the state at update count t (averaged if
+        on), in the targets' unit: new arrays."""
+        theta = self._avg[:, :-1] if self._averaging(t) else self._theta
         model = self._scaling.decode(theta)
-        self.coef_ = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
-        self.intercept_ = model[:, -1].copy()
+        coef = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
+        return coef, model[:, -1].copy()
+
+    def _publish(self):
+        """coef_ / intercept_ from the state; remembered to notice later
+        assignments."""
+        self.coef_, self.intercept_ = self._published_model(self.t_)
         self._published = (np.atleast_2d(self.coef_).copy(), self.intercept_.copy())
+
+    def _fitted_attributes(self, ws):
+        """What a copy of the estimator needs to predict with the model a
+        running Workspace holds (the callbacks' ``fitted_estimator``)."""
+        coef, intercept = self._published_model(ws.t)
+        return {"coef_": coef, "intercept_": intercept, "n_iter_": ws.n_epochs,
+                "t_": ws.t}
 
 
 def penalty_parts(penalty, alpha, l1_ratio):

@@ -50,6 +50,7 @@ class Outcome(enum.Enum):
     CONVERGED = "converged"
     DIVERGED = "diverged"
     STALLED = "stalled"           # stops far from stationary: more epochs would not help
+    STOPPED = "stopped"           # a callback asked to stop (sklearn.callback)
 
 
 def diverged(objective, finite=True, reference=math.inf):
@@ -351,9 +352,10 @@ def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=Non
     intercept, t) for the verbose lines; ``on_best()`` is called after an
     epoch with the best validation score so far; ``score()`` is the
     validation score (the workspace's R^2 if None). ``before_epoch()`` runs
-    before each epoch (a schedule sets its step); ``after_epoch()`` after
-    each epoch that did not diverge, once the rule has recorded it (a
-    metric-driven schedule steps)."""
+    before each epoch (a schedule sets its step, callbacks begin the epoch's
+    task); ``after_epoch()`` after each epoch that did not diverge, once the
+    rule has recorded it, and returns whether a callback asked to stop
+    (then the outcome is STOPPED, unless the rule stopped anyway)."""
     outcome = Outcome.CONTINUE
     for _ in range(max_iter):
         if before_epoch is not None:
@@ -368,10 +370,12 @@ def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=Non
             on_best()
         if outcome is Outcome.DIVERGED:
             break
-        if after_epoch is not None:
-            after_epoch()
+        stop = after_epoch is not None and after_epoch()
         if outcome is Outcome.REDUCE_ETA:
             workspace.eta = workspace.eta / 5.0
         elif outcome is not Outcome.CONTINUE:
+            break
+        if stop:
+            outcome = Outcome.STOPPED
             break
     return outcome
