@@ -11,13 +11,13 @@ import warnings
 
 import numpy as np
 import pytest
-from _require import require
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from _require import require
 from descent import SGDClassifier, SGDRegressor
 from descent.schedules import CosineAnnealingLR
 

@@ -129,6 +129,7 @@ def test_partial_fit_continues_the_schedule(data, schedule):
         rates = schedule.lr(0.05, np.arange(4 * N))
         w, b = transcribe(X, y, lambda k, e: rates[k], 4)
     np.testing.assert_allclose(est.coef_, w, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_, [b], rtol=0, atol=1e-12)
     # fit starts the schedule again
     est.fit(X, y)
     again = fit(X, y, schedule, est.max_iter, tol=est.tol, shuffle=False)
@@ -202,7 +203,7 @@ def test_reduce_lr_on_plateau_follows_the_epoch_objective(data, capsys):
         expected.append(replay.get_last_lr()[0])
         replay.step(loss)
     assert steps == printed(expected)
-    w, b = transcribe(X, y, lambda k, e: expected[e], 12)
+    w, _ = transcribe(X, y, lambda k, e: expected[e], 12)
     np.testing.assert_allclose(est.coef_, w, rtol=0, atol=1e-12)
     assert min(expected) < 0.3 / 2                  # it did reduce
     # the fitted run carries on in partial_fit
@@ -252,7 +253,7 @@ def test_eta0_auto_is_the_optimizers_default_step(data):
     est = SGDRegressor(learning_rate=schedule, optimizer=SGD(lr=0.02), max_iter=3,
                        tol=None, penalty=None, shuffle=False, scale_targets=False)
     est.fit(X, y)
-    w, b = transcribe(X, y, lambda k, e: 0.02 * 0.5 ** e, 3)
+    w, _ = transcribe(X, y, lambda k, e: 0.02 * 0.5 ** e, 3)
     np.testing.assert_allclose(est.coef_, w, rtol=0, atol=1e-12)
     # a data-dependent default ("0.1/M" for adam) is the base rate too
     adam = SGDRegressor(learning_rate=schedule, optimizer="adam", max_iter=3, tol=None)
