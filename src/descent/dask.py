@@ -52,6 +52,16 @@ state attributes ``_theta``, ``_rule_state``, ``_avg``, ``_step``, ``t_``,
 - everything else (``_optimal_init``, ``n_features_in_``...) is taken from
   the model of the first worker.
 
+A ``learning_rate`` schedule of ``descent.schedules`` must count updates
+(``unit="update"``): each worker's kernel reads the steps of its updates from
+the counts it continues, as in memory; a per-epoch one would be stepped by
+each of a worker's ``partial_fit`` calls, and is refused. The estimator's
+callbacks (scikit-learn >= 1.9, ``set_callbacks``) see ``fit_dask`` as one
+fit task of ``max_iter`` epochs, each epoch a subtask whose
+``fitted_estimator`` holds the mixed model (``ProgressBar`` shows the epochs;
+``ScoringMonitor`` would score on the dask ``X`` and ``y`` given, computing
+them); a callback may stop the epochs. The workers' models carry no callbacks.
+
 Not supported: ``early_stopping=True`` (it needs a validation split). Blocks
 may be NumPy arrays or SciPy sparse matrices (converted to CSR once). With
 ``batch_size=None`` each worker makes one full-batch step per block per epoch
@@ -84,8 +94,10 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ._callbacks import EpochCallbacks, callback_management_context
 from ._classifier import SGDClassifier
 from ._kernels import Schedule
+from ._lr_drive import check_schedule, schedule_of
 from ._plan import make_plan
 from ._scaling import scaling_from_moments
 from ._sgd import SGDRegressor
@@ -94,6 +106,9 @@ from ._stopping import Outcome, StoppingRule
 __all__ = ["fit_dask"]
 
 MAX_INT = np.iinfo(np.int32).max
+# What scikit-learn's callback API keeps on an estimator: not fitted state.
+_CALLBACK_STATE = ("_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx",
+                   "_parent_callback_ctx")
 
 
 class _FromEstimator:
@@ -349,13 +364,16 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             "early_stopping=True is not supported by fit_dask (it needs a "
             "validation split): set early_stopping=False, and tol / "
             "n_iter_no_change apply to the training objective")
+    schedule = schedule_of(checked.learning_rate)
+    if schedule is not None:
+        check_schedule(checked)
+        if schedule.unit != "update":
+            raise ValueError(
+                f"learning_rate={schedule!r} counts epochs: fit_dask takes schedules "
+                "with unit='update' (each worker's partial_fit over its blocks would "
+                "step a per-epoch schedule once per block)")
     max_iter, tol = checked.max_iter, checked.tol
-    n_iter_no_change = checked.n_iter_no_change
     plan = make_plan(checked, sparse=False)
-    adaptive = plan.fields["schedule"] == int(Schedule.ADAPTIVE)
-    # the base learning rate (the adaptive schedule divides it on plateaus);
-    # NaN where it is 1 / L, which the first worker estimates on its blocks
-    eta = plan.lr
     rng = check_random_state(
         random_state if random_state is not None else estimator.random_state)
     if (estimator.warm_start and coef_init is None
@@ -382,6 +400,30 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     if sample_weight is not None:
         sample_weight = _as_column_like(sample_weight, X, "sample_weight")
 
+    with callback_management_context(estimator):
+        callbacks = EpochCallbacks(
+            estimator, X, y, None if sample_weight is None else
+            {"sample_weight": sample_weight}, max_epochs=max_iter, task_name="fit_dask")
+        model, rule = _epochs(estimator, checked, client, X, y, sample_weight, coef_init,
+                              intercept_init, feature_names, plan, rng, callbacks)
+        _finish(estimator, model, rule.loss_curve, feature_names)
+        callbacks.end()
+    if tol is not None and rule.n_epochs == max_iter:
+        warnings.warn(
+            "Maximum number of iteration reached before convergence. "
+            "Consider increasing max_iter to improve the fit.", ConvergenceWarning,
+            stacklevel=2)
+    return estimator
+
+
+def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercept_init,
+            feature_names, plan, rng, callbacks):
+    """The epochs of fit_dask: returns the last mixed model and the rule."""
+    max_iter, tol = checked.max_iter, checked.tol
+    adaptive = plan.fields["schedule"] == int(Schedule.ADAPTIVE)
+    # the base learning rate (the adaptive schedule divides it on plateaus);
+    # NaN where it is 1 / L, which the first worker estimates on its blocks
+    eta = plan.lr
     Xb = X.to_delayed().ravel()
     yb = y.to_delayed().ravel()
     swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
@@ -394,8 +436,9 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     n_blocks = len(blocks)
 
     # The model shipped in the first epoch: unfitted, verbose off on workers,
-    # every worker with the targets' scaling of all the rows.
+    # no callbacks, every worker with the targets' scaling of all the rows.
     model = clone(checked).set_params(verbose=0, warm_start=False)
+    model.__dict__.pop("_skl_callbacks", None)
     if isinstance(model, SGDClassifier):
         _preset_classes(model, y)
     else:
@@ -408,7 +451,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             if f.status == "error":
                 f.result()                 # raises the block's error
 
-        rule = StoppingRule(tol=tol, n_iter_no_change=n_iter_no_change,
+        rule = StoppingRule(tol=tol, n_iter_no_change=checked.n_iter_no_change,
                             adaptive=adaptive, verbose=estimator.verbose)
         for epoch in range(1, max_iter + 1):
             seeds = rng.randint(MAX_INT, size=n_blocks)
@@ -422,6 +465,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
                 by_worker.setdefault(holders[0] if holders else None, []).append(i)
             if adaptive and not math.isnan(eta):
                 model = _with_lr(model, eta)
+            callbacks.begin_epoch(_fitted_state(start, epoch - 1))
             futures = [
                 client.submit(_worker_epoch, model, [blocks[i] for i in idx],
                               [seeds[i] for i in idx], epoch, coef_init,
@@ -443,9 +487,10 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             kept = rule.n_epochs              # the epochs `model` holds
             if math.isnan(eta):
                 eta = getattr(mixed, "_auto_lr", checked.eta0)
+            stop = callbacks.end_epoch(_fitted_state(mixed, epoch))
             if outcome is Outcome.REDUCE_ETA:
                 eta /= 5.0
-            elif outcome is Outcome.CONVERGED:
+            elif outcome is Outcome.CONVERGED or stop:
                 break
     except KeyboardInterrupt:
         if rule is not None and kept > 0:     # keep the last mixed model, as fit does
@@ -453,14 +498,17 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
         raise
     finally:
         client.cancel(blocks)
+    return model, rule
 
-    _finish(estimator, model, rule.loss_curve, feature_names)
-    if tol is not None and rule.n_epochs == max_iter:
-        warnings.warn(
-            "Maximum number of iteration reached before convergence. "
-            "Consider increasing max_iter to improve the fit.", ConvergenceWarning,
-            stacklevel=2)
-    return estimator
+
+def _fitted_state(model, n_iter):
+    """A callable giving the fitted attributes of a mixed model (the
+    callbacks' fitted_estimator), or None before the first epoch."""
+    if model is None:
+        return None
+    names = ("coef_", "intercept_", "t_", "classes_", "n_features_in_", "_multi_output")
+    return lambda: {**{name: copy.copy(getattr(model, name)) for name in names
+                       if hasattr(model, name)}, "n_iter_": n_iter}
 
 
 def _with_lr(model, eta):
@@ -500,10 +548,11 @@ def _finish(estimator, model, curve, feature_names):
     """Give ``estimator`` the fitted state of ``model`` (not its parameters)."""
     params = estimator.get_params(deep=False)
     for name in list(vars(estimator)):
-        if name not in params:
+        if name not in params and name not in _CALLBACK_STATE:
             delattr(estimator, name)
     for name, value in vars(model).items():
-        if name not in params and name not in ("_preset_scaling", "_preset_classes"):
+        if name not in params and name not in ("_preset_scaling", "_preset_classes",
+                                               *_CALLBACK_STATE):
             setattr(estimator, name, value)
     estimator.n_iter_ = len(curve)
     estimator.loss_curve_ = list(curve)
