@@ -92,8 +92,8 @@ default="hinge"
         thread (scikit-learn runs a thread per class).
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the early-stopping split.
-    learning_rate : {"auto", "optimal", "constant", "invscaling", "adaptive"}, \
-default="auto"
+    learning_rate : {"auto", "optimal", "constant", "invscaling", "adaptive"} or \
+descent.schedules schedule, default="auto"
         The schedule: ``"optimal"`` is ``1 / (alpha (t0 + t - 1))``
         (per-sample ``"sgd"`` only), with scikit-learn's first step
         ``alpha ** -0.25`` for the classification losses whose derivative is
@@ -104,7 +104,9 @@ default="auto"
         ``eta0 / t ** power_t``; ``"adaptive"`` divides the step by 5 when
         the objective stalls. ``"auto"``: ``"optimal"`` (scikit-learn's
         default) for per-sample ``"sgd"``, the defaults table of the README
-        for the other optimizers and batch modes.
+        for the other optimizers and batch modes. Or a
+        :mod:`descent.schedules` schedule, per update or per epoch, from
+        ``eta0`` (see :class:`descent.SGDRegressor`).
     eta0 : float > 0 or "auto", default="auto"
         The initial step size. ``"auto"``: 0.01 for per-sample ``"sgd"`` (as
         scikit-learn; unused by ``"optimal"``), else a step that works for
@@ -207,7 +209,9 @@ default="auto"
     stopping also checks stationarity (:class:`descent.SGDRegressor`);
     divergence raises instead of returning huge coefficients; early stopping
     scores the whole multiclass model (scikit-learn scores each class's
-    binary problem on the multiclass labels).
+    binary problem on the multiclass labels). With scikit-learn >= 1.9,
+    ``set_callbacks`` sees each epoch as a task (see
+    :class:`descent.SGDRegressor`).
 
     References
     ----------

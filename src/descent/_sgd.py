@@ -51,12 +51,28 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         per-sample ``"sgd"``, ``1 / L`` (L estimated from the data) for
         full-batch SGD with or without momentum, a step that works for each
         adaptive rule.
-    learning_rate : {"auto", "constant", "optimal", "invscaling", "adaptive"}, default="auto"
+    learning_rate : {"auto", "constant", "optimal", "invscaling", "adaptive"} or \
+descent.schedules schedule, default="auto"
         The schedule: ``"constant"`` keeps the step, ``"invscaling"`` uses
         ``eta0 / t ** power_t`` with ``t`` the update count, ``"adaptive"``
         divides it by 5 on plateaus, ``"optimal"`` (per-sample ``"sgd"`` only)
         is ``1 / (alpha (t0 + t - 1))``. ``"auto"``: scikit-learn's
         ``"invscaling"`` for per-sample ``"sgd"``; the table's otherwise.
+        A :mod:`descent.schedules` object (e.g. ``CosineAnnealingLR(T_max=20)``)
+        gives the steps from ``eta0``, its base rate, as torch's scheduler
+        would: with ``unit="update"`` every update's step, counted from the
+        first update since ``fit`` (``partial_fit`` goes on counting); with
+        ``unit="epoch"`` one step per epoch, counted from ``fit``.
+        ``ReduceLROnPlateau`` reads the epoch's training objective
+        (``mode="min"``), or with ``early_stopping`` the validation loss
+        (``"min"``) or score (``"max"``); the stopping rule (``tol``,
+        ``n_iter_no_change``) still applies. The object itself is never
+        stepped (a copy runs), so ``clone`` and grid searches over
+        ``learning_rate__<param>`` work. ``ValueError`` for a schedule that
+        ends before ``max_iter`` epochs (OneCycleLR's ``total_steps``),
+        ``OneCycleLR(cycle_momentum=True)`` (only the learning rate is
+        scheduled) and ``ReduceLROnPlateau(mode="max")`` without early
+        stopping.
     batch_size : int or None, default=1
         ``1``: one update per sample. ``k``: the mean gradient of ``k`` samples
         per update. ``None``: full-batch gradient descent, one exact-gradient
@@ -129,6 +145,13 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     - The per-epoch objective weights each loss by its ``sample_weight``.
     - ``learning_rate`` ``"pa1"``/``"pa2"`` (passive-aggressive) are not
       supported.
+
+    With scikit-learn >= 1.9, ``set_callbacks`` takes its callbacks
+    (``sklearn.callback.ProgressBar``, ``ScoringMonitor``, ...): a ``fit`` is
+    a task of up to ``max_iter`` epoch subtasks (``partial_fit`` of one),
+    whose ``fitted_estimator`` holds each epoch's model; a callback whose
+    ``on_fit_task_end`` returns True stops the epochs (no
+    ``ConvergenceWarning``).
     """
 
     _parameter_constraints: dict = {
