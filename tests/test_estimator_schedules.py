@@ -355,3 +355,31 @@ def test_the_string_schedules_are_unchanged():
     assert descent.SGDRegressor().get_params()["learning_rate"] == "auto"
     with pytest.raises(ValueError, match="learning_rate"):
         SGDRegressor(learning_rate="cosine").fit(np.ones((3, 1)), np.ones(3))
+
+
+@pytest.mark.parametrize("params", [dict(), dict(batch_size=5), dict(optimizer="adam"),
+                                    dict(tol=1e-1, n_iter_no_change=1)])
+def test_tables_computed_ahead_give_the_same_fit(data, monkeypatch, params):
+    # large epochs get the next epoch's table from a helper thread while the
+    # kernel runs the current one: the same rates, the same bits
+    import threading
+
+    from descent import _lr_drive
+
+    X, y = data
+    schedule = CosineAnnealingLR(T_max=100, unit="update")
+    kwargs = dict(dict(learning_rate=schedule, max_iter=6, tol=None, random_state=0),
+                  **params)
+    serial = SGDRegressor(**kwargs).fit(X, y)
+    monkeypatch.setattr(_lr_drive, "PREFETCH_UPDATES", 1)
+    ahead = SGDRegressor(**kwargs).fit(X, y)
+    np.testing.assert_array_equal(ahead.coef_, serial.coef_)
+    assert ahead.loss_curve_ == serial.loss_curve_
+    for _ in range(2):
+        ahead.partial_fit(X, y)
+        serial.partial_fit(X, y)
+    np.testing.assert_array_equal(ahead.coef_, serial.coef_)
+    for thread in threading.enumerate():
+        if thread.name.startswith("descent-lr"):
+            thread.join(timeout=10)
+            assert not thread.is_alive()

@@ -444,6 +444,9 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             raise KeyboardInterrupt(
                 f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
                 "of that epoch (warm_start=True continues from them)") from None
+        finally:
+            if schedule is not None:
+                schedule.close()
         if outcome is not Outcome.DIVERGED and diverged(
                 probe.objective if rule.gap is not None and outcome is Outcome.CONVERGED
                 else ws.objective(), True, reference):
