@@ -42,7 +42,6 @@ from ._lr_base import LRSchedule
 from ._lr_cosine import OneCycleLR
 from ._lr_plateau import ReduceLROnPlateau, SequentialLR
 
-
 # Updates per epoch from which the next epoch's table is computed during the
 # current epoch, on a helper thread (below it the table takes well under a
 # millisecond and a thread is not worth starting).
