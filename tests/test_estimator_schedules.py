@@ -361,7 +361,8 @@ def test_the_string_schedules_are_unchanged():
                                     dict(tol=1e-1, n_iter_no_change=1)])
 def test_tables_computed_ahead_give_the_same_fit(data, monkeypatch, params):
     # large epochs get the next epoch's table from a helper thread while the
-    # kernel runs the current one: the same rates, the same bits
+    # kernel runs the current one, filled by blocks of steps: the same rates,
+    # the same bits
     import threading
 
     from descent import _lr_drive
@@ -372,6 +373,7 @@ def test_tables_computed_ahead_give_the_same_fit(data, monkeypatch, params):
                   **params)
     serial = SGDRegressor(**kwargs).fit(X, y)
     monkeypatch.setattr(_lr_drive, "PREFETCH_UPDATES", 1)
+    monkeypatch.setattr(_lr_drive, "TABLE_BLOCK", 7)
     ahead = SGDRegressor(**kwargs).fit(X, y)
     np.testing.assert_array_equal(ahead.coef_, serial.coef_)
     assert ahead.loss_curve_ == serial.loss_curve_
