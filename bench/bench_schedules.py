@@ -9,8 +9,9 @@ next; the report is the median time per epoch and the median of the
 per-repeat ratios to the string, in wall-clock and in CPU time (both
 threads: the next epoch's table is computed on a helper thread during the
 current epoch, which saves wall-clock time only where a core is free). Also
-the time of the table alone (``lr(base_lr, steps)`` for one epoch's updates),
-and LambdaLR's, which calls its function once per step in Python.
+the time of the table alone (one epoch's learning rates, filled as the
+estimator fills it), and LambdaLR's, which calls its function once per step
+in Python.
 
     python bench/bench_schedules.py [--repeats 7] [--epochs 5] [--shape 1000000x10]
 """
@@ -23,6 +24,7 @@ import time
 import numpy as np
 
 from descent import SGDRegressor
+from descent._lr_drive import UpdateSchedule
 from descent.schedules import CosineAnnealingLR, ExponentialLR, LambdaLR, OneCycleLR
 
 
@@ -70,13 +72,12 @@ def main():
         t, c = np.array(times[name]), np.array(cpu[name])
         print(f"{name:32s} {1e3 * np.median(t):9.1f} {np.median(t / base):6.3f} "
               f"{1e3 * np.median(c):7.1f} {np.median(c / base_cpu):6.3f}")
-    steps = np.arange(n)
     tables = dict(cases, **{"LambdaLR, per update": LambdaLR(lambda t: 1.0, unit="update")})
     for name in [*names[1:4], "LambdaLR, per update"]:
         table = []
         for _ in range(1 if name.startswith("Lambda") else args.repeats):
             start = time.perf_counter()
-            np.ascontiguousarray(tables[name].lr(0.01, steps))
+            UpdateSchedule(tables[name], 0.01).table(0, n)     # as the estimator fills it
             table.append(time.perf_counter() - start)
         print(f"  the table alone, {name}: {1e3 * np.median(table):.1f} ms per epoch")
 
