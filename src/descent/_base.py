@@ -392,12 +392,12 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             self._undo(first, backup)
             raise
         schedule = make_driver(self, plan.lr)      # a descent.schedules object's
-        try:
-            if schedule is not None:
+        if schedule is not None:
+            try:
                 schedule.check_horizon(ws, max_iter)
-        except ValueError:
-            self._undo(first, backup)
-            raise
+            except ValueError:
+                self._undo(first, backup)
+                raise
         objective_unit = 1.0 if weights is None else float(np.mean(weights))
         l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
         probe = None if not self._loss_info().probe else StationarityProbe(
@@ -420,33 +420,19 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         def snapshot():
             best["theta"], best["avg"] = self._theta.copy(), self._avg.copy()
 
-        def before_epoch():
-            if schedule is not None:
-                schedule.before_epoch(ws)
-            callbacks.begin_epoch(lambda: self._fitted_attributes(ws))
-
-        def after_epoch():
-            if schedule is not None:
-                schedule.after_epoch(rule)
-            return callbacks.end_epoch(lambda: self._fitted_attributes(ws))
-
-        hooks = schedule is not None or callbacks.active
         try:
             outcome = run_epochs(
                 ws, rule, max_iter, model=lambda: self._model_in_units(ws.t),
                 on_best=snapshot if getattr(self, "restore_best_weights", False) else None,
                 score=lambda: self._validation_score(ws),
                 validation_loss=ws.validation_loss if self.early_stopping else None,
-                before_epoch=before_epoch if hooks else None,
-                after_epoch=after_epoch if hooks else None)
+                schedule=schedule, callbacks=callbacks if callbacks.active else None,
+                fitted=lambda: self._fitted_attributes(ws))
         except KeyboardInterrupt:
             self._record(ws, rule, fitting)
             raise KeyboardInterrupt(
                 f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
                 "of that epoch (warm_start=True continues from them)") from None
-        finally:
-            if schedule is not None:
-                schedule.close()
         if outcome is not Outcome.DIVERGED and diverged(
                 probe.objective if rule.gap is not None and outcome is Outcome.CONVERGED
                 else ws.objective(), True, reference):

@@ -346,36 +346,46 @@ def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
 
 
 def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=None,
-               validation_loss=None, before_epoch=None, after_epoch=None):
+               validation_loss=None, schedule=None, callbacks=None, fitted=None):
     """Run epochs of ``workspace`` under ``rule`` for at most ``max_iter``
     epochs; return the last :class:`Outcome`. ``model()`` gives (coef,
     intercept, t) for the verbose lines; ``on_best()`` is called after an
     epoch with the best validation score so far; ``score()`` is the
-    validation score (the workspace's R^2 if None). ``before_epoch()`` runs
-    before each epoch (a schedule sets its step, callbacks begin the epoch's
-    task); ``after_epoch()`` after each epoch that did not diverge, once the
-    rule has recorded it, and returns whether a callback asked to stop
-    (then the outcome is STOPPED, unless the rule stopped anyway)."""
+    validation score (the workspace's R^2 if None). ``schedule``
+    (descent._lr_drive) sets the steps of each epoch before it and, if driven
+    by a metric, steps after it (once the rule has recorded the epoch); it is
+    closed at the end. ``callbacks`` (descent._callbacks.EpochCallbacks) make
+    each epoch a task, ``fitted()`` giving the fitted attributes of the model
+    then; one may ask to stop after an epoch (STOPPED, unless the rule
+    stopped anyway)."""
     outcome = Outcome.CONTINUE
-    for _ in range(max_iter):
-        if before_epoch is not None:
-            before_epoch()
-        objective = workspace.epoch()
-        best = rule.best_epoch
-        outcome = rule.update(objective, finite=workspace.finite,
-                              score=workspace.validation_score if score is None else score,
-                              validation_loss=validation_loss, eta=workspace.eta,
-                              model=model)
-        if on_best is not None and rule.best_epoch != best:
-            on_best()
-        if outcome is Outcome.DIVERGED:
-            break
-        stop = after_epoch is not None and after_epoch()
-        if outcome is Outcome.REDUCE_ETA:
-            workspace.eta = workspace.eta / 5.0
-        elif outcome is not Outcome.CONTINUE:
-            break
-        if stop:
-            outcome = Outcome.STOPPED
-            break
+    try:
+        for _ in range(max_iter):
+            if schedule is not None:
+                schedule.before_epoch(workspace)
+            if callbacks is not None:
+                callbacks.begin_epoch(fitted)
+            objective = workspace.epoch()
+            best = rule.best_epoch
+            outcome = rule.update(
+                objective, finite=workspace.finite,
+                score=workspace.validation_score if score is None else score,
+                validation_loss=validation_loss, eta=workspace.eta, model=model)
+            if on_best is not None and rule.best_epoch != best:
+                on_best()
+            if outcome is Outcome.DIVERGED:
+                break
+            if schedule is not None:
+                schedule.after_epoch(rule)
+            stop = callbacks is not None and callbacks.end_epoch(fitted)
+            if outcome is Outcome.REDUCE_ETA:
+                workspace.eta = workspace.eta / 5.0
+            elif outcome is not Outcome.CONTINUE:
+                break
+            if stop:
+                outcome = Outcome.STOPPED
+                break
+    finally:
+        if schedule is not None:
+            schedule.close()
     return outcome

@@ -424,15 +424,7 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     # the base learning rate (the adaptive schedule divides it on plateaus);
     # NaN where it is 1 / L, which the first worker estimates on its blocks
     eta = plan.lr
-    Xb = X.to_delayed().ravel()
-    yb = y.to_delayed().ravel()
-    swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
-           else [None] * len(Xb))
-    # pure=False: keys of this call only, so that releasing them at the end
-    # cannot race with another call persisting the same blocks.
-    packed = [dask.delayed(_pack_block, pure=False)(a, b, c)
-              for a, b, c in zip(Xb, yb, swb)]
-    blocks = client.compute(packed)        # futures: the blocks stay on workers
+    blocks = _persist_blocks(client, X, y, sample_weight)
     n_blocks = len(blocks)
 
     # The model shipped in the first epoch: unfitted, verbose off on workers,
@@ -499,6 +491,19 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     finally:
         client.cancel(blocks)
     return model, rule
+
+
+def _persist_blocks(client, X, y, sample_weight):
+    """Futures of the packed row blocks (X, y, sample_weight), on the workers."""
+    Xb = X.to_delayed().ravel()
+    yb = y.to_delayed().ravel()
+    swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
+           else [None] * len(Xb))
+    # pure=False: keys of this call only, so that releasing them at the end
+    # cannot race with another call persisting the same blocks.
+    packed = [dask.delayed(_pack_block, pure=False)(a, b, c)
+              for a, b, c in zip(Xb, yb, swb)]
+    return client.compute(packed)          # futures: the blocks stay on workers
 
 
 def _fitted_state(model, n_iter):
