@@ -285,6 +285,8 @@ def test_invalid_estimator_parameters_are_named(diabetes):
         descent.lr_find(descent.SGDRegressor(loss="hinge"), X, y)
     with pytest.raises(ValueError, match="l1_ratio"):
         descent.lr_find(descent.SGDRegressor(penalty="elasticnet", l1_ratio=None), X, y)
+    with pytest.raises(ValueError, match="batch_size"):
+        descent.lr_find(descent.SGDRegressor(batch_size=0), X, y)
 
 
 def test_bad_data(diabetes):

@@ -287,10 +287,10 @@ def lr_find(estimator, X, y, *, sample_weight=None, min_lr=1e-6, max_lr=10.0, n_
                 or np.any(sample_weight < 0):
             raise ValueError(f"sample_weight must be {n} finite non-negative numbers")
     rng = np.random.default_rng(_seed(random_state, params))
+    model = _range_test_copy(estimator, X, y, sample_weight, seed=int(rng.integers(2**31 - 1)))
     batch_size = params["batch_size"]
     if updates_per_lr == "auto":
         updates_per_lr = 1 if batch_size is None else math.ceil(AUTO_ROWS_PER_LR / batch_size)
-    model = _range_test_copy(estimator, X, y, sample_weight, seed=int(rng.integers(2**31 - 1)))
     evaluate = objective_class(params, X, y, sample_weight,
                                np.sort(rng.choice(n, size=min(eval_size, n), replace=False)))
     chunks = _Chunks(n, None if batch_size is None else updates_per_lr * min(batch_size, n),
