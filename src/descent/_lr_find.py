@@ -169,8 +169,8 @@ def lr_find(estimator, X, y, *, sample_weight=None, min_lr=1e-6, max_lr=10.0, n_
         after ``k`` values (bias correction: the first values are not pulled
         towards 0); in [0, 1), 0 for no smoothing. The objective is measured
         on the same rows each time, so it needs less smoothing than a batch
-        loss (fastai's 0.98 would move the minimum by a decade over 100
-        values).
+        loss: the average lags by about ``beta / (1 - beta)`` values (fastai's
+        0.98 by 49, three and a half decades of the default range).
     divergence_factor : float, default=4.0
         Stop once the smoothed objective exceeds this times its minimum so
         far; > 1.
@@ -182,7 +182,8 @@ def lr_find(estimator, X, y, *, sample_weight=None, min_lr=1e-6, max_lr=10.0, n_
         ``random_state``. None: the estimator's ``random_state``, or 0 if that
         is None too. The global NumPy generator is never used, and a
         RandomState instance is copied, not advanced: the result depends on
-        the arguments only.
+        the arguments only (except with ``n_jobs > 1`` and ``batch_size=1``,
+        whose lock-free Hogwild! updates vary from run to run).
 
     Returns
     -------
@@ -210,8 +211,8 @@ def lr_find(estimator, X, y, *, sample_weight=None, min_lr=1e-6, max_lr=10.0, n_
     --------
     LRFindResult : The result and its plot.
     LossCurveDisplay : The loss curve of the fit that follows.
-    descent.schedules.OneCycleLR : A schedule whose ``max_lr`` the test also
-        suggests (Smith: the step just before the objective explodes).
+    descent.schedules.OneCycleLR : A schedule whose ``max_lr`` Smith reads off
+        the same curve (about ``lr_min``, where the objective stops falling).
 
     Notes
     -----
