@@ -36,7 +36,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state, check_X_y
 
 from . import _kernels
-from ._plan import LOSSES, PENALTIES, make_plan
+from ._plan import PENALTIES, make_plan
 from ._sgd import SGDRegressor
 from ._validation import check_params
 
@@ -444,7 +444,10 @@ class _RegressionObjective:
         self.X = X[rows]
         self.Y = y[rows].reshape(len(rows), -1)
         self.weight = None if sample_weight is None else sample_weight[rows]
-        self.loss, self.epsilon = int(LOSSES[params["loss"]]), float(params["epsilon"])
+        # the kernel's loss of that name (its Settings.epsilon is the
+        # estimator's epsilon for every regression loss)
+        self.loss = int(_kernels.Loss[params["loss"].upper()])
+        self.epsilon = float(params["epsilon"])
         self.penalty, self.alpha = int(PENALTIES[params["penalty"]]), float(params["alpha"])
         self.l1_ratio = float(params["l1_ratio"] or 0.0)
 
