@@ -119,6 +119,8 @@ class BaseSGD(BaseEstimator):
         check's tolerance, with identity target scaling: the targets'
         variance (standard deviation for a loss of power 1)."""
         power = LOSS_POWER.get(self.loss, 2)
+        if y.shape[0] == 0 or (sample_weight is not None and not np.sum(sample_weight) > 0):
+            return 1.0      # no weighted training row (the fit then has nothing to check)
         sd = np.sqrt(np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2,
                                 axis=0, weights=sample_weight))
         return float(np.mean(np.where(sd > 0, sd, 1.0) ** power))
