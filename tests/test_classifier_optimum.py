@@ -205,13 +205,6 @@ def test_l1_full_batch_sgd_is_stationary(cancer):
     assert off_support <= 1.0 + 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (kernel/rules.pxd sgd_step, shared with SGDRegressor): with momentum m the "
-    "L1 soft-threshold is l1 * lr while the momentum step is lr * buf, buf -> "
-    "grad / (1 - m) at a fixed point: the iterates converge to the optimum of the "
-    "L1 penalty alpha * (1 - m) (0.1 alpha for m = 0.9), not alpha; measured "
-    "-grad / (alpha sign w) = 0.08 .. 0.12 on each of 22 non-zero coefficients "
-    "(saga: 6 non-zeros); 0.100 and 16 non-zeros after 20000 epochs"))
 @pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
 def test_l1_with_momentum_is_stationary(cancer, optimizer):
     X, y = cancer
