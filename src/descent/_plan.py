@@ -300,11 +300,14 @@ def lipschitz(X, sample_weight, *, fit_intercept, curvature, l2, iterations=50, 
     if not fit_intercept:
         v[-1] = 0.0
     value = 0.0
+    # float32 X: the products in float32 (a float64 vector would make NumPy
+    # convert all of X to float64 first)
+    dtype = X.dtype if X.dtype == np.float32 else np.float64
     for _ in range(iterations):
         v /= np.linalg.norm(v)
-        z = w * (np.asarray(X @ v[:-1]).ravel() + v[-1])
+        z = w * (np.asarray(X @ v[:-1].astype(dtype)).ravel() + v[-1])
         Av = np.empty(d + 1)
-        Av[:-1] = np.asarray(X.T @ z).ravel() / total
+        Av[:-1] = np.asarray(X.T @ z.astype(dtype)).ravel() / total
         Av[-1] = z.sum() / total if fit_intercept else 0.0
         new = float(v @ Av)
         v = Av

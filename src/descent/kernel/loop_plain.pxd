@@ -12,7 +12,7 @@
 # wscale and q; all are updated from the same row.
 
 from descent._kernels cimport (
-    NO_PENALTY, Buffers, Data, DenseT, LayoutT, OneTargetT, Progress, Settings,
+    NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
     TargetsT, row_t,
 )
 from descent.kernel.losses cimport LossT, sample_loss_grad
@@ -27,9 +27,12 @@ cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double
     # towards 0 by what it has not got of u yet, never across it.
     cdef Py_ssize_t j, jj, nnz
     cdef double z
-    nnz = D.d if LayoutT is DenseT else D.indptr[i + 1] - D.indptr[i]
+    if LayoutT is DenseT or LayoutT is Dense32T:
+        nnz = D.d
+    else:
+        nnz = D.indptr[i + 1] - D.indptr[i]
     for jj in range(nnz):
-        if LayoutT is DenseT:
+        if LayoutT is DenseT or LayoutT is Dense32T:
             j = jj
         else:
             j = D.indices[D.indptr[i] + jj]
