@@ -233,29 +233,18 @@ CLASSIFIER_DIFFERENCES = {
     "test_class_weights[SparseSGDClassifier]": "as test_class_weights[SGDClassifier]",
     "test_sample_weights[SGDClassifier]": "as test_class_weights[SGDClassifier]",
     "test_sample_weights[SparseSGDClassifier]": "as test_class_weights[SGDClassifier]",
-    "test_sgd_dtype_match[float32-SGDClassifier]": "coef_ is float64 for float32 X",
-    "test_sgd_dtype_match[float32-SparseSGDClassifier]": "coef_ is float64 for float32 X",
     "test_sgd_early_stopping_with_partial_fit[SGDClassifier]": (
         "the test calls partial_fit without classes: descent reports the missing "
         "classes first (with classes it raises scikit-learn's early_stopping "
         "message: test_classifier.py::test_partial_fit_refuses_early_stopping)"),
     "test_sgd_early_stopping_with_partial_fit[SparseSGDClassifier]": (
         "as test_sgd_early_stopping_with_partial_fit[SGDClassifier]"),
-    "test_sgd_predict_proba_method_access[SGDClassifier]": (
-        "incompatibility: loss_functions is a property (it shows epsilon), so "
-        "SGDClassifier.loss_functions on the class is not the dict scikit-learn's is"),
-    "test_sgd_predict_proba_method_access[SparseSGDClassifier]": (
-        "as test_sgd_predict_proba_method_access[SGDClassifier]"),
     "test_validation_mask_correctly_subsets": (
         "monkeypatches scikit-learn's private _ValidationScoreCallback, which descent "
         "does not use"),
     "test_sgd_error_on_zero_validation_weight": (
         "descent refuses an all-zero sample_weight before the split, with its own "
         "message"),
-    "test_underflow_or_overflow": (
-        "bug: on X with columns of 1e300 descent raises \"alpha=0.1 is too small for "
-        "learning_rate='optimal'\" (for any alpha) instead of naming the data's scale "
-        "(test_classifier.py::test_unscaled_data_error_names_the_scale)"),
 }
 # Not run (each would take 13 to 19 s): n_jobs=4 against n_jobs=1 to 1e-6, but
 # descent's per-sample threads are lock-free Hogwild! (results vary from run to

@@ -32,6 +32,7 @@ from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan
 from ._scaling import LOSS_POWER, TargetScaling
 from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
 from ._validation import (
+    FLOATS,
     check_data,
     check_params,
     kernel_X,
@@ -44,7 +45,7 @@ MAX_INT = np.iinfo(np.int32).max
 # The state a partial_fit restores if it diverges.
 _STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
 # Every fitted attribute fit() clears.
-_FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init",
+_FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init", "_dtype",
            "_auto_lr",
            "_multi_output", "_rule_id", "_scaling", "_published", "coef_", "intercept_",
            "t_", "n_iter_", "loss_curve_", "validation_scores_",
@@ -161,8 +162,10 @@ class BaseSGD(BaseEstimator):
     def _decision(self, X):
         """X @ coef_.T + intercept_, from the public attributes."""
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, reset=False)
         coef, intercept = self._public_model()
+        if X.dtype == np.float32:      # a float32 model's product stays float32
+            coef, intercept = coef.astype(np.float32), intercept.astype(np.float32)
         if X.shape[1] != coef.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, but the model has "
                              f"{coef.shape[1]} coefficients per target")
@@ -245,6 +248,7 @@ class BaseSGD(BaseEstimator):
               fitting):
         X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
                                                              reset=first)
+        self._dtype = X.dtype        # coef_ and intercept_ follow X's, as scikit-learn's
         if first:
             self._multi_output = multi_output
         else:
@@ -427,9 +431,7 @@ class BaseSGD(BaseEstimator):
             raise ValueError(
                 f"SGD diverged at epoch {ws.n_epochs}: the weights overflowed or the "
                 "training objective grew by orders of magnitude. Scale the data "
-                "(e.g. StandardScaler) or lower the learning rate (eta0"
-                + (", or the optimizer's lr" if isinstance(self.optimizer, Optimizer)
-                   else "") + f"; it is {plan.lr!r}).")
+                "(e.g. StandardScaler) or " + self._lower_step(plan) + ".")
         if best and self.early_stopping:
             self._theta[:], self._avg[:] = best["theta"], best["avg"]
             self.best_epoch_ = rule.best_epoch
@@ -469,20 +471,37 @@ class BaseSGD(BaseEstimator):
                 + self._advice(noisy))
         warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
+    def _lower_step(self, plan):
+        """How to lower this plan's step, in the divergence message."""
+        if plan.fields["schedule"] == int(_kernels.Schedule.OPTIMAL):
+            first = 1.0 / (self.alpha * getattr(self, "_optimal_init", math.inf))
+            return (f"use a smaller first step: the 'optimal' schedule's is "
+                    f"1 / (alpha t0) = {first:.3g}, set by alpha (eta0 is not used); "
+                    "raise alpha, or use learning_rate='constant' or 'invscaling' "
+                    "with a small eta0")
+        return ("lower the learning rate (eta0" + (
+            ", or the optimizer's lr" if isinstance(self.optimizer, Optimizer) else "")
+            + f"; it is {plan.lr!r})")
+
     def _advice(self, noisy):
         """What to change, for a loss curve that is noisy at its end or not."""
-        if make_plan(self, sparse=False, threads=1).fields["schedule"] == int(
-                _kernels.Schedule.OPTIMAL):
+        schedule = make_plan(self, sparse=False, threads=1).fields["schedule"]
+        if schedule == int(_kernels.Schedule.OPTIMAL):
             # eta0 is not the optimal schedule's: its steps are 1 / (alpha t)
             return ("the optimal schedule's steps 1 / (alpha t) shrink slowly for a "
                     "small alpha: use average=True, or optimizer='adam', or increase "
                     "max_iter." if not self.average else
                     "use optimizer='adam' or a full batch (batch_size=None), or "
                     "increase max_iter.")
-        if noisy:
+        if not noisy:
+            return ("the loss curve decreases steadily but slowly: raise eta0, or "
+                    "increase max_iter.")
+        if schedule == int(_kernels.Schedule.ADAPTIVE):
             return ("the loss curve goes up and down at the end: lower eta0, or use "
-                    "learning_rate='adaptive' or average=True.")
-        return "the loss curve decreases steadily but slowly: raise eta0, or increase max_iter."
+                    "average=True (the adaptive schedule already divides the step by "
+                    "5 on each plateau).")
+        return ("the loss curve goes up and down at the end: lower eta0, or use "
+                "learning_rate='adaptive' or average=True.")
 
     def _record(self, ws, rule, fitting):
         """The fitted attributes after the epochs ``ws`` ran under ``rule``."""
@@ -518,7 +537,7 @@ class BaseSGD(BaseEstimator):
         """coef_ / intercept_ from the state (averaged if on), in the targets'
         unit; remembered to notice later assignments."""
         theta = self._avg[:, :-1] if self._averaging(self.t_) else self._theta
-        model = self._scaling.decode(theta)
+        model = self._scaling.decode(theta).astype(getattr(self, "_dtype", np.float64))
         self.coef_ = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
         self.intercept_ = model[:, -1].copy()
         self._published = (np.atleast_2d(self.coef_).copy(), self.intercept_.copy())
