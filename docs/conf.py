@@ -1,0 +1,110 @@
+"""Sphinx configuration of descent's documentation site.
+
+Build (after ``pip install ".[docs]"``, from the repository root)::
+
+    python -m sphinx -W -b html docs docs/_build/html       # the site
+    python -m sphinx -W -b doctest docs docs/_build/doctest # run the >>> snippets
+
+The site documents the *installed* package (autodoc imports ``descent``, whose
+kernels are compiled): ``src/`` is deliberately not put on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import descent
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(DOCS / "_ext"))      # the local extensions (docs/_ext/)
+
+project = "descent"
+author = "the descent developers"
+copyright = "the descent developers"         # noqa: A001 (Sphinx's name)
+release = descent.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.doctest",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+    "api_listing",                            # docs/_ext/: the API page complete
+    "defaults_table",                         # docs/_ext/: eta0="auto" from the code
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
+                    "auto_examples/*.ipynb", "auto_examples/*.py",
+                    "auto_examples/*.zip", "auto_examples/*.json"]
+templates_path = ["_templates"]
+
+# -- autodoc / autosummary / numpydoc ----------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"          # the numpydoc sections say the types
+add_module_names = False
+# numpydoc would add a "Methods" table to every class page that needs a stub
+# page per method; the class template lists the methods itself.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+numpydoc_attributes_as_param_list = True
+
+# -- myst (docs/architecture.md is Markdown, written once) -------------------
+myst_heading_anchors = 3
+myst_enable_extensions = ["colon_fence"]
+
+# -- doctest: the >>> snippets of the user guide run with `-b doctest` -------
+doctest_global_setup = """
+import warnings
+import numpy as np
+np.set_printoptions(precision=4, suppress=True)
+"""
+doctest_test_doctest_blocks = "default"
+
+# -- sphinx-gallery: examples/ -> docs/auto_examples/ ------------------------
+# Every examples/*.py is a gallery page (examples/plot_*.py included, whoever
+# adds them: nothing to register here), and every one is RUN at build time
+# (filename_pattern matches all, not only plot_*), so a broken example fails
+# the build and its figures come from the installed package. An example must
+# be in sphinx-gallery's format: a docstring with a "===" title, then code
+# with "# %%" text cells; keep each to a few seconds (the build runs in CI).
+# Left out: private helpers (_name.py) and conftest.py.
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"\.py$",
+    "ignore_pattern": r"(^|[\\/])(_[^\\/]*|conftest)\.py$",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    "image_scrapers": ("matplotlib",),
+}
+# no display needed to draw figures
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# -- HTML ---------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"descent {release}"
+html_static_path = ["_static"]
+html_css_files = ["descent.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_sidebars = {"index": [], "getting_started": [], "benchmarks": [], "architecture": []}
