@@ -1,17 +1,27 @@
 """Sphinx configuration of descent's documentation site.
 
-Build (after ``pip install ".[docs]"``, from the repository root)::
+Build (after ``pip install ".[docs]"``, from the repository root), one command::
 
-    python -m sphinx -W -b html docs docs/_build/html       # the site
-    python -m sphinx -W -b doctest docs docs/_build/doctest # run the >>> snippets
+    python -m sphinx -W -b html docs docs/_build/html       # the site (runs the gallery)
+
+and, to run the ``>>>`` examples of the pages and docstrings as tests::
+
+    python -m sphinx -W -b doctest docs docs/_build/doctest
+
+CI (``.ci/run``) runs both with ``-W --keep-going``. The outputs
+(docs/_build, docs/auto_examples, docs/api/generated,
+docs/sg_execution_times.rst) are git-ignored.
 
 The site documents the *installed* package (autodoc imports ``descent``, whose
-kernels are compiled): ``src/`` is deliberately not put on ``sys.path``.
+kernels are compiled): ``src/`` is deliberately not put on ``sys.path``. To
+document another build, install it elsewhere (``pip install --target DIR .``)
+and put DIR first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -23,7 +33,7 @@ sys.path.insert(0, str(DOCS / "_ext"))      # the local extensions (docs/_ext/)
 
 project = "descent"
 author = "the descent developers"
-copyright = "the descent developers"         # noqa: A001 (Sphinx's name)
+copyright = "the descent developers"
 release = descent.__version__
 version = release
 
@@ -108,3 +118,22 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_sidebars = {"index": [], "getting_started": [], "benchmarks": [], "architecture": []}
+
+
+# -- docstrings: fitted-attribute names inside "of shape (...)" ---------------
+# numpydoc renders a parameter's or attribute's type as reST, where a bare
+# name ending in "_" is a link: "ndarray of shape (n_features_in_,)" fails the
+# build ('Unknown target name: "n_features_in"'). scikit-learn writes
+# (`n_features_in_`,); until every docstring does, such names are quoted here.
+_SHAPE = re.compile(r"of shape \([^)]*\)")
+_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
+
+
+def _quote_shape_names(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        lines[i] = _SHAPE.sub(
+            lambda m: _TRAILING_UNDERSCORE.sub(r"``\1``", m.group(0)), line)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _quote_shape_names)

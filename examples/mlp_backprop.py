@@ -179,7 +179,7 @@ def main(argv=None):
 
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    _, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     for row in rows:
         epochs = np.arange(1, len(row["loss_curve"]) + 1)
         ax.plot(epochs, row["loss_curve"], marker=".", label=row["model"])

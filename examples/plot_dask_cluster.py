@@ -70,7 +70,10 @@ cluster.close()
 # Each epoch of ``fit_dask`` mixes two models that each saw half the rows:
 # about the progress of one model over half the data, with less noise. It
 # needs a few more epochs than an in-memory fit and ends at the same
-# objective. On one machine the cluster's scheduling costs more time than it
+# objective. The plateaus and drops of both curves are the ``"adaptive"``
+# schedule (Adam's default per sample) dividing the step by 5 when the
+# objective stops improving; the floor is the noise's variance over 2. On one
+# machine the cluster's scheduling costs more time than it
 # saves; the point is data that does not fit on one machine.
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")

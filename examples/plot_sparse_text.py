@@ -83,7 +83,7 @@ for name, model in models.items():
     scores[name] = model.score(X_test, y_test)
     print(f"{name:18} {seconds:8.2f} {model.n_iter_:7d} {scores[name]:12.3f}")
     for warning in caught:
-        print(textwrap.fill(f"{warning.category.__name__}: {warning.message}", 88,
+        print(textwrap.fill(f"{warning.category.__name__}: {warning.message}", 76,
                             initial_indent="    ", subsequent_indent="    "))
 
 # %%
@@ -117,7 +117,7 @@ ax_r2.barh(names, [scores[n] for n in names], color="tab:green")
 ax_r2.axvline(ridge.score(X_test, y_test), color="k", lw=1, ls="--", label="ridge optimum")
 ax_r2.set(xlabel="R² on held-out documents", xlim=(0, 1))
 ax_r2.invert_yaxis()
-ax_r2.legend(loc="lower right")
+ax_r2.legend(loc="upper right")
 labels = [f"{opt}, {mode}" for opt, mode in epoch_seconds]
 ax_time.barh(labels, list(epoch_seconds.values()), color="tab:blue")
 ax_time.set(xscale="log", xlabel="one epoch (s, log scale)")
