@@ -59,7 +59,7 @@ templates_path = ["_templates"]
 # -- autodoc / autosummary / numpydoc ----------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"          # the numpydoc sections say the types
 add_module_names = False
 # numpydoc would add a "Methods" table to every class page that needs a stub
