@@ -453,10 +453,13 @@ class BaseSGD(BaseEstimator):
         if self.tol is None:
             return
         if outcome is Outcome.STALLED:
+            # (the gap is the probe's, compared with tol: "far" is relative to it)
             cause = ("the adaptive schedule's step fell below 1e-6 while the model is "
-                     "still far from stationary" if rule.adaptive else
-                     "the model is still far from stationary, and the checks since the "
-                     "objective stopped improving by tol show too little progress")
+                     f"still farther from stationary than tol={self.tol:g} allows"
+                     if rule.adaptive else
+                     f"the model is still farther from stationary than tol={self.tol:g} "
+                     "allows, and the checks since the objective stopped improving by "
+                     "tol show too little progress")
         elif self.n_iter_ == max_iter and outcome is not Outcome.CONVERGED:
             cause = None
         else:
