@@ -326,7 +326,9 @@ class RuleReference:
                 else:
                     self.s0 = mom * self.s0 + (1.0 - h["dampening"]) * g
                 g = g + mom * self.s0 if h["nesterov"] else self.s0
-            eff = np.full_like(theta, lr)
+            # the L1 threshold takes the momentum buffer's gain
+            gain = (1.0 - h["dampening"]) / (1.0 - mom) if 0.0 < mom < 1.0 else 1.0
+            eff = np.full_like(theta, lr * gain)
             new = theta - lr * g
         elif self.kind == "adagrad":
             clr = lr / (1.0 + (t - 1) * h["lr_decay"])
@@ -345,6 +347,7 @@ class RuleReference:
             if h["momentum"] > 0:
                 self.s1 = h["momentum"] * self.s1 + g * inv
                 new = theta - lr * self.s1
+                eff = eff / (1.0 - h["momentum"])       # the buffer's gain
             else:
                 new = theta - lr * g * inv
         elif self.kind == "adadelta":
@@ -497,7 +500,11 @@ def _torch_effective_step(torch, name, opt, w, lr, acc_delta_before):
     """Each coordinate's step size (what multiplies the gradient), read from
     the torch optimizer's state after its step."""
     st = opt.state[w]
-    if name in ("sgd", "momentum", "nesterov"):
+    if name in ("momentum", "nesterov"):
+        # the momentum buffer's gain 1 / (1 - 0.9) on the L1 threshold: a step
+        # moves w by lr g / (1 - momentum) at the fixed point
+        return torch.full_like(w, lr / (1.0 - 0.9))
+    if name == "sgd":
         return torch.full_like(w, lr)
     if name == "adagrad":
         return lr / (st["sum"].sqrt() + 1e-10)

@@ -55,3 +55,51 @@ def test_mlp_backprop_five_epochs():
     ours, sklearn = rows[0]["accuracy"], rows[1]["accuracy"]
     assert ours >= 0.88
     assert abs(ours - sklearn) <= 0.05
+
+
+def load_plot_example(name):
+    """A plot_* example run with the Agg backend (nothing written: the PNG is
+    saved only when the file runs as a script)."""
+    from _require import require
+
+    require("matplotlib").use("Agg")
+    return load_example(name)
+
+
+def test_plot_optimizers_every_default_fits():
+    # every optimizer's defaults, in every batch mode, end within 1 % of the
+    # exact ridge optimum of standardized diabetes (0.81 % at most when
+    # written: per-sample adadelta)
+    import matplotlib.pyplot as plt
+
+    m = load_plot_example("plot_optimizers")
+    try:
+        assert m.best == m.optimum(*m.load())
+        for mode, by_name in m.fits.items():
+            assert list(by_name) == list(m.OPTIMIZERS)
+            for name, (est, _, _) in by_name.items():
+                gap = (m.objective(m.X, m.y, est.coef_, est.intercept_[0]) - m.best) / m.best
+                assert 0 <= gap < 0.01, (mode, name, gap)
+        axes = m.fig.axes
+        assert len(axes) == 3
+        for ax, by_name in zip(axes, m.fits.values()):
+            lines = ax.get_lines()
+            assert len(lines) == len(m.OPTIMIZERS) + 1          # + the optimum
+            for line, (est, _, _) in zip(lines, by_name.values()):
+                np.testing.assert_array_equal(line.get_ydata(), est.loss_curve_)
+    finally:
+        plt.close("all")
+
+
+def test_plot_lr_find_suggestions_fit():
+    import matplotlib.pyplot as plt
+
+    m = load_plot_example("plot_lr_find")
+    try:
+        for name, result in m.results.items():
+            assert result.diverged
+            est = m.fit_with(result, m.CASES[name], m.X, m.y)
+            assert 0 <= m.ridge_gap(m.X, m.y, est) < 1e-3, name
+        assert len(m.fig.axes) == 3
+    finally:
+        plt.close("all")

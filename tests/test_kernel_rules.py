@@ -22,7 +22,11 @@ def step_size(opt, g):
     """The step per unit of gradient of coordinate j after the first step
     from a zero state (what the L1 threshold is scaled by)."""
     if isinstance(opt, SGD):
-        return np.full_like(g, opt.lr)
+        # with momentum, times the buffer's gain (1 - dampening) / (1 - momentum):
+        # what a step moves w by per unit of gradient at the fixed point
+        gain = ((1 - opt.dampening) / (1 - opt.momentum)
+                if 0 < opt.momentum < 1 else 1.0)
+        return np.full_like(g, opt.lr * gain)
     if isinstance(opt, Adagrad):
         return opt.lr / (np.sqrt(opt.initial_accumulator_value + g * g) + opt.eps)
     if isinstance(opt, RMSprop):

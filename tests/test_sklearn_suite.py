@@ -21,9 +21,6 @@ DIFFERENCES = {
     # descent fits multi-output y (n_samples, n_targets); scikit-learn refuses it
     "test_input_format[SGDRegressor]": "multi-output y is accepted",
     "test_input_format[SparseSGDRegressor]": "multi-output y is accepted",
-    # float32 X is fitted in float64 until the float32 path exists
-    "test_sgd_dtype_match[float32-SGDRegressor]": "coef_ is float64 for float32 X",
-    "test_sgd_dtype_match[float32-SparseSGDRegressor]": "coef_ is float64 for float32 X",
 }
 
 RUNNER = textwrap.dedent("""

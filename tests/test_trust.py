@@ -72,7 +72,7 @@ def test_giving_up_names_the_remaining_gap():
         SGDRegressor(max_iter=3, random_state=0).fit(X, y)
     # a fit that cannot get closer (constant, too large a step: a noise floor)
     # stops before max_iter, saying why
-    with pytest.warns(ConvergenceWarning, match="far from stationary.*eta0"):
+    with pytest.warns(ConvergenceWarning, match="farther from stationary than tol=0.001.*eta0"):
         model = SGDRegressor(optimizer="adam", eta0=0.3, learning_rate="constant",
                              random_state=0).fit(X, y)
     assert model.n_iter_ < 1000

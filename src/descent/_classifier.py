@@ -15,10 +15,10 @@ from sklearn.utils.validation import validate_data
 
 from . import _labels
 from ._base import BaseSGD
-from ._losses import LOSSES, loss_info
+from ._losses import LOSSES, LossTable, loss_info
 from ._optimal import optimal_t0
 from ._plan import CLASSIFIER_DEFAULTS, max_row_norm
-from ._validation import check_csr, check_rows, validation_split
+from ._validation import FLOATS, check_csr, check_rows, validation_split
 
 __all__ = ["SGDClassifier"]
 
@@ -161,9 +161,11 @@ descent.schedules schedule, default="auto"
 
     Attributes
     ----------
-    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features), float64
-        The weights (the first shape with two classes).
-    intercept_ : ndarray of shape (1,) or (n_classes,), float64
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        The weights (the first shape with two classes); float32 when X was
+        float32, else float64 (the training itself runs in float64).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Its dtype follows ``coef_``.
     classes_ : ndarray of shape (n_classes,)
         The labels, sorted.
     n_iter_ : int
@@ -171,7 +173,7 @@ descent.schedules schedule, default="auto"
     t_ : float
         Updates made, plus 1 (scikit-learn's count, which the schedules use).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Present when X had string column names.
     loss_curve_ : list of float
         The training objective of each epoch (the running mean over the
@@ -488,17 +490,7 @@ descent.schedules schedule, default="auto"
         return _labels.log_probabilities(self.loss, self.decision_function(X),
                                          self.multi_class == "multinomial")
 
-    @property
-    def loss_functions(self):
-        """scikit-learn's table of the losses: name -> (name, parameter) for
-        the losses with a threshold (the hinges') or an ``epsilon``, (name,)
-        for the others."""
-        def entry(name, info):
-            if info.threshold is None:
-                return (name, self.epsilon)
-            return (name, info.threshold) if "hinge" in name or name == "perceptron" \
-                else (name,)
-        return {name: entry(name, info) for name, info in LOSSES.items()}
+    loss_functions = LossTable(LOSSES)
 
     # -- the hooks of BaseSGD ---------------------------------------------------
     def _coef_is_2d(self):
@@ -509,7 +501,7 @@ descent.schedules schedule, default="auto"
                          and len(getattr(self, "classes_", ())) > 2)
 
     def _check_data(self, X, y, sample_weight, reset):
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=FLOATS,
                              order="C", copy=False, accept_large_sparse=False,
                              reset=reset)
         check_csr(X)
@@ -558,7 +550,15 @@ descent.schedules schedule, default="auto"
             t0 = super()._optimal_t0(plan, X, y, sample_weight, train_idx, seed)
             rows = X[train_idx]
             sw = None if sample_weight is None else sample_weight[train_idx]
-            cap = 1.0 / (info.curvature * max_row_norm(rows, sw, self.fit_intercept))
+            norm = max_row_norm(rows, sw, self.fit_intercept)
+            cap = 1.0 / (info.curvature * norm)
+            if not cap > 0.0:
+                # (scikit-learn's words for it, which its own tests match)
+                raise ValueError(
+                    "Floating-point under-/overflow occurred at epoch #0: X has a row "
+                    f"of squared norm {norm:.3g}, on which no step of loss={self.loss!r} "
+                    "is stable. Scaling input data with StandardScaler or MinMaxScaler "
+                    "might help.")
             return max(t0, optimal_t0(cap, self.alpha))
         # scikit-learn's heuristic: a first step typw / max(1, dloss(1, -typw))
         # with typw = alpha ** -0.25, the typical weight of a sample; the

@@ -104,10 +104,13 @@ ctypedef struct Settings:
 # The training rows as the loops read them.
 ctypedef struct Data:
     const double* X       # dense rows (C order), or NULL
+    const float* X32      # the same in float32 (X read in place), or NULL
     const double* data    # CSR rows, or NULL
+    const float* data32   # the same in float32, or NULL
     const int* indices
     const int* indptr
     bint sparse
+    bint single           # X's values are float32 (X32 / data32)
     Py_ssize_t n_rows
     const double* y       # (n, K) targets, C order
     Py_ssize_t K
@@ -136,13 +139,14 @@ ctypedef struct Buffers:
     double* wscale        # per target: w = wscale * v (PLAIN), K
     double* dl            # per target dloss of the current sample, K per thread
     double* work          # scratch of the serial batch gradient and the evaluations, 3 K
-    double* lazy          # lazy sparse steps: 6 * d (snapshots, a gathered row)
+    double* lazy          # lazy sparse steps: 7 * d (snapshots, a gathered row and its x)
     double* inv_freq      # sparse Hogwild!: n / (training rows containing feature j), d
     double* hog           # sparse Hogwild!: per thread, a gathered row (5 * max_nnz)
     Py_ssize_t max_nnz    # the most non-zeros of a training row
     double* local         # dense Hogwild!: per thread, loss, dloss and model copies
     Py_ssize_t local_head  # offset of the copies in a thread's block
     Py_ssize_t local_stride  # doubles per thread's block (whole cache lines)
+    Py_ssize_t local_row  # float32 X: offset of a thread's row in float64 (d), else 0
 
 
 # Counters a training call carries from step to step and epoch to epoch.
@@ -165,15 +169,23 @@ ctypedef struct Progress:
 # Fused tag types: a loop takes a NULL pointer of a tag type as a template
 # parameter, and Cython compiles it once per type, with the type's branches
 # resolved at compile time. The row layout: dense rows are read with no
-# index indirection, CSR rows cost O(nnz).
+# index indirection, CSR rows cost O(nnz); each in float64 or float32 (read in
+# place, widened to float64 as it is read: the model, its state and every sum
+# stay float64).
 ctypedef struct DenseT:
     char unused
 ctypedef struct SparseT:
+    char unused
+ctypedef struct Dense32T:
+    char unused
+ctypedef struct Sparse32T:
     char unused
 
 ctypedef fused LayoutT:
     DenseT
     SparseT
+    Dense32T
+    Sparse32T
 
 # The number of targets, for the per-sample PLAIN loop: with one target its
 # weight scale and dloss live in registers (a store and reload per sample

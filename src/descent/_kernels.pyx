@@ -76,12 +76,12 @@ cdef double run_path(LossT* kind, LayoutT* lay, const Data* D, const Settings* s
         return epoch_batched(kind, lay, D, s, rp, idx, n, n, B, P)
     if s.path == GRADIENT:     # into B.g; the model does not move
         return batch_gradient(kind, lay, D, s, idx, n, B.theta, B, s.n_threads)
-    if LayoutT is SparseT:
+    if LayoutT is SparseT or LayoutT is Sparse32T:
         if s.path == LAZY:
-            return epoch_lazy(kind, D, s, rp, idx, n, B, P)
-        return hogwild_sparse(kind, D, s, rp, idx, n, B, P)     # HOGWILD_*
+            return epoch_lazy(kind, lay, D, s, rp, idx, n, B, P)
+        return hogwild_sparse(kind, lay, D, s, rp, idx, n, B, P)     # HOGWILD_*
     else:
-        return hogwild_dense(kind, D, s, rp, idx, n, B, P)      # HOGWILD_*
+        return hogwild_dense(kind, lay, D, s, rp, idx, n, B, P)      # HOGWILD_*
 
 
 cdef double run_loss(LayoutT* lay, const Data* D, const Settings* s, const RuleParams* rp,
@@ -104,6 +104,19 @@ cdef double run_loss(LayoutT* lay, const Data* D, const Settings* s, const RuleP
     elif s.loss == SQUARED_HINGE:
         return run_path(<SquaredHingeT*>NULL, lay, D, s, rp, idx, n, B, P)
     return run_path(<SoftmaxT*>NULL, lay, D, s, rp, idx, n, B, P)
+
+
+cdef double run_layout(const Data* D, const Settings* s, const RuleParams* rp,
+                       const row_t* idx, Py_ssize_t n, Buffers* B,
+                       Progress* P) noexcept nogil:
+    # The switch on the row layout: dense or CSR, float64 or float32.
+    if D.sparse:
+        if D.single:
+            return run_loss(<Sparse32T*>NULL, D, s, rp, idx, n, B, P)
+        return run_loss(<SparseT*>NULL, D, s, rp, idx, n, B, P)
+    if D.single:
+        return run_loss(<Dense32T*>NULL, D, s, rp, idx, n, B, P)
+    return run_loss(<DenseT*>NULL, D, s, rp, idx, n, B, P)
 
 
 cdef inline bint is_hogwild(int path) noexcept nogil:
@@ -205,15 +218,28 @@ cdef class Workspace:
 
     cdef _set_data(self, X, const double[:, ::1] y, const double[::1] sample_weight):
         cdef const double[:, ::1] X_dense
+        cdef const float[:, ::1] X_dense32
         cdef const double[::1] X_data
+        cdef const float[::1] X_data32
         cdef const int[::1] X_indices, X_indptr
-        cdef Py_ssize_t j, d, n_rows
+        cdef Py_ssize_t j, d, n_rows, n_values
         cdef Data* D = &self.D
         D.sparse = isinstance(X, tuple)
+        D.X = D.data = NULL
+        D.X32 = D.data32 = NULL
         if D.sparse:
-            X_data, X_indices, X_indptr, d = X
+            values, X_indices, X_indptr, d = X
+            D.single = values.dtype == np.float32
+            if D.single:
+                X_data32 = values
+                n_values = X_data32.shape[0]
+                D.data32 = &X_data32[0] if n_values > 0 else NULL
+            else:
+                X_data = values
+                n_values = X_data.shape[0]
+                D.data = &X_data[0] if n_values > 0 else NULL
             n_rows = X_indptr.shape[0] - 1
-            if X_indices.shape[0] != X_data.shape[0] or X_indptr[n_rows] > X_data.shape[0]:
+            if X_indices.shape[0] != n_values or X_indptr[n_rows] > n_values:
                 raise ValueError("inconsistent CSR arrays")
             if X_indptr[0] != 0:
                 raise ValueError("CSR indptr must start at 0")
@@ -223,15 +249,19 @@ cdef class Workspace:
             for j in range(X_indptr[n_rows]):
                 if not 0 <= X_indices[j] < d:
                     raise ValueError("CSR column index out of range")
-            D.X = NULL
-            D.data = &X_data[0] if X_data.shape[0] > 0 else NULL
             D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
             D.indptr = &X_indptr[0]
         else:
-            X_dense = X
-            n_rows, d = X_dense.shape[0], X_dense.shape[1]
-            D.X = &X_dense[0, 0] if n_rows > 0 and d > 0 else NULL
-            D.data = D.indices = D.indptr = NULL
+            D.single = X.dtype == np.float32
+            D.indices = D.indptr = NULL
+            if D.single:
+                X_dense32 = X
+                n_rows, d = X_dense32.shape[0], X_dense32.shape[1]
+                D.X32 = &X_dense32[0, 0] if n_rows > 0 and d > 0 else NULL
+            else:
+                X_dense = X
+                n_rows, d = X_dense.shape[0], X_dense.shape[1]
+                D.X = &X_dense[0, 0] if n_rows > 0 and d > 0 else NULL
         if n_rows != y.shape[0] or (sample_weight is not None
                                     and y.shape[0] != sample_weight.shape[0]):
             raise ValueError("X, y and sample_weight must have the same length")
@@ -240,7 +270,9 @@ cdef class Workspace:
         D.n_rows, D.d, D.K = n_rows, d, y.shape[1]
         D.y = &y[0, 0]
         D.sw = &sample_weight[0] if sample_weight is not None else NULL
-        D.ahead = prefetch_distance(d)
+        # rows ahead by the values a row holds (a CSR row: its mean nnz)
+        D.ahead = prefetch_distance(
+            max(1, (D.indptr[n_rows] if D.sparse else n_rows * d) // max(1, n_rows)))
 
     cdef _check(self, double[:, ::1] theta, double[:, ::1] avg,
                 double[:, ::1] rule_state, double[::1] q):
@@ -290,7 +322,7 @@ cdef class Workspace:
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         if path == LAZY or (is_hogwild(path) and self.D.sparse):
-            B.lazy = <double*>malloc(6 * d * sizeof(double))
+            B.lazy = <double*>malloc(7 * d * sizeof(double))
             if B.lazy == NULL:
                 raise MemoryError("descent could not allocate its work buffers")
         if is_hogwild(path) and not self.D.sparse:
@@ -307,6 +339,10 @@ cdef class Workspace:
         B.local_head = 8 + 2 * ((K + 7) // 8 * 8)
         B.local_stride = (B.local_head + (3 * K * (d + 1) + K * d if self.s.path == HOGWILD_PLAIN
                                           else 9 * K * (d + 1)) + 7) // 8 * 8
+        B.local_row = 0
+        if self.D.single:      # a float32 row widened to float64, per thread
+            B.local_row = B.local_stride
+            B.local_stride += (d + 7) // 8 * 8
         self.local_raw = malloc((self.s.n_threads * B.local_stride + 8) * sizeof(double))
         if self.local_raw == NULL:
             raise MemoryError("descent could not allocate its work buffers")
@@ -365,12 +401,8 @@ cdef class Workspace:
             fp_mode = descent_flush_denormals()
             if self.s.shuffle:
                 shuffle_indices(&self.train_idx[0], n, &self.rng)
-            if self.D.sparse:
-                loss_sum = run_loss(<SparseT*>NULL, &self.D, &self.s, &self.rp,
-                                    &self.train_idx[0], n, &self.B, &self.P)
-            else:
-                loss_sum = run_loss(<DenseT*>NULL, &self.D, &self.s, &self.rp,
-                                    &self.train_idx[0], n, &self.B, &self.P)
+            loss_sum = run_layout(&self.D, &self.s, &self.rp, &self.train_idx[0], n,
+                                  &self.B, &self.P)
             if self.s.path == FULL_BATCH:
                 obj = loss_sum / n + self.P.penalty_start
             else:
@@ -444,32 +476,33 @@ cdef class Workspace:
         s.path = GRADIENT
         with nogil:
             fp_mode = descent_flush_denormals()
-            if self.D.sparse:
-                loss_sum = run_loss(<SparseT*>NULL, &self.D, &s, &self.rp,
-                                    &self.train_idx[0], n, &self.B, &self.P)
-            else:
-                loss_sum = run_loss(<DenseT*>NULL, &self.D, &s, &self.rp,
-                                    &self.train_idx[0], n, &self.B, &self.P)
+            loss_sum = run_layout(&self.D, &s, &self.rp, &self.train_idx[0], n, &self.B,
+                                  &self.P)
             for j in range(size):
                 (&out[0, 0])[j] = self.B.g[j] / n
                 self.B.g[j] = 0.0          # zeroed again for the CSR scatter
             descent_restore_fp(fp_mode)
         return loss_sum / n
 
-    def objective(self, const double[:, ::1] theta=None):
+    def objective(self, const double[:, ::1] theta=None, Py_ssize_t max_rows=-1):
         """The training objective (mean weighted loss plus penalty) of
-        ``theta`` (K, d + 1), by default the current model, exactly."""
+        ``theta`` (K, d + 1), by default the current model, exactly; with
+        ``max_rows`` >= 1, on the first that many training rows of the current
+        (shuffled) order only."""
         cdef double value
         cdef const double* th = self.B.theta
         cdef unsigned long long fp_mode
+        cdef Py_ssize_t n = self.train_idx.shape[0]
+        if max_rows >= 1:
+            n = min(n, max_rows)
         if theta is not None:
             if theta.shape[0] != self.D.K or theta.shape[1] != self.D.d + 1:
                 raise ValueError("theta must be (K, n_features + 1)")
             th = &theta[0, 0]
         with nogil:
             fp_mode = descent_flush_denormals()
-            value = objective_at(&self.D, &self.s, &self.train_idx[0],
-                                 self.train_idx.shape[0], th, self.B.work)
+            value = objective_at(&self.D, &self.s, &self.train_idx[0], n, th,
+                                 self.B.work)
             descent_restore_fp(fp_mode)
         return value
 

@@ -76,10 +76,16 @@ def probabilities(loss, scores, multinomial):
     computes them for ``log_loss`` (the logistic function; one-vs-rest
     normalised) and ``modified_huber`` ((clip(score, -1, 1) + 1) / 2,
     normalised; uniform where every class scores -1 or less); the softmax for
-    the multinomial model."""
+    the multinomial model. In float64 whatever the scores' dtype (float32
+    logits of -104 would underflow)."""
+    scores = np.asarray(scores, dtype=np.float64)
     if multinomial and scores.ndim == 2:
         return softmax(scores, axis=1)
     if loss == "log_loss":
+        if scores.ndim == 2:
+            # normalised in log space: where every class's expit underflows
+            # (scores below -745) the ratios survive
+            return np.exp(log_probabilities(loss, scores, multinomial))
         p = expit(scores)
     else:
         p = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
@@ -94,7 +100,8 @@ def probabilities(loss, scores, multinomial):
 
 def log_probabilities(loss, scores, multinomial):
     """log P(class | x), without the underflow of log(probabilities) where
-    the logistic model's logits are large (log-sum-exp forms)."""
+    the logistic model's logits are large (log-sum-exp forms); float64."""
+    scores = np.asarray(scores, dtype=np.float64)
     if multinomial and scores.ndim == 2:
         return log_softmax(scores, axis=1)
     if loss != "log_loss":

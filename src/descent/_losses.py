@@ -55,6 +55,24 @@ SOFTMAX = LossInfo(Loss.SOFTMAX, 0.0, 0.5, True, probabilities=True)
 REGRESSION_LOSSES = tuple(name for name, info in LOSSES.items() if not info.classification)
 
 
+class LossTable:
+    """scikit-learn's ``loss_functions`` table: name -> (name, parameter) for
+    the losses with a threshold (the hinges', the perceptron's) or an
+    ``epsilon``, (name,) for the others. On the class, a dict with the default
+    epsilon 0.1 (scikit-learn's class attribute); on an estimator, with its
+    ``epsilon``."""
+
+    def __init__(self, losses):
+        self.losses = losses
+
+    def __get__(self, est, owner=None):
+        epsilon = 0.1 if est is None else est.epsilon
+        return {name: (name, epsilon) if info.threshold is None
+                else (name, info.threshold) if info.classification and not info.probabilities
+                else (name,)
+                for name, info in self.losses.items()}
+
+
 def loss_info(loss, multinomial=False):
     """The LossInfo of a loss name (``multinomial``: the softmax of log_loss)."""
     return SOFTMAX if multinomial else LOSSES[loss]

@@ -164,7 +164,12 @@ DEFAULTS["amsgrad"] = DEFAULTS["adamw"] = DEFAULTS["adam"]
 # default "optimal" (its eta0 unused). The labels' targets (+-1, or one-hot)
 # are on the scale of standardized ones, so the steps carry over; the
 # curvature of each loss (descent._losses) enters the "c/L", "c/R", "c/B" steps.
-CLASSIFIER_DEFAULTS = dict(DEFAULTS, sgd=dict(DEFAULTS["sgd"], sample=(0.01, "optimal")))
+# Mini-batch RMSprop adapts its step instead of decaying it: invscaling
+# stopped at max_iter 5 points of training accuracy short of
+# LogisticRegression's on standardized digits (10 classes, log loss), adaptive
+# 1 point short in 146 epochs (measured; breast cancer and wine: equal).
+CLASSIFIER_DEFAULTS = dict(DEFAULTS, sgd=dict(DEFAULTS["sgd"], sample=(0.01, "optimal")),
+                           rmsprop=dict(DEFAULTS["rmsprop"], batch=("0.1/M", "adaptive")))
 
 
 def kernel_schedule(learning_rate):
@@ -311,11 +316,14 @@ def lipschitz(X, sample_weight, *, fit_intercept, curvature, l2, iterations=50, 
     if not fit_intercept:
         v[-1] = 0.0
     value = 0.0
+    # float32 X: the products in float32 (a float64 vector would make NumPy
+    # convert all of X to float64 first)
+    dtype = X.dtype if X.dtype == np.float32 else np.float64
     for _ in range(iterations):
         v /= np.linalg.norm(v)
-        z = w * (np.asarray(X @ v[:-1]).ravel() + v[-1])
+        z = w * (np.asarray(X @ v[:-1].astype(dtype)).ravel() + v[-1])
         Av = np.empty(d + 1)
-        Av[:-1] = np.asarray(X.T @ z).ravel() / total
+        Av[:-1] = np.asarray(X.T @ z.astype(dtype)).ravel() / total
         Av[-1] = z.sum() / total if fit_intercept else 0.0
         new = float(v @ Av)
         v = Av

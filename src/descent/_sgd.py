@@ -10,7 +10,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseSGD
-from ._losses import REGRESSION_LOSSES
+from ._losses import LOSSES, REGRESSION_LOSSES, LossTable
 from ._scaling import LOSS_POWER, TargetScaling, choose_scaling
 
 __all__ = ["SGDRegressor"]
@@ -268,12 +268,7 @@ descent.schedules schedule, default="auto"
         """
         return self._decision(X)
 
-    @property
-    def loss_functions(self):
-        """scikit-learn's table of the losses: name -> (name, epsilon) for the
-        losses that take ``epsilon``, (name,) for the others."""
-        return {name: (name,) if name == "squared_error" else (name, self.epsilon)
-                for name in REGRESSION_LOSSES}
+    loss_functions = LossTable({name: LOSSES[name] for name in REGRESSION_LOSSES})
 
     def _choose_scaling(self, y, sample_weight, plan):
         if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain):

@@ -17,6 +17,9 @@ from ._lr_drive import check_schedule
 from ._plan import hogwild_requested
 from .optim import Optimizer
 
+# The dtypes of X the kernels read in place (float32 widened as it is read);
+# validate_data converts any other to the first.
+FLOATS = (np.float64, np.float32)
 # The kernels index rows with 32-bit integers.
 MAX_ROWS = np.iinfo(np.int32).max
 
@@ -68,11 +71,12 @@ def _check_optimizer_instance(est):
 
 
 def check_data(est, X, y, sample_weight, reset):
-    """``validate_data`` plus descent's rules: X float64 (C order, or CSR
-    without int64 indices), y as (n, K), sample_weight finite and >= 0 (None
-    stays None: the kernel reads 1). Returns ``(X, y, sample_weight,
-    multi_output)``."""
-    X, y = validate_data(est, X, y, accept_sparse="csr", dtype=np.float64,
+    """``validate_data`` plus descent's rules: X float64 or float32 (C order,
+    or CSR without int64 indices; float32 is read in place, other dtypes
+    converted to float64 as scikit-learn does), y as (n, K) float64,
+    sample_weight finite and >= 0 (None stays None: the kernel reads 1).
+    Returns ``(X, y, sample_weight, multi_output)``."""
+    X, y = validate_data(est, X, y, accept_sparse="csr", dtype=FLOATS,
                          order="C", copy=False, y_numeric=True, multi_output=True,
                          accept_large_sparse=False, reset=reset)
     check_csr(X)
@@ -129,7 +133,7 @@ def kernel_X(X):
         X = X.copy()
         X.check_format(full_check=True)   # ValueError for a malformed structure
         X.sum_duplicates()
-    return (np.ascontiguousarray(X.data, dtype=np.float64),
+    return (np.ascontiguousarray(X.data, dtype=X.dtype if X.dtype in FLOATS else np.float64),
             np.ascontiguousarray(X.indices, dtype=np.int32),
             np.ascontiguousarray(X.indptr, dtype=np.int32), X.shape[1])
 

@@ -10,8 +10,8 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport fabs, pow
 
 from descent._kernels cimport (
-    ADAPTIVE, ADAMW, CONSTANT, HOGWILD_PLAIN, Buffers, Data, DenseT, ManyTargetsT,
-    OneTargetT, Progress, RuleParams, Settings, SparseT, row_t,
+    ADAPTIVE, ADAMW, CONSTANT, HOGWILD_PLAIN, Buffers, Data, LayoutT, ManyTargetsT,
+    OneTargetT, Progress, RuleParams, Settings, row_t,
 )
 from descent.kernel.lazy cimport (
     LAZY_TINY, Lazy, lazy_advance, lazy_factor, lazy_flush, lazy_init,
@@ -20,7 +20,7 @@ from descent.kernel.loop_plain cimport epoch_plain
 from descent.kernel.loop_rule cimport penalty_rules, rule_step_targets
 from descent.kernel.losses cimport LossT, sample_loss_grad
 from descent.kernel.penalties cimport penalty_parts, schedule_eta, soft_threshold
-from descent.kernel.rows cimport prefetch_sample
+from descent.kernel.rows cimport csr_value, dense_row, prefetch_ahead
 from descent.kernel.rules cimport (
     StepScalars, next_step, rule_eff, rule_step, state_merge_weight, step_scalars,
 )
@@ -97,13 +97,13 @@ cdef inline void start_thread_blocks(const Settings* s, Buffers* B,
                 w[7 * size + j] = w[8 * size + j] = B.s2[j]
 
 
-cdef inline void dense_chunk(LossT* kind, const Data* D, const Settings* s,
+cdef inline void dense_chunk(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
                              const RuleParams* coef_rule, const RuleParams* intercept_rule,
                              double alpha_l1, const row_t* idx, Py_ssize_t lo,
                              Py_ssize_t hi, const Buffers* B, const Progress* P,
                              double* T) noexcept nogil:
-    # The samples idx[lo:hi] on this thread's copy (T: its block).
-    cdef DenseT* lay = NULL
+    # The samples idx[lo:hi] on this thread's copy (T: its block; lay: DenseT
+    # or Dense32T, whose rows are widened into the block's row).
     cdef Py_ssize_t k, i, K = D.K, d = D.d, size = D.K * (D.d + 1)
     cdef double* dl = T + 8
     cdef double* w = T + B.local_head
@@ -132,13 +132,12 @@ cdef inline void dense_chunk(LossT* kind, const Data* D, const Settings* s,
         Pt.beta2_pow = pow(coef_rule.beta2, Pt.step)
         for k in range(lo, hi):
             i = idx[k]
-            if k + D.ahead < hi:
-                prefetch_sample(lay, D, idx[k + D.ahead])
+            prefetch_ahead(lay, D, idx, k, hi, w)
             T[0] = T[0] + sample_loss_grad(kind, lay, D, s, i, w, K, NULL, dl)
             sc = next_step(s, coef_rule, &Pt)
-            rule_step_targets(coef_rule, intercept_rule, sc, s, w, D.X + i * d, 0,
-                              dl, 1.0, alpha_l1, d, K, w + 3 * size, w + 5 * size,
-                              w + 7 * size)
+            rule_step_targets(coef_rule, intercept_rule, sc, s, w,
+                              dense_row(lay, D, i, T + B.local_row), 0, dl, 1.0,
+                              alpha_l1, d, K, w + 3 * size, w + 5 * size, w + 7 * size)
     push(w, w + size, w + 2 * size, size)
 
 
@@ -169,9 +168,9 @@ cdef inline double merge_thread_blocks(const Settings* s, const RuleParams* rp,
     return loss_sum
 
 
-cdef inline double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
-                                 const RuleParams* rp, const row_t* idx, Py_ssize_t n,
-                                 Buffers* B, Progress* P) noexcept nogil:
+cdef inline double hogwild_dense(LossT* kind, LayoutT* lay, const Data* D,
+                                 const Settings* s, const RuleParams* rp, const row_t* idx,
+                                 Py_ssize_t n, Buffers* B, Progress* P) noexcept nogil:
     cdef Py_ssize_t c, sync, nchunks, size = D.K * (D.d + 1)
     cdef double loss_sum, alpha_l1
     cdef RuleParams coef_rule, intercept_rule
@@ -184,7 +183,7 @@ cdef inline double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
     sync = max(HOGWILD_SYNC, 8 * D.ahead)
     nchunks = (n + sync - 1) // sync
     for c in prange(nchunks, num_threads=s.n_threads, schedule='dynamic'):
-        dense_chunk(kind, D, s, &coef_rule, &intercept_rule, alpha_l1, idx, c * sync,
+        dense_chunk(kind, lay, D, s, &coef_rule, &intercept_rule, alpha_l1, idx, c * sync,
                     min(c * sync + sync, n), B, P, B.local + threadid() * B.local_stride)
     loss_sum = merge_thread_blocks(s, rp, B, size)
     P.t = P.t + n
@@ -209,7 +208,8 @@ cdef inline double hogwild_dense(LossT* kind, const Data* D, const Settings* s,
 # training row contains get the serial lazy catch-up of the epoch's steps
 # afterwards (hogwild_untouched).
 
-cdef inline void sparse_plain_step(const Data* D, const Settings* s, const Buffers* B,
+cdef inline void sparse_plain_step(LayoutT* lay, const Data* D, const Settings* s,
+                                   const Buffers* B,
                                    Py_ssize_t i, double eta, const double* dl,
                                    double alpha_l1, double alpha_l2) noexcept nogil:
     cdef Py_ssize_t tt, j, d = D.d
@@ -224,12 +224,13 @@ cdef inline void sparse_plain_step(const Data* D, const Settings* s, const Buffe
             r = B.inv_freq[j]
             z = 1.0 - eta * alpha_l2 * r
             z = z if z > 0.0 else 0.0
-            wt[j] = soft_threshold(z * wt[j] - eta * dl[tt] * D.data[kk],
+            wt[j] = soft_threshold(z * wt[j] - eta * dl[tt] * csr_value(lay, D, kk),
                                    eta * alpha_l1 * r)
         wt[d] = wt[d] - eta * dl[tt] * s.intercept_decay * fi
 
 
-cdef inline void sparse_rule_step(const Data* D, const Settings* s, const Buffers* B,
+cdef inline void sparse_rule_step(LayoutT* lay, const Data* D, const Settings* s,
+                                  const Buffers* B,
                                   const RuleParams* coef_rule, const StepScalars* sc,
                                   Py_ssize_t i, double eta, const double* dl,
                                   double alpha_l1, double alpha_l2,
@@ -248,10 +249,10 @@ cdef inline void sparse_rule_step(const Data* D, const Settings* s, const Buffer
             G[kk], G[m + kk], G[2 * m + kk], G[3 * m + kk] = (
                 w[j], B.s0[j], B.s1[j], B.s2[j])
             if adamw:
-                G[4 * m + kk] = dl[tt] * D.data[start + kk]
+                G[4 * m + kk] = dl[tt] * csr_value(lay, D, start + kk)
                 G[kk] = G[kk] * (1.0 - eta * alpha_l2 * r)
             else:
-                G[4 * m + kk] = dl[tt] * D.data[start + kk] + alpha_l2 * r * w[j]
+                G[4 * m + kk] = dl[tt] * csr_value(lay, D, start + kk) + alpha_l2 * r * w[j]
         rule_step(coef_rule, sc, G, G + 4 * m, 1.0, 0.0, G + m, G + 2 * m,
                   G + 3 * m, nnz)
         for kk in range(nnz):
@@ -267,11 +268,11 @@ cdef inline void sparse_rule_step(const Data* D, const Settings* s, const Buffer
                       B.s0 + o + d, B.s1 + o + d, B.s2 + o + d, 1)
 
 
-cdef inline double hogwild_sparse(LossT* kind, const Data* D, const Settings* s,
-                                  const RuleParams* rp, const row_t* idx, Py_ssize_t n,
-                                  Buffers* B, Progress* P) noexcept nogil:
-    cdef SparseT* lay = NULL    # the layout type, for the row helpers
-    cdef Py_ssize_t k, i, ahead = D.ahead
+cdef inline double hogwild_sparse(LossT* kind, LayoutT* lay, const Data* D,
+                                  const Settings* s, const RuleParams* rp, const row_t* idx,
+                                  Py_ssize_t n, Buffers* B, Progress* P) noexcept nogil:
+    # (lay: SparseT or Sparse32T)
+    cdef Py_ssize_t k, i
     cdef double* dl
     cdef double loss_sum = 0.0, eta, step, alpha_l1, alpha_l2
     cdef double eta_now = P.eta, t0 = P.t, step0 = P.step
@@ -282,19 +283,18 @@ cdef inline double hogwild_sparse(LossT* kind, const Data* D, const Settings* s,
     coef_rule.weight_decay = 0.0      # the penalty enters per coordinate
     for k in prange(n, num_threads=s.n_threads, schedule='static'):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         dl = B.dl + threadid() * D.K
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, D.K, NULL, dl)
         if plain:
             eta = schedule_eta(s, P, eta_now, t0 + k)
-            sparse_plain_step(D, s, B, i, eta, dl, alpha_l1, alpha_l2)
+            sparse_plain_step(lay, D, s, B, i, eta, dl, alpha_l1, alpha_l2)
         else:
             step = step0 + k + 1.0
             eta = schedule_eta(s, P, eta_now, step)
             sc = step_scalars(&coef_rule, eta, step, pow(rp.beta1, step),
                               pow(rp.beta2, step))
-            sparse_rule_step(D, s, B, &coef_rule, &sc, i, eta, dl, alpha_l1, alpha_l2,
+            sparse_rule_step(lay, D, s, B, &coef_rule, &sc, i, eta, dl, alpha_l1, alpha_l2,
                              B.hog + threadid() * 5 * B.max_nnz)
     hogwild_untouched(D, s, rp, n, B, P)
     P.t = t0 + n

@@ -7,7 +7,7 @@
 from libc.math cimport fabs
 
 from descent._kernels cimport (
-    ADAPTIVE, CONSTANT, Buffers, Data, Progress, RuleParams, Settings, SparseT, row_t,
+    ADAPTIVE, CONSTANT, Buffers, Data, LayoutT, Progress, RuleParams, Settings, row_t,
 )
 from descent.kernel.lazy cimport (
     LAZY_TINY, Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_flush, lazy_init,
@@ -15,11 +15,11 @@ from descent.kernel.lazy cimport (
 )
 from descent.kernel.loop_rule cimport csr_row_rule_step, penalty_rules
 from descent.kernel.losses cimport LossT, sample_loss_grad
-from descent.kernel.rows cimport prefetch_sample
+from descent.kernel.rows cimport csr_row_values, prefetch_ahead
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
 
 
-cdef inline void gathered_row_step(const Data* D, Py_ssize_t i, Lazy* L,
+cdef inline void gathered_row_step(LayoutT* lay, const Data* D, Py_ssize_t i, Lazy* L,
                                    const RuleParams* coef_rule,
                                    const RuleParams* intercept_rule,
                                    const StepScalars* sc, const Settings* s, Buffers* B,
@@ -30,6 +30,8 @@ cdef inline void gathered_row_step(const Data* D, Py_ssize_t i, Lazy* L,
     cdef int kk, start = D.indptr[i], nnz = D.indptr[i + 1] - D.indptr[i]
     cdef double one = 1.0
     cdef double* w = B.theta
+    # the row's values as float64 (float32 X: widened into the 7th block)
+    cdef const double* x = csr_row_values(lay, D, start, nnz, B.lazy + 6 * d)
     cdef StepScalars sc_intercept = sc[0]
     sc_intercept.decay = 1.0              # the intercept is not decayed (AdamW)
     for tt in range(D.K):
@@ -37,7 +39,7 @@ cdef inline void gathered_row_step(const Data* D, Py_ssize_t i, Lazy* L,
         for kk in range(nnz):
             j = o + D.indices[start + kk]
             L.gw[kk], L.gs0[kk], L.gs1[kk], L.gs2[kk] = w[j], B.s0[j], B.s1[j], B.s2[j]
-        rule_step(coef_rule, sc, L.gw, D.data + start, B.dl[tt], alpha_l1,
+        rule_step(coef_rule, sc, L.gw, x, B.dl[tt], alpha_l1,
                   L.gs0, L.gs1, L.gs2, nnz)
         for kk in range(nnz):
             j = o + D.indices[start + kk]
@@ -47,12 +49,12 @@ cdef inline void gathered_row_step(const Data* D, Py_ssize_t i, Lazy* L,
                       B.s0 + o + d, B.s1 + o + d, B.s2 + o + d, 1)
 
 
-cdef inline double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
-                              const RuleParams* rp, const row_t* idx, Py_ssize_t n,
-                              Buffers* B, Progress* P) noexcept nogil:
-    # One epoch over the rows idx[0:n]; returns the sum of their weighted losses.
-    cdef SparseT* lay = NULL    # the layout type, for the row helpers
-    cdef Py_ssize_t k, i, tt, o, d = D.d, K = D.K, ahead = D.ahead
+cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
+                              const Settings* s, const RuleParams* rp, const row_t* idx,
+                              Py_ssize_t n, Buffers* B, Progress* P) noexcept nogil:
+    # One epoch over the CSR rows idx[0:n] (lay: SparseT or Sparse32T);
+    # returns the sum of their weighted losses.
+    cdef Py_ssize_t k, i, tt, o, d = D.d, K = D.K
     cdef int kk
     cdef double loss_sum = 0.0, alpha_l1, factor
     cdef RuleParams coef_rule, intercept_rule
@@ -63,8 +65,7 @@ cdef inline double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
               s.schedule == CONSTANT or s.schedule == ADAPTIVE, B.lazy, d)
     for k in range(n):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         sc = next_step(s, &coef_rule, P)
         factor = lazy_factor(&L, &coef_rule, &sc)
         if lazy_needs_restart(&L, factor):
@@ -72,7 +73,7 @@ cdef inline double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
         if fabs(factor) < LAZY_TINY:
             # The step (nearly) zeroes every coef: run it on all of them.
             loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
-            csr_row_rule_step(D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
+            csr_row_rule_step(lay, D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
             P.t += 1.0
             continue
         for tt in range(K):
@@ -81,7 +82,7 @@ cdef inline double epoch_lazy(LossT* kind, const Data* D, const Settings* s,
                 lazy_catch_up(&L, &coef_rule, &sc, D.indices[kk], B.theta + o, B.s0 + o,
                               B.s1 + o, B.s2 + o)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
-        gathered_row_step(D, i, &L, &coef_rule, &intercept_rule, &sc, s, B, alpha_l1)
+        gathered_row_step(lay, D, i, &L, &coef_rule, &intercept_rule, &sc, s, B, alpha_l1)
         lazy_advance(&L, &sc, factor)
         for kk in range(D.indptr[i], D.indptr[i + 1]):
             L.snap_a[D.indices[kk]] = L.a

@@ -12,12 +12,12 @@
 # wscale and q; all are updated from the same row.
 
 from descent._kernels cimport (
-    NO_PENALTY, Buffers, Data, DenseT, LayoutT, OneTargetT, Progress, Settings,
+    NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
     TargetsT, row_t,
 )
 from descent.kernel.losses cimport LossT, sample_loss_grad
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
-from descent.kernel.rows cimport prefetch_sample, row_axpy
+from descent.kernel.rows cimport prefetch_ahead, row_axpy
 
 
 cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
@@ -27,9 +27,12 @@ cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double
     # towards 0 by what it has not got of u yet, never across it.
     cdef Py_ssize_t j, jj, nnz
     cdef double z
-    nnz = D.d if LayoutT is DenseT else D.indptr[i + 1] - D.indptr[i]
+    if LayoutT is DenseT or LayoutT is Dense32T:
+        nnz = D.d
+    else:
+        nnz = D.indptr[i + 1] - D.indptr[i]
     for jj in range(nnz):
-        if LayoutT is DenseT:
+        if LayoutT is DenseT or LayoutT is Dense32T:
             j = jj
         else:
             j = D.indices[D.indptr[i] + jj]
@@ -61,7 +64,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
     # One epoch over the rows idx[0:n]; returns the sum of their weighted losses.
-    cdef Py_ssize_t k, i, j, tt, d = D.d, K, ahead = D.ahead
+    cdef Py_ssize_t k, i, j, tt, d = D.d, K
     cdef double* v
     cdef double update, ws, loss_sum = 0.0
     cdef double one_wscale[1]
@@ -83,8 +86,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         wscale[tt] = 1.0
     for k in range(n):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         eta = schedule_eta(s, P, eta, t)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl)
         if has_l1:

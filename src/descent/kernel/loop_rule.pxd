@@ -9,11 +9,11 @@ from libc.math cimport sqrt
 from libc.string cimport memset
 
 from descent._kernels cimport (
-    Buffers, Data, DenseT, LayoutT, Progress, RuleParams, Settings, row_t,
+    Buffers, Data, Dense32T, DenseT, LayoutT, Progress, RuleParams, Settings, row_t,
 )
 from descent.kernel.losses cimport LossT, clip_factor, sample_dloss, sample_loss_grad
 from descent.kernel.penalties cimport penalty_parts, penalty_value, update_average
-from descent.kernel.rows cimport dot, prefetch_sample, row_axpy
+from descent.kernel.rows cimport csr_value, dense_row, dot, prefetch_ahead, row_axpy
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
 
 
@@ -66,7 +66,7 @@ cdef inline void rule_step_targets(const RuleParams* coef_rule,
                       c[tt] * c_scale, 0.0, s0 + o + d, s1 + o + d, s2 + o + d, 1)
 
 
-cdef inline void csr_row_rule_step(const Data* D, Py_ssize_t i,
+cdef inline void csr_row_rule_step(LayoutT* lay, const Data* D, Py_ssize_t i,
                                    const RuleParams* coef_rule,
                                    const RuleParams* intercept_rule, StepScalars sc,
                                    const Settings* s, Buffers* B,
@@ -76,7 +76,7 @@ cdef inline void csr_row_rule_step(const Data* D, Py_ssize_t i,
     # buffer g for the step, and g zeroed again after.
     cdef int kk
     for kk in range(D.indptr[i], D.indptr[i + 1]):
-        B.g[D.indices[kk]] = D.data[kk]
+        B.g[D.indices[kk]] = csr_value(lay, D, kk)
     rule_step_targets(coef_rule, intercept_rule, sc, s, B.theta, B.g, 0, B.dl, 1.0,
                       alpha_l1, D.d, D.K, B.s0, B.s1, B.s2)
     for kk in range(D.indptr[i], D.indptr[i + 1]):
@@ -87,22 +87,23 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
                               const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                               Buffers* B, Progress* P) noexcept nogil:
     # One epoch of per-sample rule steps (RULE) of every coefficient.
-    cdef Py_ssize_t k, i, d = D.d, K = D.K, ahead = D.ahead
+    cdef Py_ssize_t k, i, d = D.d, K = D.K
     cdef double loss_sum = 0.0, alpha_l1
     cdef RuleParams coef_rule, intercept_rule
     cdef StepScalars sc
     alpha_l1 = penalty_rules(s, rp, &coef_rule, &intercept_rule)
     for k in range(n):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
         sc = next_step(s, &coef_rule, P)
-        if LayoutT is DenseT:
-            rule_step_targets(&coef_rule, &intercept_rule, sc, s, B.theta, D.X + i * d, 0,
-                              B.dl, 1.0, alpha_l1, d, K, B.s0, B.s1, B.s2)
+        if LayoutT is DenseT or LayoutT is Dense32T:
+            # (float32: the row widened into g, which no CSR row uses here)
+            rule_step_targets(&coef_rule, &intercept_rule, sc, s, B.theta,
+                              dense_row(lay, D, i, B.g), 0, B.dl, 1.0, alpha_l1, d, K,
+                              B.s0, B.s1, B.s2)
         else:
-            csr_row_rule_step(D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
+            csr_row_rule_step(lay, D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
         P.t += 1.0
         average_targets(s, B, P, d, K)
     return loss_sum
@@ -122,8 +123,7 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
     cdef double loss_sum = 0.0
     for k in range(lo, hi):
         i = idx[k]
-        if k + D.ahead < hi:
-            prefetch_sample(lay, D, idx[k + D.ahead])
+        prefetch_ahead(lay, D, idx, k, hi, theta)
         loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum)
         for tt in range(K):
             row_axpy(lay, D, i, dl[tt], g + tt * (d + 1))

@@ -254,10 +254,11 @@ cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
     # For sample i and each target t: dl[t] = w_it dloss(y_it, x_i . w_t + b_t)
     # (w_it: gradient_weight), the sample's gradient being dl (x) (x_i, 1);
     # returns loss_sum + sum_t w_it loss_it, added target by target (a
-    # batch's sum over rows and targets in one order, whatever the caller). theta holds K blocks of (w_t, b_t); the
-    # coefs are wscale[t] * w_t when wscale is given (the PLAIN loop's weight
-    # scale). (D.tw weighs each target's loss in the returned sum, not its
-    # gradient.) The softmax's loss is one, over the K targets jointly.
+    # batch's sum over rows and targets in one order, whatever the caller).
+    # theta holds K blocks of (w_t, b_t); the coefs are wscale[t] * w_t when
+    # wscale is given (the PLAIN loop's weight scale). (D.tw weighs each
+    # target's loss in the returned sum, not its gradient.) The softmax's loss
+    # is one, over the K targets jointly.
     cdef Py_ssize_t tt, d = D.d
     cdef double p, y, loss, w
     cdef double sw = weight(D, i)
