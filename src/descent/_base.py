@@ -42,6 +42,8 @@ from ._validation import (
 from .optim import OPTIMIZER_NAMES, Optimizer
 
 MAX_INT = np.iinfo(np.int32).max
+# Rows of the end-of-call divergence check.
+FINAL_CHECK_ROWS = 4096
 # The state a partial_fit restores if it diverges.
 _STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
 # Every fitted attribute fit() clears.
@@ -422,10 +424,14 @@ class BaseSGD(BaseEstimator):
             raise KeyboardInterrupt(
                 f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
                 "of that epoch (warm_start=True continues from them)") from None
+        # A blow-up in the call's last updates: the objective at the end, on a
+        # few thousand rows of the last order (a divergence is orders of
+        # magnitude; a full pass would double a one-epoch partial_fit: 42 ms
+        # on a 48 ms epoch of 100,000 sparse rows, measured)
         if outcome is not Outcome.DIVERGED and diverged(
                 probe.objective if rule.gap is not None and outcome is Outcome.CONVERGED
-                else ws.objective(), True, reference):
-            outcome = Outcome.DIVERGED       # a blow-up in the call's last updates
+                else ws.objective(max_rows=FINAL_CHECK_ROWS), ws.finite, reference):
+            outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
             self._undo(first and fitting, backup)
             raise ValueError(

@@ -268,7 +268,9 @@ cdef class Workspace:
         D.n_rows, D.d, D.K = n_rows, d, y.shape[1]
         D.y = &y[0, 0]
         D.sw = &sample_weight[0] if sample_weight is not None else NULL
-        D.ahead = prefetch_distance(d)
+        # rows ahead by the values a row holds (a CSR row: its mean nnz)
+        D.ahead = prefetch_distance(
+            max(1, (D.indptr[n_rows] if D.sparse else n_rows * d) // max(1, n_rows)))
 
     cdef _check(self, double[:, ::1] theta, double[:, ::1] avg,
                 double[:, ::1] rule_state, double[::1] q):
@@ -475,20 +477,25 @@ cdef class Workspace:
             descent_restore_fp(fp_mode)
         return loss_sum / n
 
-    def objective(self, const double[:, ::1] theta=None):
+    def objective(self, const double[:, ::1] theta=None, Py_ssize_t max_rows=-1):
         """The training objective (mean weighted loss plus penalty) of
-        ``theta`` (K, d + 1), by default the current model, exactly."""
+        ``theta`` (K, d + 1), by default the current model, exactly; with
+        ``max_rows`` >= 1, on the first that many training rows of the current
+        (shuffled) order only."""
         cdef double value
         cdef const double* th = self.B.theta
         cdef unsigned long long fp_mode
+        cdef Py_ssize_t n = self.train_idx.shape[0]
+        if max_rows >= 1:
+            n = min(n, max_rows)
         if theta is not None:
             if theta.shape[0] != self.D.K or theta.shape[1] != self.D.d + 1:
                 raise ValueError("theta must be (K, n_features + 1)")
             th = &theta[0, 0]
         with nogil:
             fp_mode = descent_flush_denormals()
-            value = objective_at(&self.D, &self.s, &self.train_idx[0],
-                                 self.train_idx.shape[0], th, self.B.work)
+            value = objective_at(&self.D, &self.s, &self.train_idx[0], n, th,
+                                 self.B.work)
             descent_restore_fp(fp_mode)
         return value
 

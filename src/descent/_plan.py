@@ -163,7 +163,12 @@ DEFAULTS["amsgrad"] = DEFAULTS["adamw"] = DEFAULTS["adam"]
 # default "optimal" (its eta0 unused). The labels' targets (+-1, or one-hot)
 # are on the scale of standardized ones, so the steps carry over; the
 # curvature of each loss (descent._losses) enters the "c/L", "c/R", "c/B" steps.
-CLASSIFIER_DEFAULTS = dict(DEFAULTS, sgd=dict(DEFAULTS["sgd"], sample=(0.01, "optimal")))
+# Mini-batch RMSprop adapts its step instead of decaying it: invscaling
+# stopped at max_iter 5 points of training accuracy short of
+# LogisticRegression's on standardized digits (10 classes, log loss), adaptive
+# 1 point short in 146 epochs (measured; breast cancer and wine: equal).
+CLASSIFIER_DEFAULTS = dict(DEFAULTS, sgd=dict(DEFAULTS["sgd"], sample=(0.01, "optimal")),
+                           rmsprop=dict(DEFAULTS["rmsprop"], batch=("0.1/M", "adaptive")))
 
 
 def batch_mode(batch_size):

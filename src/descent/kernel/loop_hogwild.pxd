@@ -20,7 +20,7 @@ from descent.kernel.loop_plain cimport epoch_plain
 from descent.kernel.loop_rule cimport penalty_rules, rule_step_targets
 from descent.kernel.losses cimport LossT, sample_loss_grad
 from descent.kernel.penalties cimport penalty_parts, schedule_eta, soft_threshold
-from descent.kernel.rows cimport csr_value, dense_row, prefetch_sample
+from descent.kernel.rows cimport csr_value, dense_row, prefetch_ahead
 from descent.kernel.rules cimport (
     StepScalars, next_step, rule_eff, rule_step, state_merge_weight, step_scalars,
 )
@@ -132,8 +132,7 @@ cdef inline void dense_chunk(LossT* kind, LayoutT* lay, const Data* D, const Set
         Pt.beta2_pow = pow(coef_rule.beta2, Pt.step)
         for k in range(lo, hi):
             i = idx[k]
-            if k + D.ahead < hi:
-                prefetch_sample(lay, D, idx[k + D.ahead])
+            prefetch_ahead(lay, D, idx, k, hi, w)
             T[0] = T[0] + sample_loss_grad(kind, lay, D, s, i, w, K, NULL, dl)
             sc = next_step(s, coef_rule, &Pt)
             rule_step_targets(coef_rule, intercept_rule, sc, s, w,
@@ -273,7 +272,7 @@ cdef inline double hogwild_sparse(LossT* kind, LayoutT* lay, const Data* D,
                                   const Settings* s, const RuleParams* rp, const row_t* idx,
                                   Py_ssize_t n, Buffers* B, Progress* P) noexcept nogil:
     # (lay: SparseT or Sparse32T)
-    cdef Py_ssize_t k, i, ahead = D.ahead
+    cdef Py_ssize_t k, i
     cdef double* dl
     cdef double loss_sum = 0.0, eta, step, alpha_l1, alpha_l2
     cdef double eta_now = P.eta, t0 = P.t, step0 = P.step
@@ -284,8 +283,7 @@ cdef inline double hogwild_sparse(LossT* kind, LayoutT* lay, const Data* D,
     coef_rule.weight_decay = 0.0      # the penalty enters per coordinate
     for k in prange(n, num_threads=s.n_threads, schedule='static'):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         dl = B.dl + threadid() * D.K
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, D.K, NULL, dl)
         if plain:

@@ -15,7 +15,7 @@ from descent.kernel.lazy cimport (
 )
 from descent.kernel.loop_rule cimport csr_row_rule_step, penalty_rules
 from descent.kernel.losses cimport LossT, sample_loss_grad
-from descent.kernel.rows cimport csr_row_values, prefetch_sample
+from descent.kernel.rows cimport csr_row_values, prefetch_ahead
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
 
 
@@ -54,7 +54,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
                               Py_ssize_t n, Buffers* B, Progress* P) noexcept nogil:
     # One epoch over the CSR rows idx[0:n] (lay: SparseT or Sparse32T);
     # returns the sum of their weighted losses.
-    cdef Py_ssize_t k, i, tt, o, d = D.d, K = D.K, ahead = D.ahead
+    cdef Py_ssize_t k, i, tt, o, d = D.d, K = D.K
     cdef int kk
     cdef double loss_sum = 0.0, alpha_l1, factor
     cdef RuleParams coef_rule, intercept_rule
@@ -65,8 +65,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
               s.schedule == CONSTANT or s.schedule == ADAPTIVE, B.lazy, d)
     for k in range(n):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         sc = next_step(s, &coef_rule, P)
         factor = lazy_factor(&L, &coef_rule, &sc)
         if lazy_needs_restart(&L, factor):

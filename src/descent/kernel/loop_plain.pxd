@@ -17,7 +17,7 @@ from descent._kernels cimport (
 )
 from descent.kernel.losses cimport LossT, sample_loss_grad
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
-from descent.kernel.rows cimport prefetch_sample, row_axpy
+from descent.kernel.rows cimport prefetch_ahead, row_axpy
 
 
 cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
@@ -64,7 +64,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
     # One epoch over the rows idx[0:n]; returns the sum of their weighted losses.
-    cdef Py_ssize_t k, i, j, tt, d = D.d, K, ahead = D.ahead
+    cdef Py_ssize_t k, i, j, tt, d = D.d, K
     cdef double* v
     cdef double update, ws, loss_sum = 0.0
     cdef double one_wscale[1]
@@ -86,8 +86,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         wscale[tt] = 1.0
     for k in range(n):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         eta = schedule_eta(s, eta, t)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl)
         if has_l1:

@@ -13,7 +13,7 @@ from descent._kernels cimport (
 )
 from descent.kernel.losses cimport LossT, clip_factor, sample_dloss, sample_loss_grad
 from descent.kernel.penalties cimport penalty_parts, penalty_value, update_average
-from descent.kernel.rows cimport csr_value, dense_row, dot, prefetch_sample, row_axpy
+from descent.kernel.rows cimport csr_value, dense_row, dot, prefetch_ahead, row_axpy
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
 
 
@@ -87,15 +87,14 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
                               const RuleParams* rp, const row_t* idx, Py_ssize_t n,
                               Buffers* B, Progress* P) noexcept nogil:
     # One epoch of per-sample rule steps (RULE) of every coefficient.
-    cdef Py_ssize_t k, i, d = D.d, K = D.K, ahead = D.ahead
+    cdef Py_ssize_t k, i, d = D.d, K = D.K
     cdef double loss_sum = 0.0, alpha_l1
     cdef RuleParams coef_rule, intercept_rule
     cdef StepScalars sc
     alpha_l1 = penalty_rules(s, rp, &coef_rule, &intercept_rule)
     for k in range(n):
         i = idx[k]
-        if k + ahead < n:
-            prefetch_sample(lay, D, idx[k + ahead])
+        prefetch_ahead(lay, D, idx, k, n, B.theta)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
         sc = next_step(s, &coef_rule, P)
         if LayoutT is DenseT or LayoutT is Dense32T:
@@ -124,8 +123,7 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
     cdef double loss_sum = 0.0
     for k in range(lo, hi):
         i = idx[k]
-        if k + D.ahead < hi:
-            prefetch_sample(lay, D, idx[k + D.ahead])
+        prefetch_ahead(lay, D, idx, k, hi, theta)
         loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum)
         for tt in range(K):
             row_axpy(lay, D, i, dl[tt], g + tt * (d + 1))

@@ -217,6 +217,25 @@ cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noex
         DESCENT_PREFETCH(D.sw + i)
 
 
+cdef inline void prefetch_ahead(LayoutT* lay, const Data* D, const row_t* idx,
+                                Py_ssize_t k, Py_ssize_t n, const double* w) noexcept nogil:
+    # At sample k of the order idx[0:n]: the row D.ahead samples on
+    # (prefetch_sample), and for CSR rows the coefficients of the row half as
+    # far on, whose column indices that prefetch brought in D.ahead / 2
+    # samples ago: on wide sparse data each of a row's nnz coefficients is a
+    # cache miss of its own (measured: 50 nnz of 100,000 features, 710 ns a
+    # sample without it).
+    cdef Py_ssize_t kk, tt, i
+    if k + D.ahead < n:
+        prefetch_sample(lay, D, idx[k + D.ahead])
+    if LayoutT is SparseT or LayoutT is Sparse32T:
+        if k + D.ahead // 2 < n:
+            i = idx[k + D.ahead // 2]
+            for tt in range(D.K):
+                for kk in range(D.indptr[i], D.indptr[i + 1]):
+                    DESCENT_PREFETCH(w + tt * (D.d + 1) + D.indices[kk])
+
+
 cdef inline Py_ssize_t prefetch_distance(Py_ssize_t d) noexcept nogil:
     # Rows prefetched ahead: far enough to cover a DRAM miss with the work of
     # the rows in between. Measured, shuffled per-sample SGD (ns/sample by
