@@ -115,19 +115,6 @@ def public_names():
     return out
 
 
-# The estimators' docstrings (_sgd.py, _classifier.py, _base.py) are being
-# rewritten on another branch's changes: expected to fail until then.
-PENDING = ("descent.SGDRegressor", "descent.SGDClassifier")
-
-
-def _pending(entries, strict=True):
-    """``entries`` as pytest params, those of the PENDING classes xfail."""
-    mark = pytest.mark.xfail(reason="estimator docstrings not yet complete", strict=strict)
-    return [pytest.param(*entry, marks=mark)
-            if ".".join(entry[0].split(".")[:2]) in PENDING else pytest.param(*entry)
-            for entry in entries]
-
-
 PUBLIC = public_names()
 
 
@@ -152,7 +139,7 @@ def test_the_walk_finds_what_it_should():
     assert "descent.optim.Adam.step" not in names          # checked as Optimizer.step
 
 
-@pytest.mark.parametrize(("name", "obj", "is_property"), _pending(PUBLIC), ids=_ids(PUBLIC))
+@pytest.mark.parametrize(("name", "obj", "is_property"), PUBLIC, ids=_ids(PUBLIC))
 def test_numpydoc_validation(name, obj, is_property):
     validate = require("numpydoc.validate").validate
     codes = CHECKED - NOT_FOR_PROPERTIES if is_property else CHECKED
@@ -178,8 +165,7 @@ def _doctests(name, obj):
     return [t for t in finder.find(obj, name, module=False, globs={}) if t.examples]
 
 
-@pytest.mark.parametrize(("name", "obj"), _pending(WITH_EXAMPLES, strict=False),
-                         ids=_ids(WITH_EXAMPLES))
+@pytest.mark.parametrize(("name", "obj"), WITH_EXAMPLES, ids=_ids(WITH_EXAMPLES))
 def test_docstring_examples(name, obj):
     tests = _doctests(name, obj)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
@@ -217,6 +203,8 @@ REFERENCES = {
     "descent.schedules.OneCycleLR": ["Smith"],
     "descent.lr_find": ["Smith", "Cyclical Learning Rates"],
     "descent.dask.fit_dask": ["McDonald", "Zinkevich"],
+    "descent.SGDRegressor": ["Bottou", "Tsuruoka", "Niu", "Polyak", "torch.optim"],
+    "descent.SGDClassifier": ["Bottou", "Tsuruoka", "Niu", "Zadrozny"],
 }
 
 
