@@ -140,13 +140,40 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
 
     # -- public methods shared ------------------------------------------------
     def sparsify(self):
-        """Store ``coef_`` as a scipy.sparse CSR matrix (worth it when most
-        coefficients are 0, e.g. with an L1 penalty); ``predict`` and further
-        training work with it.
+        """Store ``coef_`` as a scipy.sparse CSR matrix.
+
+        Worth it when most coefficients are 0 (e.g. with an L1 penalty): the
+        matrix holds the non-zeros only. ``predict`` and further training
+        work with it; ``intercept_`` is unchanged.
 
         Returns
         -------
         self : object
+            The estimator, its ``coef_`` a CSR matrix of shape (1,
+            n_features) or (n_outputs, n_features).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator has no ``coef_``.
+
+        See Also
+        --------
+        densify : Back to a dense ``coef_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((200, 20))
+        >>> y = X[:, 0] - X[:, 1]                     # 2 of 20 features matter
+        >>> model = descent.SGDRegressor(penalty="l1", alpha=0.05, optimizer="adam",
+        ...                              random_state=0).fit(X, y)
+        >>> model.sparsify().coef_.nnz < 20
+        True
+        >>> model.predict(X[:2]).shape
+        (2,)
         """
         check_is_fitted(self, "coef_")
         self.coef_ = sp.csr_matrix(np.atleast_2d(self.coef_))
@@ -155,9 +182,30 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
     def densify(self):
         """Store ``coef_`` as a dense NumPy array again (the default).
 
+        Undoes :meth:`sparsify`; no effect on a dense ``coef_``.
+
         Returns
         -------
         self : object
+            The estimator, its ``coef_`` an ndarray of the shape a fit gives.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator has no ``coef_``.
+
+        See Also
+        --------
+        sparsify : Store ``coef_`` as a sparse matrix.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> model = descent.SGDRegressor(random_state=0).fit(X, X[:, 0]).sparsify()
+        >>> type(model.densify().coef_).__name__, model.coef_.shape
+        ('ndarray', (3,))
         """
         check_is_fitted(self, "coef_")
         if sp.issparse(self.coef_):

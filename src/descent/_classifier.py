@@ -24,8 +24,7 @@ __all__ = ["SGDClassifier"]
 
 
 class SGDClassifier(ClassifierMixin, BaseSGD):
-    """Linear classifiers (SVM, logistic regression, ...) trained by
-    stochastic gradient descent, on compiled kernels.
+    """Linear classifiers (SVM, logistic regression, ...) trained by stochastic gradient descent.
 
     A drop-in for :class:`sklearn.linear_model.SGDClassifier`: the same
     parameters, defaults and fitted attributes where they overlap, and with
@@ -46,112 +45,155 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     loss : {"hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron", \
 "squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"}, \
 default="hinge"
-        The loss of a sample with label ``y`` in {-1, +1} and decision value
-        ``p``: ``"hinge"`` max(0, 1 - y p) (a linear SVM); ``"log_loss"``
-        log(1 + exp(-y p)) (logistic regression, with probabilities);
-        ``"modified_huber"`` the smoothed hinge, -4 y p for y p < -1, else
-        max(0, 1 - y p)^2 (probabilities too); ``"squared_hinge"``
-        max(0, 1 - y p)^2; ``"perceptron"`` max(0, -y p); the regression losses
-        fit the labels as the numbers -1 and +1 (see
-        :class:`descent.SGDRegressor`).
+        The loss of a sample with label ``y`` in {-1, +1} (its class, or the
+        rest) and decision value ``p``: ``"hinge"`` ``max(0, 1 - y p)`` (a
+        linear SVM); ``"log_loss"`` ``log(1 + exp(-y p))`` (logistic
+        regression, with probabilities); ``"modified_huber"`` the smoothed
+        hinge, ``-4 y p`` for ``y p < -1``, else ``max(0, 1 - y p)**2``
+        (probabilities too); ``"squared_hinge"`` ``max(0, 1 - y p)**2``;
+        ``"perceptron"`` ``max(0, -y p)``; the regression losses of
+        :class:`SGDRegressor` fit the labels as the numbers -1 and +1 (with
+        ``epsilon``).
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        The regularisation: ``0.5 * ||w||^2`` (``"l2"``), ``||w||_1``
-        (``"l1"``, exact zeros), or ``l1_ratio`` times the L1 plus
-        ``1 - l1_ratio`` times the L2 (``"elasticnet"``). The intercept is not
-        penalised.
+        The regularisation of the coefficients: ``"l2"`` is ``|w|**2 / 2``,
+        ``"l1"`` is ``|w|_1`` (exact zeros), ``"elasticnet"`` is ``l1_ratio *
+        |w|_1 + (1 - l1_ratio) * |w|**2 / 2``; None for none. The intercept
+        is not penalised. Per-sample ``"sgd"`` applies them as scikit-learn
+        does (L2 as a scale of the weights, L1 by Tsuruoka et al.'s
+        cumulative penalty); the update rules add the L2 part to the gradient
+        and take the L1 part as a proximal (soft-threshold) step.
     alpha : float, default=0.0001
-        The penalty's multiplier, >= 0 (> 0 for ``learning_rate="optimal"``,
-        whose steps are ``1 / (alpha (t0 + t - 1))``).
-    l1_ratio : float in [0, 1] or None, default=0.15
-        The L1 share of the elastic net (``penalty="elasticnet"`` only).
+        The multiplier of the penalty, >= 0 (> 0 for
+        ``learning_rate="optimal"``, whose steps are ``1 / (alpha (t0 + t -
+        1))``). With ``loss="log_loss"`` and L2, the optimum is
+        ``LogisticRegression(C=1 / (n_samples * alpha))``'s.
+    l1_ratio : float or None, default=0.15
+        The L1 share of the elastic net, in [0, 1]; used with
+        ``penalty="elasticnet"`` only, where None raises ``ValueError``.
     fit_intercept : bool, default=True
         Fit an intercept per class (else it stays 0).
     max_iter : int, default=1000
         The largest number of epochs (passes over the training rows) of
-        ``fit``; ``partial_fit`` runs one.
+        ``fit``, >= 1; ``partial_fit`` runs one.
     tol : float or None, default=1e-3
-        Stop when the training objective (with ``early_stopping``, the
-        validation score) has not improved by ``tol`` for ``n_iter_no_change``
-        epochs and one exact gradient step could not lower the objective by
-        more than ``tol`` either (see Notes). ``None``: run ``max_iter``
-        epochs.
+        The stopping tolerance, >= 0, in units of the objective. ``fit`` stops
+        once the training objective (with ``early_stopping``, the validation
+        score) has not improved by ``tol`` for ``n_iter_no_change`` epochs in
+        a row and, for the smooth losses (``"log_loss"``, the softmax, the
+        regression losses), one exact gradient step could not lower the
+        objective by more than ``tol`` either. None: run ``max_iter`` epochs,
+        with no ``ConvergenceWarning``.
     shuffle : bool, default=True
-        Shuffle the training rows before each epoch (per-sample and
-        mini-batch steps).
+        Shuffle the training rows before each epoch (seeded by
+        ``random_state``; all classes share the order). No effect with
+        ``batch_size=None``.
     verbose : int, default=0
-        Print scikit-learn's lines after each epoch.
+        0 prints nothing; 1 or more prints scikit-learn's lines after each
+        epoch (norm of the weights, non-zeros, bias, ``t_``, the epoch's
+        objective), with the step size.
     epsilon : float, default=0.1
-        The width of the insensitive zone of ``"huber"``,
-        ``"epsilon_insensitive"`` and ``"squared_epsilon_insensitive"`` (in the
-        units of the labels, +-1); unused by the classification losses.
+        The threshold of ``"huber"`` and the width of the insensitive zone of
+        ``"epsilon_insensitive"`` and ``"squared_epsilon_insensitive"`` (in
+        the units of the labels, +-1), >= 0; unused by the classification
+        losses.
     n_jobs : int or None, default=None
-        Threads, counted as joblib does (None: 1, -1: all cores): lock-free
-        Hogwild! steps with ``batch_size=1`` (results then vary from run to
-        run; ``average`` unavailable), else each batch's gradient split over
-        the threads. All one-vs-rest problems are stepped together on each
-        thread (scikit-learn runs a thread per class).
+        Threads, counted as joblib does (None: 1, -1: all cores; 0 raises):
+        lock-free Hogwild! steps (Niu et al. 2011) with ``batch_size=1``
+        (results then vary from run to run; ``average`` unavailable), else
+        each batch's gradient split over the threads. All one-vs-rest
+        problems are stepped together on each thread (scikit-learn runs a
+        thread per class). A build without OpenMP runs one thread, with a
+        ``UserWarning``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the shuffling and the early-stopping split.
+        Seeds the shuffling, the early-stopping split and the subsample of
+        the ``"optimal"`` schedule's first-step search; an int gives
+        reproducible fits (but for Hogwild! threads). None draws from NumPy's
+        global generator.
     learning_rate : {"auto", "optimal", "constant", "invscaling", "adaptive"} or \
 descent.schedules schedule, default="auto"
-        The schedule: ``"optimal"`` is ``1 / (alpha (t0 + t - 1))``
-        (per-sample ``"sgd"`` only), with scikit-learn's first step
+        The schedule of the step size: ``"optimal"`` is ``1 / (alpha (t0 + t -
+        1))`` (per-sample ``"sgd"`` only), with scikit-learn's first step
         ``alpha ** -0.25`` for the classification losses whose derivative is
-        bounded (Bottou's search, as in :class:`descent.SGDRegressor`, for
-        ``"squared_hinge"`` and the regression losses, where that step
-        diverges);
-        ``"constant"`` keeps ``eta0``; ``"invscaling"`` is
-        ``eta0 / t ** power_t``; ``"adaptive"`` divides the step by 5 when
-        the objective stalls. ``"auto"``: ``"optimal"`` (scikit-learn's
-        default) for per-sample ``"sgd"``, the defaults table of the README
-        for the other optimizers and batch modes. Or a
-        :mod:`descent.schedules` schedule, per update or per epoch, from
-        ``eta0`` (see :class:`descent.SGDRegressor`).
-    eta0 : float > 0 or "auto", default="auto"
-        The initial step size. ``"auto"``: 0.01 for per-sample ``"sgd"`` (as
-        scikit-learn; unused by ``"optimal"``), else a step that works for
-        the optimizer and batch mode, estimated from X and the loss's
-        curvature (the README's defaults table).
+        bounded, and Bottou's search of the first step (on up to 1000 rows)
+        for ``"squared_hinge"`` and the regression losses, where that step
+        diverges; ``"constant"`` keeps ``eta0``; ``"invscaling"`` is
+        ``eta0 / t ** power_t`` with ``t`` the update count; ``"adaptive"``
+        divides the step by 5 each time the stopping rule fires, until it is
+        below 1e-6. ``"auto"``: ``"optimal"`` (scikit-learn's default) for
+        per-sample ``"sgd"``, ``"adaptive"`` for mini-batch RMSprop, and the
+        regressor's defaults table otherwise (the user guide's optimizers
+        page).
+        Or a :mod:`descent.schedules` schedule, per update or per epoch, from
+        ``eta0`` (as for :class:`descent.SGDRegressor`).
+    eta0 : float or "auto", default="auto"
+        The initial step size (the optimizer's learning rate), > 0.
+        ``"auto"``: 0.01 for per-sample ``"sgd"`` (as scikit-learn; unused by
+        ``"optimal"``), an optimizer instance's own ``lr``, else a step that
+        works for the optimizer and batch mode, estimated from X and the
+        loss's curvature (the defaults table).
     power_t : float, default=0.5
-        The exponent of ``"invscaling"``.
+        The exponent of ``"invscaling"``. Negative values are deprecated
+        (``FutureWarning``), as in scikit-learn.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows (a stratified split) and
-        stop when the validation score (``scoring``) stalls.
-    validation_fraction : float in (0, 1), default=0.1
-        The share of rows held out by ``early_stopping``.
+        Hold out ``validation_fraction`` of the rows (a stratified split,
+        seeded by ``random_state``) and stop when the validation score
+        (``scoring``) has not improved by ``tol`` for ``n_iter_no_change``
+        epochs. Not with ``partial_fit`` (``ValueError``).
+    validation_fraction : float, default=0.1
+        The share of rows held out by ``early_stopping``, in (0, 1).
     n_iter_no_change : int, default=5
-        Epochs without improvement by ``tol`` before stopping.
+        Epochs without improvement by ``tol`` before the stopping rule fires,
+        >= 1.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, ``{label: weight}``; ``"balanced"`` is
-        ``n_samples / (n_classes * np.bincount(y))`` (not with
-        ``partial_fit``). They multiply ``sample_weight``. One-vs-rest weighs
-        class k's positive samples of problem k, as scikit-learn does.
+        Weights of the classes, ``{label: weight}`` (a class left out weighs
+        1); ``"balanced"`` is ``n_samples / (n_classes * np.bincount(y))``
+        (not with ``partial_fit``). They multiply ``sample_weight``.
+        One-vs-rest weighs class k's positive samples of problem k, as
+        scikit-learn does; the softmax weighs each sample by its class's.
     warm_start : bool, default=False
-        ``fit`` starts from the last fit's ``coef_``/``intercept_``.
+        ``fit`` starts from the last fit's ``coef_``/``intercept_`` (unless
+        ``coef_init`` / ``intercept_init`` are given); the optimizer's state,
+        the schedule and ``t_`` start afresh.
     average : bool or int, default=False
-        Publish the average of the iterates (``True``), or of those after
-        ``average`` samples (an int).
+        Averaged SGD: publish the running mean of the iterates as ``coef_`` /
+        ``intercept_`` (training goes on from the iterates). True averages
+        from the first update; an int ``k`` > 0 once ``k`` samples have been
+        seen. Not with ``n_jobs > 1`` and ``batch_size=1``.
     optimizer : str or descent.optim.Optimizer, default="sgd"
-        ``"sgd"`` (scikit-learn's per-sample SGD with ``batch_size=1``),
-        ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
-        ``"adadelta"``, ``"adam"``, ``"amsgrad"``, ``"adamw"``, or a
-        :mod:`descent.optim` instance (``weight_decay=0``); see
-        :class:`descent.SGDRegressor`.
+        The update rule. ``"sgd"`` with ``batch_size=1`` is scikit-learn's
+        per-sample SGD, exactly; with mini-batches or full batch, torch's
+        SGD rule. ``"momentum"`` and ``"nesterov"`` (momentum 0.9),
+        ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"adam"``, ``"amsgrad"``
+        and ``"adamw"`` are torch.optim's rules with their default
+        hyper-parameters and ``lr = eta0``. A :mod:`descent.optim` instance
+        sets the hyper-parameters; it is read, never stepped. Its
+        ``weight_decay`` must be 0 (regularise with ``penalty`` and
+        ``alpha``), and its ``lr`` is the step unless ``eta0`` is given.
     batch_size : int or None, default=1
-        Samples per update; ``None``: full batch (one exact-gradient step per
-        epoch).
+        Samples per update: 1 for per-sample steps; ``k`` > 1 for the mean
+        gradient of ``k`` samples per update; None for full batch (one
+        exact-gradient step per epoch).
     clip_grad_norm : float or None, default=None
-        Clip each update's data gradient to this L2 norm (all classes
-        jointly), as ``torch.nn.utils.clip_grad_norm_``.
+        Clip each update's data gradient (all classes jointly, before the
+        penalty) to this L2 norm, >= 1e-300, as
+        ``torch.nn.utils.clip_grad_norm_``; None: no clipping.
     sparse_update : {"auto", "lazy", "dense"}, default="auto"
-        How per-sample update-rule steps treat the coefficients a sparse row
-        does not touch; see :class:`descent.SGDRegressor`.
+        How per-sample steps of an optimizer other than ``"sgd"`` treat the
+        coefficients a sparse row does not touch: ``"lazy"`` brings a
+        coefficient's skipped steps up to date when a row next touches it
+        (O(nnz) per step; exact for some rules and penalties, torch's
+        ``SparseAdam`` semantics for the others); ``"dense"`` updates every
+        coefficient at every step (the iterates of dense X); ``"auto"`` is
+        lazy without ``average``, dense with it. ``"lazy"`` with ``average``
+        or ``batch_size != 1`` raises ``ValueError``, and so does ``"dense"``
+        with Hogwild! threads on sparse X.
     multi_class : {"ovr", "multinomial"}, default="ovr"
         ``"ovr"``: one binary problem per class (scikit-learn's). With
         ``loss="log_loss"``, ``"multinomial"`` fits the softmax model:
         cross-entropy over a (n_classes, n_features) weight matrix, one model
         whose ``predict_proba`` is the softmax of the decision values. With
-        two classes both are the logistic model.
+        two classes both are the logistic model. ``"multinomial"`` with
+        another loss raises ``ValueError``.
     scoring : {"accuracy", "loss"}, default="accuracy"
         The early-stopping score: the validation accuracy (scikit-learn's), or
         minus the validation set's mean loss (e.g. the log-loss).
@@ -162,44 +204,68 @@ descent.schedules schedule, default="auto"
     Attributes
     ----------
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        The weights (the first shape with two classes); float32 when X was
-        float32, else float64 (the training itself runs in float64).
+        The weights (one row with two classes: the positive class is
+        ``classes_[1]``); float32 when X was float32, else float64 (the
+        training itself runs in float64). A ``scipy.sparse`` CSR matrix after
+        :meth:`sparsify`.
     intercept_ : ndarray of shape (1,) or (n_classes,)
-        Its dtype follows ``coef_``.
+        The intercepts, of ``coef_``'s dtype.
     classes_ : ndarray of shape (n_classes,)
-        The labels, sorted.
+        The labels, sorted (numbers or strings, as in y).
     n_iter_ : int
-        Epochs run by the last ``fit`` (all classes run the same epochs).
+        Epochs run by the last ``fit`` (all classes run the same epochs);
+        ``partial_fit``: 1.
     t_ : float
-        Updates made, plus 1 (scikit-learn's count, which the schedules use).
+        Training samples processed, plus 1 (scikit-learn's count, which the
+        schedules use); carried over by ``partial_fit``.
     n_features_in_ : int
+        The number of features of X.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Present when X had string column names.
+        The column names of X, when X had string column names.
     loss_curve_ : list of float
         The training objective of each epoch (the running mean over the
-        epoch's updates for per-sample and mini-batch steps).
-    validation_scores_, validation_loss_curve_ : list of float
-        With ``early_stopping``: the score and the mean loss on the held-out
-        rows after each epoch.
+        epoch's updates for per-sample and mini-batch steps), summed over the
+        one-vs-rest problems; ``partial_fit`` appends its epoch's.
+    validation_scores_ : list of float
+        With ``early_stopping``: the score (``scoring``) on the held-out rows
+        after each epoch.
+    validation_loss_curve_ : list of float
+        With ``early_stopping``: the mean loss on the held-out rows after
+        each epoch.
     best_epoch_ : int
-        With ``early_stopping`` and ``restore_best_weights``.
+        With ``early_stopping`` and ``restore_best_weights``: the epoch
+        (counted from 1) whose model is kept.
+    loss_functions : dict
+        scikit-learn's table of the losses: name to ``(name,)`` or ``(name,
+        parameter)``.
 
     Raises
     ------
     ValueError
-        From ``fit``/``partial_fit``: fewer than two classes; labels that are
-        not in ``classes`` (``partial_fit``); ``class_weight`` naming labels
-        that are not classes, or ``"balanced"`` in ``partial_fit``;
-        ``multi_class="multinomial"`` with a loss other than ``"log_loss"``;
-        NaN or infinite X or ``sample_weight``; incompatible parameters
-        (each names them); divergence (the message names the epoch and the
-        step to lower).
+        From ``fit``/``partial_fit``: a parameter outside its range above
+        (scikit-learn's ``InvalidParameterError``, naming it); fewer than two
+        classes; labels that are not in ``classes`` (``partial_fit``);
+        ``class_weight`` naming labels that are not classes, or
+        ``"balanced"`` in ``partial_fit``; ``multi_class="multinomial"`` with
+        a loss other than ``"log_loss"``; NaN or infinite X or
+        ``sample_weight``; parameters that cannot work together, as for
+        :class:`SGDRegressor` (each message names them); divergence (the
+        message names the epoch and the step to lower).
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        From ``fit`` with ``tol`` not None: ``max_iter`` epochs ran without
+        the stopping rule firing, or training stopped with the model still
+        far from the optimum (the message estimates the gap). Expect it for
+        ``"log_loss"`` with a small ``alpha`` on classes a line separates,
+        whose optimum lies far out.
 
     See Also
     --------
-    descent.SGDRegressor : the regressor.
-    sklearn.linear_model.SGDClassifier : the estimator this one follows.
-    sklearn.linear_model.LogisticRegression : the same optimum as
+    SGDRegressor : The regressor on the same kernels.
+    sklearn.linear_model.SGDClassifier : The estimator this one follows.
+    sklearn.linear_model.LogisticRegression : The same optimum as
         ``loss="log_loss"`` with ``C = 1 / (n_samples * alpha)``.
 
     Notes
@@ -208,24 +274,29 @@ descent.schedules schedule, default="auto"
     stopping decision (scikit-learn stops each one-vs-rest problem on its
     own; both report the largest epoch count), and with ``shuffle=True`` they
     share each epoch's order of the rows (scikit-learn draws one per class);
-    stopping also checks stationarity (:class:`descent.SGDRegressor`);
-    divergence raises instead of returning huge coefficients; early stopping
-    scores the whole multiclass model (scikit-learn scores each class's
-    binary problem on the multiclass labels). With scikit-learn >= 1.9,
-    ``set_callbacks`` sees each epoch as a task (see
-    :class:`descent.SGDRegressor`).
+    stopping also checks stationarity, for the smooth losses; divergence
+    raises instead of returning huge coefficients; early stopping scores the
+    whole multiclass model (scikit-learn scores each class's binary problem
+    on the multiclass labels). With scikit-learn >= 1.9, ``set_callbacks``
+    sees each epoch as a task (see :class:`descent.SGDRegressor`).
 
     References
     ----------
-    L. Bottou, "Stochastic Gradient Descent Tricks", Neural Networks: Tricks
-    of the Trade, 2012 (the ``"optimal"`` schedule, the weight scale).
-    Y. Tsuruoka, J. Tsujii, S. Ananiadou, "Stochastic gradient descent
-    training for L1-regularized log-linear models with cumulative penalty",
-    ACL 2009.
-    T. Zhang, "Solving large scale linear prediction problems using
-    stochastic gradient descent algorithms", ICML 2004 (modified Huber).
-    B. Zadrozny, C. Elkan, "Transforming classifier scores into multiclass
-    probability estimates", KDD 2002 (one-vs-rest probabilities).
+    .. [1] L. Bottou, "Stochastic Gradient Descent Tricks", Neural Networks:
+       Tricks of the Trade, 2nd ed., Springer, 2012 (the ``"optimal"``
+       schedule, the weight scale).
+    .. [2] Y. Tsuruoka, J. Tsujii and S. Ananiadou, "Stochastic Gradient
+       Descent Training for L1-regularized Log-linear Models with Cumulative
+       Penalty", ACL-IJCNLP 2009.
+    .. [3] T. Zhang, "Solving Large Scale Linear Prediction Problems Using
+       Stochastic Gradient Descent Algorithms", ICML 2004 (modified Huber).
+    .. [4] B. Zadrozny and C. Elkan, "Transforming Classifier Scores into
+       Accurate Multiclass Probability Estimates", KDD 2002 (one-vs-rest
+       probabilities).
+    .. [5] F. Niu, B. Recht, C. Ré and S. J. Wright, "Hogwild!: A Lock-Free
+       Approach to Parallelizing Stochastic Gradient Descent", NIPS 2011.
+    .. [6] scikit-learn, sklearn.linear_model.SGDClassifier,
+       https://scikit-learn.org/stable/modules/generated/sklearn.linear_model.SGDClassifier.html
 
     Examples
     --------
@@ -234,12 +305,13 @@ descent.schedules schedule, default="auto"
     >>> import descent
     >>> X, y = load_iris(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
+    >>> svm = descent.SGDClassifier(random_state=0).fit(X, y)     # a linear SVM
+    >>> round(svm.score(X, y), 2), svm.coef_.shape
+    (0.97, (3, 4))
     >>> clf = descent.SGDClassifier(loss="log_loss", multi_class="multinomial",
-    ...                             random_state=0).fit(X, y)
-    >>> clf.coef_.shape
-    (3, 4)
-    >>> round(clf.score(X, y), 2) >= 0.9
-    True
+    ...                             alpha=0.01, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).round(2)
+    array([[0.98, 0.02, 0.  ]])
     """
 
     _DEFAULTS = CLASSIFIER_DEFAULTS
@@ -319,20 +391,27 @@ descent.schedules schedule, default="auto"
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the linear model by (stochastic) gradient descent.
 
+        Runs up to ``max_iter`` epochs from a fresh start (or, with
+        ``warm_start``, from the previous fit's coefficients), stopping by the
+        rule of ``tol`` and ``n_iter_no_change``; ``classes_`` are the labels
+        of ``y``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The training rows (float64, or converted to it; CSR for sparse).
+            The training rows: float64 or float32 (read in place, C order or
+            CSR), other numbers are converted to float64.
         y : array-like of shape (n_samples,)
             The labels (numbers or strings); at least two classes.
         coef_init : array-like of shape (n_classes, n_features) or \
 (n_features,), default=None
-            The starting weights (one row, or 1-D, with two classes).
+            The starting weights (one row, or 1-D, with two classes); None for
+            zeros (or, with ``warm_start``, the previous fit's).
         intercept_init : array-like of shape (n_classes,) or (1,), default=None
-            The starting intercepts.
+            The starting intercepts; None for zeros.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples, multiplied by the class
-            weights.
+            Non-negative, finite weights of the samples, multiplied by the
+            class weights; None weighs every sample 1.
 
         Returns
         -------
@@ -342,7 +421,30 @@ descent.schedules schedule, default="auto"
         Raises
         ------
         ValueError
-            See the class's Raises section.
+            For invalid parameters or data, or divergence (the class's Raises
+            section lists them); the estimator is then unfitted.
+
+        Warns
+        -----
+        sklearn.exceptions.ConvergenceWarning
+            If ``tol`` is not None and training stopped before the stopping
+            rule was met (at ``max_iter``, or far from the optimum).
+
+        See Also
+        --------
+        partial_fit : One epoch on a chunk of rows, continuing the model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> import descent
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = descent.SGDClassifier(loss="log_loss", optimizer="adam", batch_size=32,
+        ...                             alpha=0.01, random_state=0).fit(X, y)
+        >>> clf.classes_, clf.coef_.shape, round(clf.score(X, y), 2)
+        (array([0, 1]), (1, 30), 0.99)
         """
         self._check_multi_class()
         if self.power_t < 0:
@@ -358,22 +460,26 @@ descent.schedules schedule, default="auto"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over (X, y), continuing from the current model.
+        """Run one epoch over (X, y), continuing from the current model.
 
         The optimizer's state, the averaged weights and ``t_`` carry over
-        between calls (see :meth:`descent.SGDRegressor.partial_fit`).
+        between calls, so the same rows in one call or in chunks give the same
+        model (with ``shuffle=False``); ``fit`` resets them. Each call starts
+        from ``eta0`` and has no stopping rule; ``loss_curve_`` grows by the
+        call's epoch. The first call fixes the classes and the number of
+        features.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A chunk of the training rows.
+            A chunk of the training rows (float64 or float32, dense or CSR).
         y : array-like of shape (n_samples,)
             Its labels; each must be one of ``classes``.
         classes : array-like of shape (n_classes,), default=None
             All the labels of the data: required on the first call (e.g.
             ``np.unique(y_all)``), optional afterwards (then the same).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
+            Non-negative, finite weights of the samples; None weighs each 1.
 
         Returns
         -------
@@ -387,7 +493,28 @@ descent.schedules schedule, default="auto"
             the first call's; labels not in ``classes``;
             ``class_weight="balanced"`` (use
             :func:`sklearn.utils.class_weight.compute_class_weight` on a sample
-            of the labels and pass the dict); ``early_stopping=True``.
+            of the labels and pass the dict); ``early_stopping=True``; X with
+            another number of features than the first call's; invalid
+            parameters or data, or divergence, as for :meth:`fit` (the
+            estimator is then left as it was before the call).
+
+        See Also
+        --------
+        fit : Several epochs on all the rows, with the stopping rule.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((300, 2))
+        >>> y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+        >>> clf = descent.SGDClassifier(loss="log_loss", alpha=0.01, random_state=0)
+        >>> for epoch in range(10):
+        ...     for chunk in np.array_split(np.arange(300), 3):
+        ...         _ = clf.partial_fit(X[chunk], y[chunk], classes=["no", "yes"])
+        >>> clf.classes_, len(clf.loss_curve_), bool(clf.score(X, y) > 0.95)
+        (array(['no', 'yes'], dtype='<U3'), 30, True)
         """
         first = getattr(self, "coef_", None) is None
         self._check_multi_class()
@@ -415,32 +542,80 @@ descent.schedules schedule, default="auto"
 
     # -- prediction -------------------------------------------------------------
     def decision_function(self, X):
-        """The decision values ``X @ coef_.T + intercept_``.
+        """Compute the decision values ``X @ coef_.T + intercept_``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to score, with the features of the fit.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            1-D with two classes (positive: ``classes_[1]``).
+            1-D with two classes (positive: ``classes_[1]``), else one column
+            per class; float32 for float32 X, else float64.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If X has another number of features than the model, or NaN or
+            infinity.
+
+        See Also
+        --------
+        predict : The class of the largest decision value.
+        predict_proba : Probabilities, for ``"log_loss"`` and ``"modified_huber"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+        >>> clf = descent.SGDClassifier(random_state=0).fit(X, [0, 0, 1, 1])
+        >>> clf.decision_function(X).shape, bool(clf.decision_function([[3.0]])[0] > 0)
+        ((4,), True)
         """
         scores = self._decision(X)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        """The predicted class of each row.
+        """Predict the class of each row.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to classify, with the features of the fit.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             ``classes_[1]`` where the decision value is > 0 (two classes),
-            else the class of the largest decision value (the first if tied).
+            else the class of the largest decision value (the first if tied);
+            of the dtype of ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If X has another number of features than the model, or NaN or
+            infinity.
+
+        See Also
+        --------
+        decision_function : The decision values behind the prediction.
+        predict_proba : Probabilities, for ``"log_loss"`` and ``"modified_huber"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+        >>> clf = descent.SGDClassifier(random_state=0).fit(X, ["low", "low", "high", "high"])
+        >>> clf.predict([[-3.0], [3.0]])
+        array(['low', 'high'], dtype='<U4')
         """
         scores = self.decision_function(X)
         index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
@@ -455,37 +630,89 @@ descent.schedules schedule, default="auto"
 
     @available_if(_has_probabilities)
     def predict_proba(self, X):
-        """Class probabilities (``log_loss`` and ``modified_huber`` only).
+        """Estimate the class probabilities (``log_loss`` and ``modified_huber`` only).
 
         ``log_loss``: the logistic function of the decision values (one-vs-rest:
         normalised to sum to 1, as scikit-learn); with
         ``multi_class="multinomial"``, their softmax. ``modified_huber``:
-        ``(clip(decision, -1, 1) + 1) / 2``, normalised (scikit-learn's).
+        ``(clip(decision, -1, 1) + 1) / 2``, normalised (scikit-learn's; equal
+        probabilities where every class scores -1 or less). For the other
+        losses the method does not exist (``hasattr`` is False).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, with the features of the fit.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns in the order of ``classes_``.
+            The probabilities (float64); rows sum to 1; columns in the order
+            of ``classes_``.
+
+        Raises
+        ------
+        AttributeError
+            If ``loss`` is not ``"log_loss"`` or ``"modified_huber"``.
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        See Also
+        --------
+        predict_log_proba : Their logarithm, without underflow.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+        >>> clf = descent.SGDClassifier(loss="log_loss", alpha=0.1, random_state=0)
+        >>> proba = clf.fit(X, [0, 0, 1, 1]).predict_proba([[-3.0], [0.0], [3.0]])
+        >>> proba.shape, bool(proba[0, 0] > 0.5 > proba[2, 0]), proba.sum(axis=1).round(6)
+        ((3, 2), True, array([1., 1., 1.]))
         """
         return _labels.probabilities(self.loss, self.decision_function(X),
                                      self.multi_class == "multinomial")
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):
-        """The logarithm of :meth:`predict_proba`, computed without underflow
-        for ``log_loss`` (finite for any finite decision value).
+        """Compute the logarithm of :meth:`predict_proba`.
+
+        For ``log_loss`` it is computed without underflow (log-sum-exp forms):
+        finite for any finite decision value, where ``log(predict_proba(X))``
+        gives ``-inf`` once a probability underflows.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, with the features of the fit.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probabilities (float64), columns in the order of
+            ``classes_``.
+
+        Raises
+        ------
+        AttributeError
+            If ``loss`` is not ``"log_loss"`` or ``"modified_huber"``.
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        See Also
+        --------
+        predict_proba : The probabilities.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import descent
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+        >>> clf = descent.SGDClassifier(loss="log_loss", alpha=0.1, random_state=0)
+        >>> log_proba = clf.fit(X, [0, 0, 1, 1]).predict_log_proba([[-1e4], [1e4]])
+        >>> bool(np.isfinite(log_proba).all())
+        True
         """
         return _labels.log_probabilities(self.loss, self.decision_function(X),
                                          self.multi_class == "multinomial")

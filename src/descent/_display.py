@@ -114,6 +114,17 @@ class LossCurveDisplay:
         ------
         ImportError
             If matplotlib is not installed.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import descent
+        >>> display = descent.LossCurveDisplay(loss_curve=[1.0, 0.5, 0.4],
+        ...                                    validation_loss_curve=[1.1, 0.6, 0.6],
+        ...                                    name="adam").plot()
+        >>> [line.get_label() for line in display.ax_.get_lines()]
+        ['adam: training', 'adam: validation']
         """
         ax = _axes(ax, "LossCurveDisplay.plot")
         name = self.name if name is None else name
@@ -142,8 +153,10 @@ class LossCurveDisplay:
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, name=None, line_kwargs=None,
                        validation_line_kwargs=None):
-        """Draw a fitted estimator's ``loss_curve_`` (and its
-        ``validation_loss_curve_`` when it has one): one call.
+        """Draw a fitted estimator's loss curve in one call.
+
+        The estimator's ``loss_curve_``, and its ``validation_loss_curve_``
+        when it has one (a fit with ``early_stopping=True``).
 
         Parameters
         ----------
@@ -170,6 +183,22 @@ class LossCurveDisplay:
             If the estimator has no ``loss_curve_``.
         ImportError
             If matplotlib is not installed.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> from sklearn.datasets import load_diabetes
+        >>> import descent
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> fig, ax = plt.subplots()
+        >>> for name in ("sgd", "adam"):                 # two models on one axes
+        ...     est = descent.SGDRegressor(optimizer=name, random_state=0).fit(X, y)
+        ...     _ = descent.LossCurveDisplay.from_estimator(est, ax=ax, name=name)
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['sgd', 'adam']
         """
         _pyplot(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator, "loss_curve_")

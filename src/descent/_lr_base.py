@@ -19,6 +19,11 @@ UNIT_DOC = """unit : {"epoch", "update"}, default="epoch"
         What a step counts when descent's estimators drive the schedule: an
         epoch or an optimizer update (see :mod:`descent.schedules`). The
         driver (:meth:`step`) does not read it."""
+RAISES_DOC = """ValueError
+        The constructor only stores the parameters (as scikit-learn's
+        estimators do); :meth:`lr`, :meth:`start`, :meth:`attach` and
+        :meth:`step` check them and raise, naming the first that is not in
+        its range above (or not of its type: bool is not an int)."""
 
 
 # -- parameter checks: each raises ValueError naming the parameter -------------
@@ -92,9 +97,42 @@ class LRSchedule(BaseEstimator):
         What a step counts when descent's estimators drive the schedule (see
         :mod:`descent.schedules`). A constructor parameter of most schedules.
 
+    Raises
+    ------
+    ValueError
+        If a parameter is invalid (checked by :meth:`lr`, :meth:`start`,
+        :meth:`attach` and :meth:`step`, not by the constructor).
+
     See Also
     --------
-    descent.schedules : the schedules and the design of units and composition.
+    descent.schedules : The schedules and the design of units and composition.
+    descent.optim : The optimizers whose ``lr`` a schedule drives.
+
+    References
+    ----------
+    .. [1] PyTorch, "How to adjust learning rate", torch.optim documentation,
+       https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate
+
+    Examples
+    --------
+    Every schedule is used in one of two ways, here with
+    :class:`~descent.schedules.StepLR`:
+
+    >>> import numpy as np
+    >>> from descent.optim import SGD
+    >>> from descent.schedules import LRSchedule, StepLR
+    >>> sched = StepLR(step_size=2, gamma=0.5)
+    >>> isinstance(sched, LRSchedule)
+    True
+    >>> sched.lr(0.1, range(5))                  # vectorised, from the closed form
+    array([0.1  , 0.1  , 0.05 , 0.05 , 0.025])
+    >>> opt = SGD(lr=0.1)
+    >>> _ = sched.attach(opt)                    # driving an optimizer, as torch
+    >>> for _ in range(4):
+    ...     _ = opt.step(np.ones(2), np.ones(2))
+    ...     sched.step()
+    >>> opt.lr, sched.last_epoch
+    (0.025, 4)
     """
 
     unit: str
@@ -112,8 +150,10 @@ class LRSchedule(BaseEstimator):
 
     @property
     def needs_metric(self) -> bool:
-        """Whether :meth:`step` takes a metric (ReduceLROnPlateau, or a
-        SequentialLR holding one)."""
+        """Whether :meth:`step` takes a metric (``bool``).
+
+        True for ReduceLROnPlateau, and for a SequentialLR holding one.
+        """
         return False
 
     # -- the vectorised form --------------------------------------------------
@@ -134,7 +174,7 @@ class LRSchedule(BaseEstimator):
         Returns
         -------
         numpy.ndarray
-            float64 learning rates, of the shape of ``steps``.
+            The float64 learning rates, of the shape of ``steps``.
 
         Raises
         ------
@@ -147,6 +187,12 @@ class LRSchedule(BaseEstimator):
         -----
         ReduceLROnPlateau has no closed form: it gives its current learning
         rate at every step (``base_lr`` times the reductions made so far).
+
+        Examples
+        --------
+        >>> from descent.schedules import CosineAnnealingLR
+        >>> CosineAnnealingLR(T_max=4, eta_min=0.01).lr(0.1, [0, 2, 4])
+        array([0.1  , 0.055, 0.01 ])
         """
         self._validate()
         base = check_real("base_lr", base_lr, low=0.0)
@@ -164,12 +210,21 @@ class LRSchedule(BaseEstimator):
 
         Returns
         -------
-        self
+        self : LRSchedule
+            The schedule, at step 0 of a new run.
 
         Raises
         ------
         ValueError
             If a parameter is invalid or ``base_lr`` is negative or not finite.
+
+        Examples
+        --------
+        >>> from descent.schedules import ExponentialLR
+        >>> sched = ExponentialLR(gamma=0.5).start(1.0)
+        >>> sched.step()
+        >>> sched.get_last_lr(), sched.last_epoch
+        ([0.5], 1)
         """
         self._validate()
         self._start(check_real("base_lr", base_lr, low=0.0))
@@ -192,14 +247,26 @@ class LRSchedule(BaseEstimator):
 
         Returns
         -------
-        self
+        self : LRSchedule
+            The schedule, at step 0 of a new run.
 
         Raises
         ------
         TypeError
             If ``optimizer`` is not a :class:`descent.optim.Optimizer`.
         ValueError
-            If a parameter is invalid, or the optimizer's ``lr`` is.
+            If a parameter is invalid, the optimizer's ``lr`` is negative or
+            not finite, or (OneCycleLR with ``cycle_momentum=True``) the
+            optimizer has neither ``momentum`` nor ``betas``.
+
+        Examples
+        --------
+        >>> from descent.optim import SGD
+        >>> from descent.schedules import LinearLR
+        >>> opt = SGD(lr=0.1)
+        >>> _ = LinearLR(start_factor=0.5, total_iters=2).attach(opt)
+        >>> opt.lr                        # step 0's rate, set at once
+        0.05
         """
         from .optim import Optimizer
 
@@ -235,6 +302,19 @@ class LRSchedule(BaseEstimator):
             If a parameter is invalid, ``metrics`` is given to a schedule that
             takes none or is missing where one is required, or (OneCycleLR)
             the step would go beyond ``total_steps``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> from descent.schedules import StepLR
+        >>> w, opt = np.ones(2), SGD(lr=1.0)
+        >>> sched = StepLR(step_size=1, gamma=0.1).attach(opt)
+        >>> for epoch in range(3):
+        ...     _ = opt.step(w, w)            # one epoch of training...
+        ...     sched.step()                  # ...then the schedule's step
+        >>> round(opt.lr, 6)
+        0.001
         """
         self._check_started()
         self._validate()
@@ -246,42 +326,67 @@ class LRSchedule(BaseEstimator):
         self._apply()
 
     def get_last_lr(self) -> list[float]:
-        """The learning rate at the current step, as a one-element list (torch's
-        ``get_last_lr``; descent's optimizers have one parameter group).
+        """Return the learning rate at the current step, in a one-element list.
+
+        torch's ``get_last_lr``; descent's optimizers have one parameter group
+        (parameter groups all get the optimizer's ``lr``).
 
         Returns
         -------
         list of float
+            ``[lr]``, the learning rate of the current step.
 
         Raises
         ------
         RuntimeError
             If the run was not started with :meth:`attach` or :meth:`start`.
+
+        Examples
+        --------
+        >>> from descent.schedules import MultiStepLR
+        >>> sched = MultiStepLR(milestones=[1]).start(0.5)
+        >>> sched.get_last_lr()
+        [0.5]
+        >>> sched.step()
+        >>> [round(lr, 6) for lr in sched.get_last_lr()]
+        [0.05]
         """
         self._check_started()
         return [self._current_lr()]
 
     @property
     def last_epoch(self) -> int:
-        """Steps taken since :meth:`attach` or :meth:`start` (torch's name; it
-        counts updates for a schedule stepped per update); -1 before."""
+        """Steps taken since :meth:`attach` or :meth:`start` (``int``; -1 before).
+
+        torch's name: it counts updates for a schedule stepped per update.
+        """
         return getattr(self, "_t", -1)
 
     def state_dict(self) -> dict[str, Any]:
-        """The state of the run, for :meth:`load_state_dict` (the parameters are
-        not included: ``get_params`` holds them).
+        """Return the state of the run, for :meth:`load_state_dict`.
+
+        The parameters are not included: ``get_params`` holds them.
 
         Returns
         -------
         dict
             ``last_epoch`` and ``base_lr``; ReduceLROnPlateau adds its
-            counters, best metric and reduction factor, SequentialLR the
-            states of its schedules.
+            counters (``num_bad_epochs``, ``cooldown_counter``), best metric
+            (``best``) and reduction factor (``factor``), SequentialLR the
+            states of its schedules (``schedulers``).
 
         Raises
         ------
         RuntimeError
             If the run was not started with :meth:`attach` or :meth:`start`.
+
+        Examples
+        --------
+        >>> from descent.schedules import ExponentialLR
+        >>> sched = ExponentialLR(gamma=0.5).start(1.0)
+        >>> sched.step()
+        >>> sched.state_dict()
+        {'last_epoch': 1, 'base_lr': 1.0}
         """
         self._check_started()
         return {"last_epoch": self._t, "base_lr": self._base_lr, **self._extra_state()}
@@ -299,12 +404,23 @@ class LRSchedule(BaseEstimator):
 
         Returns
         -------
-        self
+        self : LRSchedule
+            The schedule, at the saved step.
 
         Raises
         ------
         ValueError
-            If an entry is missing or invalid.
+            If an entry is missing or invalid (``last_epoch`` not an integer
+            >= 0, ``base_lr`` negative or not finite, the extra entries of
+            ReduceLROnPlateau or SequentialLR missing or out of range).
+
+        Examples
+        --------
+        >>> from descent.schedules import ExponentialLR
+        >>> saved = ExponentialLR(gamma=0.5).start(1.0).state_dict()
+        >>> saved["last_epoch"] = 3
+        >>> ExponentialLR(gamma=0.5).load_state_dict(saved).get_last_lr()
+        [0.125]
         """
         try:
             t, base = state_dict["last_epoch"], state_dict["base_lr"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lr_base import TORCH, UNIT_DOC, LRSchedule, check_int, check_real
+from ._lr_base import RAISES_DOC, TORCH, UNIT_DOC, LRSchedule, check_int, check_real
 
 __all__ = ["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "PolynomialLR",
            "LambdaLR"]
@@ -25,10 +25,14 @@ class StepLR(LRSchedule):
         Multiplicative factor of the decay, finite and >= 0.
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    MultiStepLR : decay at given steps.
-    ExponentialLR : decay at every step.
+    MultiStepLR : Decay at given steps.
+    ExponentialLR : Decay at every step.
 
     References
     ----------
@@ -70,9 +74,13 @@ class MultiStepLR(LRSchedule):
         Multiplicative factor of the decay, finite and >= 0.
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    StepLR : decay at regular intervals.
+    StepLR : Decay at regular intervals.
 
     References
     ----------
@@ -116,9 +124,13 @@ class ExponentialLR(LRSchedule):
         Multiplicative factor of the decay, finite and >= 0.
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    StepLR : decay every ``step_size`` steps.
+    StepLR : Decay every ``step_size`` steps.
 
     References
     ----------
@@ -160,9 +172,13 @@ class LinearLR(LRSchedule):
         Steps of the linear change, >= 1.
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    SequentialLR : a warm-up followed by another schedule.
+    SequentialLR : A warm-up followed by another schedule.
 
     References
     ----------
@@ -206,9 +222,13 @@ class PolynomialLR(LRSchedule):
         Power of the polynomial, finite and >= 0.
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    LinearLR : a linear change between two factors.
+    LinearLR : A linear change between two factors.
 
     References
     ----------
@@ -253,13 +273,13 @@ class LambdaLR(LRSchedule):
 
     Raises
     ------
-    ValueError
-        From :meth:`lr` or :meth:`step`, if ``lr_lambda`` returns something
-        other than a finite real number.
+    {RAISES_DOC} Also from
+        :meth:`lr` or :meth:`step`, if ``lr_lambda`` returns something other
+        than a finite real number.
 
     See Also
     --------
-    SequentialLR : chain schedules instead of writing a piecewise function.
+    SequentialLR : Chain schedules instead of writing a piecewise function.
 
     References
     ----------

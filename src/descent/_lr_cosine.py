@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._lr_base import (
+    RAISES_DOC,
     TORCH,
     UNIT_DOC,
     LRSchedule,
@@ -47,10 +48,14 @@ class CosineAnnealingLR(LRSchedule):
         rate, not a factor of the base one).
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    CosineAnnealingWarmRestarts : with restarts.
-    SequentialLR : e.g. a LinearLR warm-up before it.
+    CosineAnnealingWarmRestarts : With restarts.
+    SequentialLR : E.g. a LinearLR warm-up before it.
 
     References
     ----------
@@ -97,9 +102,13 @@ class CosineAnnealingWarmRestarts(LRSchedule):
         The learning rate the cosine tends to, finite and >= 0.
     {UNIT_DOC}
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    CosineAnnealingLR : without restarts.
+    CosineAnnealingLR : Without restarts.
 
     Notes
     -----
@@ -149,8 +158,7 @@ class CosineAnnealingWarmRestarts(LRSchedule):
 
 
 class OneCycleLR(LRSchedule):
-    __doc__ = f"""The 1cycle policy (Smith [2]_): up to ``max_lr``, then far below
-    the start.
+    __doc__ = f"""The 1cycle policy (Smith [2]_): up to ``max_lr``, then far below the start.
 
     Two phases (fastai's, torch's default): from ``max_lr / div_factor`` at
     step 0 up to ``max_lr`` at step ``pct_start * total_steps - 1``, then down
@@ -202,13 +210,15 @@ class OneCycleLR(LRSchedule):
 
     Raises
     ------
-    ValueError
-        From :meth:`lr` or :meth:`step`, for a step after ``total_steps`` or in
-        a phase of no length (where torch divides by zero).
+    {RAISES_DOC} Also from
+        :meth:`lr`, :meth:`momentum` or :meth:`step`, for a step after
+        ``total_steps`` or in a phase of no length (where torch divides by
+        zero); from :meth:`attach`, for an optimizer without momentum with
+        ``cycle_momentum=True``.
 
     See Also
     --------
-    LinearLR, CosineAnnealingLR, SequentialLR : build other warm-up shapes.
+    LinearLR, CosineAnnealingLR, SequentialLR : Build other warm-up shapes.
 
     References
     ----------
@@ -320,13 +330,19 @@ class OneCycleLR(LRSchedule):
         Returns
         -------
         numpy.ndarray
-            float64 momenta, of the shape of ``steps``.
+            The float64 momenta, of the shape of ``steps``.
 
         Raises
         ------
         ValueError
             If a parameter is invalid or a step is negative, non-integer or
             beyond ``total_steps``.
+
+        Examples
+        --------
+        >>> from descent.schedules import OneCycleLR
+        >>> OneCycleLR(max_lr=1.0, total_steps=5, pct_start=0.4).momentum(range(5)).round(4)
+        array([0.95 , 0.85 , 0.875, 0.925, 0.95 ])
         """
         self._validate()
         return self._momentum(as_steps(steps))

@@ -53,20 +53,26 @@ SUGGESTION_DIVISOR = 10.0
 class LRFindResult:
     """What :func:`lr_find` measured.
 
-    Attributes
+    A frozen dataclass, created by :func:`lr_find`: each parameter below is
+    an attribute of the same name (``result.lrs``, ``result.suggested_eta0``,
+    ...), and :meth:`plot` draws them.
+
+    Parameters
     ----------
-    lrs : ndarray of shape (n_tried,)
-        The step sizes tried, in order (geometrically spaced); the test may
-        have stopped before ``max_lr``.
-    losses : ndarray of shape (n_tried,)
-        The training objective on the evaluation rows after each step size's
-        updates.
-    smoothed_losses : ndarray of shape (n_tried,)
-        Their exponential moving average, bias-corrected.
+    lrs : numpy.ndarray of shape (n_tried,)
+        The step sizes tried (float64, the estimator's ``eta0`` units), in
+        order, geometrically spaced; the test may have stopped before
+        ``max_lr``.
+    losses : numpy.ndarray of shape (n_tried,)
+        The training objective (mean weighted loss plus penalty, float64) on
+        the evaluation rows after each step size's updates.
+    smoothed_losses : numpy.ndarray of shape (n_tried,)
+        Their exponential moving average, bias-corrected (float64).
     lr_min : float
         The step size at which ``smoothed_losses`` is lowest.
     suggested_eta0 : float
-        ``lr_min / 10``: the ``eta0`` to fit with.
+        ``lr_min / 10``: the ``eta0`` to fit with (with
+        ``learning_rate="constant"``).
     diverged : bool
         Whether the test stopped on a blow-up (the smoothed objective above
         ``divergence_factor`` times its minimum, a non-finite objective, or
@@ -77,6 +83,18 @@ class LRFindResult:
     See Also
     --------
     lr_find : The test that returns it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> import descent
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X, y = (X - X.mean(0)) / X.std(0), (y - y.mean()) / y.std()
+    >>> result = descent.lr_find(descent.SGDRegressor(batch_size=None), X, y)
+    >>> result.lrs.shape == result.losses.shape, result.updates_per_lr
+    (True, 1)
+    >>> result.suggested_eta0 == result.lr_min / 10
+    True
     """
 
     lrs: np.ndarray
@@ -88,24 +106,39 @@ class LRFindResult:
     updates_per_lr: int
 
     def plot(self, ax=None):
-        """Draw the range test: the raw and smoothed objective against the
-        step size (log scale), the minimum and the suggestion marked.
+        """Draw the range test: the objective against the step size.
 
-        Needs matplotlib (``pip install "descent[plot]"``).
+        The raw and smoothed objectives against the step size (log scale),
+        with the minimum and the suggestion marked by vertical lines; the y
+        range is clipped to what comes before the blow-up. Needs matplotlib
+        (``pip install "descent[plot]"``).
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
+        ax : matplotlib.axes.Axes, default=None
             Where to draw; a new figure's axes if None.
 
         Returns
         -------
-        ax : matplotlib Axes
+        ax : matplotlib.axes.Axes
+            The axes drawn on.
 
         Raises
         ------
         ImportError
             If matplotlib is not installed.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_diabetes
+        >>> import descent
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> X, y = (X - X.mean(0)) / X.std(0), (y - y.mean()) / y.std()
+        >>> ax = descent.lr_find(descent.SGDRegressor(batch_size=None), X, y).plot()
+        >>> ax.get_xscale(), ax.get_xlabel()
+        ('log', 'learning rate (eta0)')
         """
         from ._display import plot_lr_find
 

@@ -9,7 +9,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._lr_base import TORCH, LRSchedule, check_choice, check_int, check_real
+from ._lr_base import RAISES_DOC, TORCH, LRSchedule, check_choice, check_int, check_real
 from ._lr_cosine import OneCycleLR
 
 __all__ = ["ReduceLROnPlateau", "SequentialLR"]
@@ -60,9 +60,14 @@ class ReduceLROnPlateau(LRSchedule):
         A class attribute: descent's estimators step it once per epoch, with
         the epoch's validation score or training loss.
 
+    Raises
+    ------
+    {RAISES_DOC} Also from
+        :meth:`step`, if ``metrics`` is missing or not a real number.
+
     See Also
     --------
-    SequentialLR : a warm-up, then plateau reductions.
+    SequentialLR : A warm-up, then plateau reductions.
 
     References
     ----------
@@ -110,6 +115,7 @@ class ReduceLROnPlateau(LRSchedule):
 
     @property
     def needs_metric(self) -> bool:
+        """Whether :meth:`step` takes a metric: always True here."""
         return True
 
     def _lr(self, base_lr, t):
@@ -204,10 +210,14 @@ class SequentialLR(LRSchedule):
     unit : {{"epoch", "update"}}
         The ``unit`` of the schedules (a property).
 
+    Raises
+    ------
+    {RAISES_DOC}
+
     See Also
     --------
-    LinearLR : the usual warm-up.
-    ReduceLROnPlateau : plateau reductions after a warm-up.
+    LinearLR : The usual warm-up.
+    ReduceLROnPlateau : Plateau reductions after a warm-up.
 
     References
     ----------
@@ -241,6 +251,10 @@ class SequentialLR(LRSchedule):
 
     @property   # derived from the schedules, not a parameter
     def unit(self) -> str:  # type: ignore[override]
+        """The ``unit`` of the schedules, ``"epoch"`` or ``"update"``.
+
+        Raises ``ValueError`` if the schedules do not all have the same unit.
+        """
         units = [getattr(child, "unit", None) for child in self.schedulers]
         if len(set(units)) != 1:
             raise ValueError(f"schedulers must all have the same unit, got {units}")
@@ -248,6 +262,7 @@ class SequentialLR(LRSchedule):
 
     @property
     def needs_metric(self) -> bool:
+        """Whether :meth:`step` takes a metric: if a schedule is ReduceLROnPlateau."""
         return any(child.needs_metric for child in self.schedulers)
 
     def _validate(self):

@@ -21,66 +21,121 @@ _OWN_OPTIONS = ("maxiter", "lr", "disp")
 def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
              bounds=None, constraints=(), tol=None, callback=None, options=None, *,
              lr=None, maxiter=None, **optimizer_options):
-    """Minimise ``fun`` from ``x0`` with a first-order update rule.
+    """Minimise a function from a start point with a first-order update rule.
 
-    The signature is ``scipy.optimize.minimize``'s; the methods are
-    descent.optim's update rules.
+    The signature is ``scipy.optimize.minimize``'s; the methods are the update
+    rules of :mod:`descent.optim` (torch.optim's formulas). Each iteration
+    evaluates the objective and its gradient, stops if the gradient is small
+    enough, and otherwise takes one step of the optimizer (then projects onto
+    ``bounds``, if given).
 
     Parameters
     ----------
     fun : callable
-        ``fun(x, *args) -> float``, or ``-> (float, ndarray)`` with ``jac=True``.
-        ``x`` has ``x0``'s shape.
-    x0 : array-like
-        Start point; not modified.
+        The objective, ``fun(x, *args) -> float``, or ``fun(x, *args) ->
+        (float, array_like)`` (value and gradient) with ``jac=True``. ``x`` is
+        a float64 array of ``x0``'s shape; do not keep it (it is updated in
+        place between calls).
+    x0 : array_like
+        The start point, any shape, converted to float64; not modified. NaN
+        and infinity are refused.
     args : tuple, default=()
         Extra arguments passed to ``fun`` and ``jac``.
     method : str or descent.optim.Optimizer, default="adam"
-        ``"sgd"``, ``"momentum"``, ``"nesterov"`` (momentum 0.9), ``"adagrad"``,
-        ``"rmsprop"``, ``"adadelta"``, ``"adam"``, ``"amsgrad"``, ``"adamw"``
-        (torch's ``weight_decay=1e-2``: it minimises ``fun`` plus that decay,
-        so the gradient of ``fun`` alone need not reach ``tol``), or an
-        optimizer instance (then ``lr`` and optimizer options must not be
-        given).
-    jac : callable, True or None, default=None
-        The gradient: ``jac(x, *args) -> ndarray``; ``True`` if ``fun``
-        returns it; ``None`` for forward differences (``len(x) + 1`` calls of
-        ``fun`` per step, each counted in ``nfev``).
-    hess, hessp, constraints : not supported
-        First-order methods use neither Hessians nor general constraints:
-        anything but the defaults raises ``ValueError``.
-    bounds : scipy.optimize.Bounds or sequence of (min, max) pairs, optional
-        Box bounds, one pair per element of ``x`` (``None`` for no bound), kept
-        by projection: each step is clipped into the box, and convergence is
-        judged on the projected gradient.
+        The update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"`` (SGD with
+        momentum 0.9, and Nesterov's), ``"adagrad"``, ``"rmsprop"``,
+        ``"adadelta"``, ``"adam"``, ``"amsgrad"`` or ``"adamw"``, each with
+        torch.optim's defaults (see :func:`descent.optim.make_optimizer`), or
+        an optimizer instance (then ``lr`` and optimizer options must not be
+        given: set them on the instance; its state is reset first).
+        ``"adamw"`` has torch's ``weight_decay=1e-2``: it minimises ``fun``
+        plus that decay, so the gradient of ``fun`` alone need not reach
+        ``tol``.
+    jac : callable, bool or None, default=None
+        The gradient: ``jac(x, *args) -> array_like`` of ``x``'s shape (or
+        size); ``True`` if ``fun`` returns ``(value, gradient)``; None (or
+        False) for forward differences, with the step
+        ``sqrt(machine epsilon) * max(1, |x_i|)`` (``x.size + 1`` calls of
+        ``fun`` per iteration, each counted in ``nfev``).
+    hess : None
+        Not supported (first-order methods use no Hessian): anything but
+        None raises ``ValueError``.
+    hessp : None
+        Not supported, as ``hess``.
+    bounds : scipy.optimize.Bounds or sequence of (float or None, float or None), optional
+        Box bounds: a ``Bounds`` (scalars or arrays broadcast to ``x0``) or
+        one ``(min, max)`` pair per element of ``x0`` (flattened order;
+        None for no bound). Kept by projection: ``x0`` and each step are
+        clipped into the box, and convergence is judged on the projected
+        gradient (without the components that push ``x`` out of the box).
+    constraints : tuple or list, default=()
+        Not supported: anything but an empty sequence raises ``ValueError``.
     tol : float, default=1e-6
-        Success when the (projected) gradient's L2 norm is at most ``tol``.
+        Success when the L2 norm of the (projected) gradient is at most
+        ``tol``, in the units of the gradient; >= 0. None means the default.
     callback : callable, optional
         Called after each step. As in scipy: ``callback(intermediate_result)``
         if its one parameter is named ``intermediate_result`` (an
         ``OptimizeResult`` with ``x``, ``fun``, ``jac``, ``nit``, ``nfev``),
-        else ``callback(xk)``. Raising ``StopIteration`` (scipy) or returning
-        True stops the run (``status`` 2).
+        else ``callback(xk)`` with a copy of the current point. Raising
+        ``StopIteration`` (scipy's way) or returning True stops the run
+        (``status`` 2).
     options : dict, optional
-        ``maxiter`` (default 1000), ``lr`` (default: torch.optim's for the
-        method), ``disp`` (print the result), and the optimizer's
-        hyper-parameters (e.g. ``betas``, ``momentum``).
-    lr, maxiter, **optimizer_options
-        The same as the ``options`` keys (not both).
+        ``maxiter`` (int >= 1, default 1000: the maximum number of steps),
+        ``lr`` (float >= 0, default: torch.optim's for the method, see
+        :func:`descent.optim.default_lr`), ``disp`` (bool, default False:
+        print the outcome), and any hyper-parameter of the method's optimizer
+        (e.g. ``betas``, ``momentum``, ``weight_decay``).
+    lr : float, optional
+        The learning rate, as ``options["lr"]`` (give it in one place only).
+    maxiter : int, optional
+        The maximum number of steps, as ``options["maxiter"]``.
+    **optimizer_options : dict
+        Hyper-parameters of the method's optimizer, as the other keys of
+        ``options``.
 
     Returns
     -------
     scipy.optimize.OptimizeResult
-        ``x, fun, jac, nit, nfev, njev, success, status, message``. ``status``
-        0: the gradient norm reached ``tol``; 1: ``maxiter`` steps; 2: stopped
-        by the callback; 3: the objective or its gradient became non-finite.
+        ``x`` (float64 array of ``x0``'s shape), ``fun`` (float), ``jac``
+        (the gradient at ``x``), ``nit`` (steps taken), ``nfev`` and ``njev``
+        (calls of ``fun`` and of the gradient), ``success`` (``status == 0``),
+        ``status`` and ``message``. ``status`` 0: the gradient norm reached
+        ``tol``; 1: ``maxiter`` steps were taken; 2: stopped by the callback;
+        3: the objective or its gradient became NaN or infinite (lower
+        ``lr``); ``x`` is then the point where that happened.
 
     Raises
     ------
     ValueError
-        An unknown method or option, ``hess``/``hessp``/``constraints``,
-        ``x0`` with NaN or infinity, an objective that is not finite at
-        ``x0``, bounds of the wrong length or with ``min > max``.
+        Before the first step: ``hess``, ``hessp`` or ``constraints`` given;
+        an unknown method; ``lr`` or an optimizer option with an optimizer
+        instance as ``method``; an option given both as an argument and in
+        ``options``; an option that is not a hyper-parameter of the method's
+        optimizer; ``maxiter`` not an integer >= 1 or ``tol`` not a number >= 0;
+        ``x0`` holding NaN or infinity; bounds with the wrong number of pairs,
+        NaN or ``min > max``; an objective or gradient that is not finite at
+        ``x0``. At the first step: a hyper-parameter out of its range (e.g.
+        ``lr < 0``, ``eps < 1e-300``; the message names it). During the run:
+        a gradient of magnitude 1e150 or more for the rules that square it
+        (every method but the SGD ones), or a gradient that cannot be
+        reshaped to ``x0``'s shape.
+    Exception
+        Whatever ``fun``, ``jac`` or ``callback`` raise (other than the
+        callback's ``StopIteration``) is passed on.
+
+    See Also
+    --------
+    scipy.optimize.minimize : The same signature, with second-order methods.
+    descent.optim : The update rules, for your own loop.
+    descent.schedules : Learning-rate schedules for such a loop.
+
+    References
+    ----------
+    .. [1] SciPy, scipy.optimize.minimize,
+       https://docs.scipy.org/doc/scipy/reference/generated/scipy.optimize.minimize.html
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
+       Optimization", ICLR 2015, arXiv:1412.6980 (the default method).
 
     Examples
     --------
@@ -90,6 +145,13 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
     ...                        tol=1e-8)
     >>> res.success, bool(np.abs(res.x).max() < 1e-6)
     (True, True)
+
+    With forward differences and a box:
+
+    >>> res = descent.minimize(lambda x: ((x - 3) ** 2).sum(), np.zeros(2), lr=0.1,
+    ...                        bounds=[(0, 2), (None, None)], maxiter=2000)
+    >>> res.x.round(4), res.status
+    (array([2., 3.]), 0)
     """
     for name, value, default in (("hess", hess, None), ("hessp", hessp, None),
                                  ("constraints", constraints, ())):

@@ -69,8 +69,14 @@ def _as_grad(grad, params, where):
 
 
 class Optimizer(BaseEstimator):
-    """Base class of the optimizers: validation, the in-place ``step`` and the
-    state, of one array or of parameter groups.
+    """Base class of the optimizers of :mod:`descent.optim`.
+
+    It holds what :class:`SGD`, :class:`Adagrad`, :class:`RMSprop`,
+    :class:`Adadelta`, :class:`Adam` and :class:`AdamW` share: the validation
+    of the hyper-parameters, the in-place :meth:`step` (of one array or of
+    parameter groups), the state and its checkpoints (:meth:`state_dict`,
+    :meth:`load_state_dict`). It is not instantiated itself; a subclass
+    defines the update rule and its hyper-parameters.
 
     The hyper-parameters are scikit-learn parameters (``get_params``,
     ``set_params``, ``clone``); the arrays an optimizer steps are not: they
@@ -80,6 +86,26 @@ class Optimizer(BaseEstimator):
     The hyper-parameters are validated at the first step after one changes:
     assign them (``set_params``, ``opt.lr = ...``, ``group["lr"] = ...``);
     a value mutated in place (a list of betas edited) is not seen.
+
+    Attributes
+    ----------
+    param_groups : list of ParamGroup
+        The parameter groups (empty if the arrays are passed to each step).
+    n_steps : int
+        Steps taken since the last :meth:`reset`.
+
+    See Also
+    --------
+    ParamGroup : One group of arrays with its own hyper-parameters.
+    make_optimizer : An optimizer from its name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import Adam, Optimizer
+    >>> opt = Adam(lr=0.01)
+    >>> isinstance(opt, Optimizer), sorted(opt.get_params())
+    (True, ['amsgrad', 'betas', 'eps', 'lr', 'weight_decay'])
     """
 
     _rule: int
@@ -259,11 +285,24 @@ class Optimizer(BaseEstimator):
     def reset(self):
         """Forget the state (moments, accumulators, step counts).
 
-        The parameter groups, if any, are kept.
+        The parameter groups, if any, are kept; so are the hyper-parameters.
+        Call it to start over, or before stepping an array of another shape
+        with ``step(params, grad)``.
 
         Returns
         -------
         self : Optimizer
+            The optimizer, with ``n_steps == 0``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import Adam
+        >>> opt = Adam()
+        >>> _ = opt.step(np.ones(3), np.ones(3))
+        >>> opt.n_steps, opt.reset().n_steps
+        (1, 0)
+        >>> _ = opt.step(np.ones(2), np.ones(2))   # another shape: allowed after reset
         """
         self._state = None
         self._shape = None
@@ -276,7 +315,10 @@ class Optimizer(BaseEstimator):
 
     @property
     def n_steps(self):
-        """Number of steps taken since the last reset (``int``)."""
+        """Number of steps taken since the last reset (``int``).
+
+        For parameter groups, the number of ``step(grads)`` calls.
+        """
         if self.__dict__.get("_groups"):
             return self.__dict__.get("_n_group_steps", 0)
         steps = self.__dict__.get("_steps")
@@ -284,15 +326,21 @@ class Optimizer(BaseEstimator):
 
     # -- the state of one array ------------------------------------------------
     def state_dict(self):
-        """A copy of the state, for checkpointing with :meth:`load_state_dict`.
+        """Return a copy of the state, for :meth:`load_state_dict`.
+
+        The rows of the state have torch's names: ``momentum_buffer`` (SGD),
+        ``sum`` (Adagrad), ``square_avg``, ``momentum_buffer``, ``grad_avg``
+        (RMSprop), ``square_avg``, ``acc_delta`` (Adadelta), ``exp_avg``,
+        ``exp_avg_sq``, ``max_exp_avg_sq`` (Adam, AdamW).
 
         Returns
         -------
         dict
             ``"params"``: the hyper-parameters (``get_params()``). For one
             array (``step(params, grad)``): ``"step"`` (int), ``"shape"`` (tuple
-            or None) and ``"state"`` (a (3, size) array whose rows are
-            ``_state_names``, or None before the first step). For parameter
+            or None) and ``"state"`` (a float64 array of shape (3, size) whose
+            rows are the state rows above in that order, zero where the rule
+            has fewer, or None before the first step). For parameter
             groups, as torch.optim: ``"param_groups"``, a list of dicts with
             ``"params"`` (the indices of the group's arrays in the order of
             the groups) and the group's own hyper-parameters, and ``"state"``,
@@ -337,6 +385,7 @@ class Optimizer(BaseEstimator):
         Returns
         -------
         self : Optimizer
+            The optimizer, with the saved hyper-parameters and state.
 
         Raises
         ------
@@ -345,6 +394,24 @@ class Optimizer(BaseEstimator):
             infinity or negative sums of squares, or a step count is not an
             integer in [0, 2**53]. Nothing is changed then (except, for one
             array, the hyper-parameters, which are validated at the next step).
+        KeyError
+            If ``state_dict`` lacks an entry that :meth:`state_dict` writes,
+            or (parameter groups) a group holds a key that is not a
+            hyper-parameter of the optimizer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import Adam
+        >>> w = np.ones(2)
+        >>> opt = Adam(lr=0.1)
+        >>> _ = opt.step(w, np.ones(2))
+        >>> saved = opt.state_dict()
+        >>> resumed = Adam().load_state_dict(saved)
+        >>> resumed.lr, resumed.n_steps
+        (0.1, 1)
+        >>> np.array_equal(resumed.step(w.copy(), np.ones(2)), opt.step(w, np.ones(2)))
+        True
         """
         if "param_groups" in state_dict or self.__dict__.get("_groups"):
             from ._optim_state import load_groups_state_dict
@@ -387,8 +454,12 @@ class Optimizer(BaseEstimator):
 
     @property
     def param_groups(self):
-        """The parameter groups (list of :class:`ParamGroup`, live: assigning
-        ``group["lr"]`` changes that group's learning rate from the next step)."""
+        """The parameter groups, a list of :class:`ParamGroup`.
+
+        The groups are live: assigning ``group["lr"]`` changes that group's
+        learning rate from the next step (a new list is returned each time,
+        holding the same groups).
+        """
         return list(self.__dict__.get("_groups", ()))
 
     def add_param_group(self, param_group):
@@ -406,11 +477,13 @@ class Optimizer(BaseEstimator):
         Returns
         -------
         self : Optimizer
+            The optimizer, with one more group.
 
         Raises
         ------
         ValueError
-            If an array is not a writeable C-contiguous float64 ndarray, is
+            If ``param_group`` is not a dict with a ``"params"`` key, an
+            array is not a writeable C-contiguous float64 ndarray, is
             already in a group, or the optimizer was stepped with
             ``step(params, grad)`` since its last reset.
         KeyError

@@ -66,12 +66,16 @@ class ParamGroup(dict):
     (``group["lr"] = 0.01``, as a scheduler does) takes effect at the next
     step; ``del group["lr"]`` returns to the optimizer's.
 
+    Groups are created by the optimizer (its constructor's ``params`` or
+    :meth:`Optimizer.add_param_group`), not by hand.
+
     Parameters
     ----------
     owner : Optimizer
         The optimizer the group belongs to.
     params : list of numpy.ndarray
-        The arrays (checked float64, C-contiguous, writeable).
+        The arrays, as checked by the optimizer (float64, C-contiguous,
+        writeable).
     options : dict
         The group's own hyper-parameters (names of ``owner.get_params()``) and
         optionally ``"name"``, a label.
@@ -79,8 +83,31 @@ class ParamGroup(dict):
     Raises
     ------
     KeyError
-        On ``group[key] = value`` for a key that is not a hyper-parameter of
-        the optimizer, ``"name"`` or (once added) ``"params"``.
+        From the constructor, if a key of ``options`` is not a
+        hyper-parameter of the optimizer nor ``"name"``. Afterwards, on
+        ``group[key] = value`` (or ``del group[key]``) for a key that is
+        not a hyper-parameter of the optimizer nor ``"name"``, or for
+        ``"params"`` (a group's arrays are fixed once added), and on reading
+        a key the group does not have that is neither.
+
+    See Also
+    --------
+    Optimizer.add_param_group : Add a group to an optimizer.
+    Optimizer.param_groups : The groups of an optimizer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from descent.optim import SGD
+    >>> W, b = np.ones(2), np.zeros(1)
+    >>> opt = SGD([{"params": [W], "lr": 0.5, "name": "weights"}, {"params": [b]}], lr=0.1)
+    >>> weights, bias = opt.param_groups
+    >>> weights["lr"], bias["lr"], weights["name"]
+    (0.5, 0.1, 'weights')
+    >>> bias["lr"] = 1.0            # from the next step on
+    >>> opt.step([np.ones(2), np.ones(1)])
+    >>> W, b
+    (array([0.5, 0.5]), array([-1.]))
     """
 
     def __init__(self, owner, params, options):
@@ -120,18 +147,98 @@ class ParamGroup(dict):
         self._kernel = None
 
     def update(self, *args, **kwargs):
-        """Set several hyper-parameters (as ``dict.update``), checked by name."""
+        """Set several hyper-parameters (as ``dict.update``), checked by name.
+
+        Parameters
+        ----------
+        *args : dict or iterable of (key, value) pairs, optional
+            As ``dict.update``: at most one mapping or iterable of pairs.
+        **kwargs : dict
+            More hyper-parameters, by name.
+
+        Raises
+        ------
+        KeyError
+            If a key is not a hyper-parameter of the optimizer nor ``"name"``;
+            the keys before it are set.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import Adam
+        >>> group = Adam([np.zeros(2)]).param_groups[0]
+        >>> group.update(lr=0.1, betas=(0.8, 0.99))
+        >>> group["lr"], group["betas"]
+        (0.1, (0.8, 0.99))
+        """
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
     def setdefault(self, key, default=None):
-        """``dict.setdefault``, checked by name."""
+        """Set a hyper-parameter for this group unless it has its own.
+
+        ``dict.setdefault``, checked by name: a group that does not set
+        ``key`` itself gets ``default`` (even where the optimizer has a value).
+
+        Parameters
+        ----------
+        key : str
+            A hyper-parameter of the optimizer, or ``"name"``.
+        default : object, default=None
+            The value to set if the group has none of its own.
+
+        Returns
+        -------
+        object
+            The group's value of ``key`` after the call.
+
+        Raises
+        ------
+        KeyError
+            If ``key`` is not a hyper-parameter of the optimizer nor ``"name"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> group = SGD([np.zeros(2)], lr=0.1).param_groups[0]
+        >>> group.setdefault("lr", 0.5), group.setdefault("lr", 0.9)
+        (0.5, 0.5)
+        """
         if not dict.__contains__(self, key):
             self[key] = default
         return self[key]
 
     def pop(self, key, *default):
-        """Drop the group's own value of ``key`` (it then reads as the optimizer's)."""
+        """Drop the group's own value of a key; it then reads as the optimizer's.
+
+        Parameters
+        ----------
+        key : str
+            A hyper-parameter of the optimizer, or ``"name"``.
+        *default : object, optional
+            Returned if the group has no value of its own (at most one).
+
+        Returns
+        -------
+        object
+            The group's own value that was dropped, or ``default``.
+
+        Raises
+        ------
+        KeyError
+            If the group has no value of its own for ``key`` and no default
+            is given, or ``key`` is ``"params"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> opt = SGD([{"params": [np.zeros(2)], "lr": 0.5}], lr=0.1)
+        >>> group = opt.param_groups[0]
+        >>> group.pop("lr"), group["lr"]
+        (0.5, 0.1)
+        """
         if dict.__contains__(self, key):
             value = self[key]
             del self[key]
@@ -141,18 +248,88 @@ class ParamGroup(dict):
         raise KeyError(key)
 
     def popitem(self):
+        """Refuse: a group's entries are removed by name.
+
+        Raises
+        ------
+        KeyError
+            Always; use ``del group[key]`` or :meth:`pop`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> SGD([np.zeros(2)]).param_groups[0].popitem()
+        Traceback (most recent call last):
+        ...
+        KeyError: "a group's entries are removed by name (del group[key])"
+        """
         raise KeyError("a group's entries are removed by name (del group[key])")
 
     def clear(self):
+        """Refuse: a group's entries are removed by name.
+
+        Raises
+        ------
+        KeyError
+            Always; use ``del group[key]`` or :meth:`pop`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> SGD([np.zeros(2)]).param_groups[0].clear()
+        Traceback (most recent call last):
+        ...
+        KeyError: "a group's entries are removed by name (del group[key])"
+        """
         raise KeyError("a group's entries are removed by name (del group[key])")
 
     def __reduce__(self):
         return (dict, (dict(self),))
 
     def values_for(self, names):
-        """The hyper-parameters ``names`` in force for this group."""
+        """Return the hyper-parameters in force for this group.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Hyper-parameter names of the optimizer.
+
+        Returns
+        -------
+        dict
+            Each name with the group's own value, or the optimizer's.
+
+        Raises
+        ------
+        KeyError
+            If a name is not a hyper-parameter of the optimizer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> opt = SGD([{"params": [np.zeros(2)], "lr": 0.5}], momentum=0.9)
+        >>> opt.param_groups[0].values_for(["lr", "momentum"])
+        {'lr': 0.5, 'momentum': 0.9}
+        """
         return {name: self[name] for name in names}
 
     def own_options(self):
-        """The hyper-parameters this group sets itself (and its ``name``)."""
+        """Return the hyper-parameters this group sets itself (and its ``name``).
+
+        Returns
+        -------
+        dict
+            The group's own entries, without ``"params"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from descent.optim import SGD
+        >>> opt = SGD([{"params": [np.zeros(2)], "lr": 0.5, "name": "w"}], momentum=0.9)
+        >>> opt.param_groups[0].own_options()
+        {'lr': 0.5, 'name': 'w'}
+        """
         return {k: v for k, v in dict.items(self) if k != "params"}

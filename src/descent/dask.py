@@ -281,47 +281,103 @@ def _get_client(client):
 def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
              intercept_init=None, max_iter=FROM_ESTIMATOR, tol=FROM_ESTIMATOR,
              n_iter_no_change=FROM_ESTIMATOR, client=None, random_state=None):
-    """Fit ``estimator`` on dask data by iterative parameter mixing.
+    """Fit an estimator on Dask data by iterative parameter mixing.
 
     Every epoch, each worker runs the compiled kernel over the blocks it
     holds, starting from the current model; the client averages the workers'
     models, weighted by their rows, and stops by the estimator's rule. Only
     the model state (a few vectors of ``n_features + 1``) crosses the network
-    after the blocks are persisted. See the module docstring for the details.
+    after the blocks are persisted. See the module docstring of
+    :mod:`descent.dask` for the details.
 
     Parameters
     ----------
     estimator : descent.SGDRegressor or descent.SGDClassifier
-        Its parameters configure the training. It is fitted in place (like
-        ``estimator.fit``) and returned; with ``warm_start=True`` and a
-        previous fit, training starts from its ``coef_`` / ``intercept_``.
-    X : dask.array.Array of shape (n_samples, n_features), or dask DataFrame
-        Row blocks are the units of work; column blocks are merged. A
-        DataFrame is converted with ``to_dask_array(lengths=True)``.
-    y : dask array, dask Series / DataFrame, or array-like
-        The targets, 1-d, or 2-d for a multi-output fit (where the installed
-        ``SGDRegressor`` supports it). Blocked differently from ``X`` (same
-        length), it is re-blocked like ``X``; an array-like is sent blocked
-        like ``X``.
-    sample_weight : same kinds as ``y`` (1-d), default=None
-    coef_init, intercept_init : array-like, default=None
-        The start point, as in ``SGDRegressor.fit``.
-    max_iter, tol, n_iter_no_change : default: the estimator's
-        Overrides for this call (the estimator's parameters are not changed).
-        ``tol=None`` disables the stopping rule.
+        Its parameters configure the training (optimizer, step sizes, loss,
+        penalty, ``batch_size``, ``shuffle``, stopping rule). It is fitted in
+        place (like ``estimator.fit``) and returned; with ``warm_start=True``
+        and a previous fit, training starts from its ``coef_`` /
+        ``intercept_``. ``early_stopping=True`` is not supported.
+    X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+        The training rows, numbers (dense blocks or SciPy sparse blocks,
+        converted to float64 / CSR on the workers). Row blocks are the units
+        of work; column blocks are merged. A DataFrame is converted with
+        ``to_dask_array(lengths=True)``; its string column names become
+        ``feature_names_in_``. The row-block sizes must be known.
+    y : dask collection or array_like of shape (n_samples,) or (n_samples, n_targets)
+        The targets (class labels for a classifier): a Dask array, Series or
+        DataFrame, or an in-memory array; 1-d, or 2-d for a multi-output
+        regressor. A Dask collection blocked differently from
+        ``X`` (with the same length) is re-blocked like ``X``; an in-memory
+        array is sent blocked like ``X``.
+    sample_weight : dask collection or array_like of shape (n_samples,), default=None
+        Weights of the rows (non-negative), of the same kinds as ``y``; None
+        weighs every row 1. Blocked like ``y``.
+    coef_init : array_like of shape (n_features,) or (n_outputs, n_features), default=None
+        The start point of the coefficients, as in ``estimator.fit``
+        (``n_outputs``: the targets of a regressor, the classes of a
+        multi-class classifier); None starts where ``fit`` would (or from the
+        previous fit with ``warm_start``).
+    intercept_init : array_like of shape (1,) or (n_outputs,), default=None
+        The start point of the intercept, as in ``estimator.fit``.
+    max_iter : int, default=the estimator's ``max_iter``
+        Maximum number of epochs (passes over all the blocks), >= 1, for this
+        call only (the estimator's parameter is not changed).
+    tol : float or None, default=the estimator's ``tol``
+        The stopping rule's tolerance, for this call only; the epoch
+        objective is compared with it as in ``estimator.fit``. None disables
+        the stopping rule (``max_iter`` epochs are run).
+    n_iter_no_change : int, default=the estimator's ``n_iter_no_change``
+        Epochs without an improvement of ``tol`` before stopping, >= 1, for
+        this call only.
     client : distributed.Client, default=None
-        The default is ``distributed.get_client()``.
-    random_state : int, RandomState or None, default=None
+        The client of the cluster; None uses ``distributed.get_client()``
+        (the client created last in this process).
+    random_state : int, numpy.random.RandomState or None, default=None
         Seeds the block order and the in-block shuffles of every epoch;
         ``None`` uses the estimator's ``random_state``. Results are
         reproducible for a given placement of the blocks on the workers.
 
     Returns
     -------
-    estimator : descent.SGDRegressor
-        Fitted: ``coef_``, ``intercept_``, ``n_iter_`` (epochs),
-        ``loss_curve_`` (epoch objectives), ``t_``, ``n_features_in_``
-        (and ``feature_names_in_`` for a DataFrame with string column names).
+    estimator : descent.SGDRegressor or descent.SGDClassifier
+        The estimator passed, fitted: ``coef_``, ``intercept_``, ``n_iter_``
+        (epochs), ``loss_curve_`` (the epoch objectives), ``t_``,
+        ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame with
+        string column names; ``classes_`` for a classifier), as after
+        ``estimator.fit``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not a descent ``SGDRegressor`` or
+        ``SGDClassifier``, or ``X`` is not a Dask array or DataFrame.
+    ValueError
+        Before training: an invalid parameter of the estimator or override
+        (scikit-learn's ``InvalidParameterError``, naming it),
+        ``early_stopping=True``, no ``client`` and no current client, ``X``
+        not 2-d, empty, or with unknown chunk sizes or number of columns,
+        ``y`` or ``sample_weight`` of another length or number of
+        dimensions, or blocks of ``X`` and ``y`` that do not match. During
+        training: the mixed model or the epoch objective is not finite
+        (divergence: scale the data or lower the learning rate), or a
+        worker's fit raises (its error is passed on). The estimator is left
+        as it was.
+    ImportError
+        On ``import descent.dask``, if dask or distributed is not installed
+        (``pip install "descent[dask]"``).
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        If ``tol`` is not None and ``max_iter`` epochs were run without
+        meeting the stopping rule.
+
+    See Also
+    --------
+    descent.SGDRegressor.fit : The same training on in-memory data.
+    descent.SGDRegressor.partial_fit : One epoch on a chunk, for out-of-core
+        training without a cluster.
 
     Notes
     -----
@@ -331,20 +387,38 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     over n / K rows, with less noise; expect a few more epochs than ``fit``.
     Tasks go to the worker holding their blocks, with loose restrictions, so
     a lost worker's blocks are recomputed and trained elsewhere. If training
-    fails (e.g. diverges), ``estimator`` is left as it was.
+    fails (e.g. diverges), ``estimator`` is left as it was; if it is
+    interrupted (``KeyboardInterrupt``) after an epoch, the estimator holds
+    the last mixed model, as ``fit`` does.
+
+    References
+    ----------
+    .. [1] R. McDonald, K. Hall and G. Mann, "Distributed Training Strategies
+       for the Structured Perceptron", NAACL HLT 2010 (iterative parameter
+       mixing).
+    .. [2] M. Zinkevich, M. Weimer, A. Smola and L. Li, "Parallelized
+       Stochastic Gradient Descent", NIPS 2010.
 
     Examples
     --------
-    >>> from distributed import Client                    # doctest: +SKIP
-    >>> import dask.array as da                           # doctest: +SKIP
-    >>> from descent import SGDRegressor                  # doctest: +SKIP
-    >>> from descent.dask import fit_dask                 # doctest: +SKIP
-    >>> client = Client()                                 # doctest: +SKIP
-    >>> X = da.random.normal(size=(10**7, 20), chunks=(10**6, 20))  # doctest: +SKIP
-    >>> y = X @ da.ones(20) + da.random.normal(size=10**7, chunks=10**6)  # doctest: +SKIP
-    >>> model = fit_dask(SGDRegressor(optimizer="adam"), X, y)  # doctest: +SKIP
-    >>> model.predict(X[:5].compute())                    # doctest: +SKIP
-    >>> X.map_blocks(model.predict, drop_axis=1, dtype=float)  # doctest: +SKIP
+    A cluster in this process (a real one only changes the ``Client`` line):
+
+    >>> import dask.array as da
+    >>> from distributed import Client, LocalCluster
+    >>> from descent import SGDRegressor
+    >>> from descent.dask import fit_dask
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                        dashboard_address=None)
+    >>> client = Client(cluster)
+    >>> X = da.random.RandomState(0).normal(size=(2000, 5), chunks=(500, 5))
+    >>> y = X @ da.arange(1.0, 6.0)
+    >>> model = fit_dask(SGDRegressor(optimizer="adam", random_state=0), X, y)
+    >>> model.coef_.round(2)
+    array([1., 2., 3., 4., 5.])
+    >>> client.close(); cluster.close()
+
+    The model is a plain fitted estimator: predict in memory, or block by
+    block with ``X.map_blocks(model.predict, drop_axis=1, dtype=float)``.
     """
     if not isinstance(estimator, (SGDRegressor, SGDClassifier)):
         raise TypeError("fit_dask trains a descent.SGDRegressor or SGDClassifier, got "

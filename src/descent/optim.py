@@ -27,7 +27,7 @@ Two ways to give the arrays:
 >>> theta = np.ones(3)
 >>> opt = Adam(lr=0.1)
 >>> for _ in range(100):
-...     opt.step(theta, 2 * theta)          # gradient of |theta|^2
+...     _ = opt.step(theta, 2 * theta)      # gradient of |theta|^2; returns theta
 >>> bool(np.abs(theta).max() < 0.1)
 True
 
@@ -53,14 +53,56 @@ __all__ = ["Optimizer", "ParamGroup", "SGD", "Adagrad", "RMSprop", "Adadelta", "
 _PARAMS_DOC = """params : numpy.ndarray, iterable of arrays or of dicts, optional
         The arrays to step with ``step(grads)``, as torch.optim: an array, a
         list of arrays (one group), or a list of dicts each holding
-        ``"params"`` and hyper-parameters for that group only (see
-        :class:`ParamGroup`). None (the default): no arrays attached, for
+        ``"params"`` (an array or a list of arrays) and hyper-parameters for
+        that group only (see :class:`ParamGroup`). Each array must be a
+        writeable, C-contiguous float64 ``numpy.ndarray``; it is updated in
+        place. None (the default): no arrays attached, for
         ``step(params, grad)`` or an estimator's ``optimizer=``. Not a
         scikit-learn parameter: ``clone`` and ``get_params`` leave it out."""
 
+_ATTRIBUTES_DOC = """Attributes
+    ----------
+    param_groups : list of ParamGroup
+        The parameter groups given to the constructor or to
+        :meth:`add_param_group` (empty without).
+    n_steps : int
+        Steps taken since the last :meth:`reset` (or construction)."""
+
+_RAISES_DOC = """Raises
+    ------
+    ValueError
+        The constructor only stores the hyper-parameters (as scikit-learn's
+        estimators do); the first :meth:`step` after one is set checks them
+        all and raises, naming the first that is not a finite real number in
+        its range above (a boolean flag that is not True or False, too). The
+        constructor raises if ``params`` is not an array, a list of arrays or
+        a list of dicts with a ``"params"`` key, or holds an array that is not
+        a writeable C-contiguous float64 ndarray, or the same array twice.
+        :meth:`step` also raises for bad gradients or parameters (see there).
+    KeyError
+        From the constructor, if a group's dict has a key that is neither a
+        hyper-parameter of the optimizer nor ``"name"``."""
+
+_SEE_ALSO_DOC = """See Also
+    --------
+    descent.minimize : Minimise a function with these update rules.
+    descent.schedules : Learning-rate schedules that drive ``lr``.
+    descent.SGDRegressor : Linear regression trained with ``optimizer=``."""
+
+_EPS_RULE = """``eps`` must be at least 1e-300: torch accepts 0, where a coordinate
+        whose gradient (and state) is 0 gets the step ``0 / 0``, NaN; descent
+        raises ``ValueError`` at the first step instead"""
+
+_TORCH = "https://pytorch.org/docs/stable/generated/torch.optim"
+
 
 def _doc(cls):
-    cls.__doc__ = cls.__doc__.replace("{params}", _PARAMS_DOC)
+    doc = cls.__doc__
+    for key, text in (("{params}", _PARAMS_DOC), ("{attributes}", _ATTRIBUTES_DOC),
+                      ("{raises}", _RAISES_DOC), ("{see_also}", _SEE_ALSO_DOC),
+                      ("{eps_rule}", _EPS_RULE), ("{torch}", _TORCH)):
+        doc = doc.replace(key, text)
+    cls.__doc__ = doc
     return cls
 
 
@@ -68,22 +110,54 @@ def _doc(cls):
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
-    ``buf = momentum * buf + (1 - dampening) * g`` (the first buffer is ``g``),
-    then ``g = g + momentum * buf`` (Nesterov) or ``g = buf``; ``p -= lr * g``.
+    torch.optim.SGD's update rule, applied in place to float64 arrays. With
+    ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``::
+
+        buf = momentum * buf + (1 - dampening) * g     # buf = g at the first step
+        g = g + momentum * buf if nesterov else buf    # with momentum > 0 only
+        p = p - lr * g
 
     Parameters
     ----------
     {params}
     lr : float, default=1e-3
-        Learning rate, >= 0.
+        Learning rate: the step is ``lr`` times the gradient (or the momentum
+        buffer), in the units of the parameters per unit of gradient. Finite
+        and >= 0.
     momentum : float, default=0.0
-        Momentum factor, >= 0.
+        Momentum factor, finite and >= 0; 0 keeps no buffer (plain SGD), 0.9
+        is the usual choice (the ``"momentum"`` and ``"nesterov"`` names of
+        :func:`make_optimizer` use it).
     dampening : float, default=0.0
-        Dampening of the momentum, >= 0.
+        Dampening of the momentum: a new gradient enters the buffer with the
+        weight ``1 - dampening``; finite and >= 0.
     weight_decay : float, default=0.0
-        L2 penalty added to the gradient, >= 0.
+        L2 penalty: ``weight_decay * p`` is added to the gradient (the gradient
+        of ``weight_decay / 2 * |p|**2``); finite and >= 0.
     nesterov : bool, default=False
-        Nesterov momentum (needs momentum > 0 and dampening 0).
+        Nesterov momentum (Sutskever et al. 2013): the step uses the gradient
+        plus ``momentum`` times the new buffer. Needs ``momentum > 0`` and
+        ``dampening == 0``.
+
+    {attributes}
+
+    {raises}
+
+    {see_also}
+
+    Notes
+    -----
+    The same gradients give the same parameters as torch.optim.SGD in
+    float64, to rounding. Gradients are checked for NaN and infinity only
+    (SGD squares nothing).
+
+    References
+    ----------
+    .. [1] PyTorch, torch.optim.SGD, {torch}.SGD.html
+    .. [2] I. Sutskever, J. Martens, G. Dahl and G. Hinton, "On the importance
+       of initialization and momentum in deep learning", ICML 2013.
+    .. [3] L. Bottou, "Stochastic Gradient Descent Tricks", Neural Networks:
+       Tricks of the Trade, 2nd ed., Springer, 2012.
 
     Examples
     --------
@@ -125,22 +199,54 @@ class SGD(Optimizer):
 
 @_doc
 class Adagrad(Optimizer):
-    """AdaGrad (Duchi, Hazan & Singer 2011) with torch's ``lr_decay``.
+    """AdaGrad (Duchi, Hazan & Singer 2011), with torch's ``lr_decay``.
+
+    torch.optim.Adagrad's update rule, applied in place to float64 arrays.
+    With ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``
+    and ``t`` the step count (1 at the first step)::
+
+        clr = lr / (1 + (t - 1) * lr_decay)
+        sum = sum + g**2
+        p = p - clr * g / (sqrt(sum) + eps)
 
     Parameters
     ----------
     {params}
     lr : float, default=1e-2
-        Learning rate, >= 0.
+        Learning rate, finite and >= 0. A coordinate's first step is about
+        ``lr`` (in the units of the parameters), whatever the scale of its
+        gradient; later steps shrink as the squared gradients add up.
     lr_decay : float, default=0.0
-        The step ``t`` uses ``lr / (1 + (t - 1) * lr_decay)``, >= 0.
+        Decay of the learning rate: step ``t`` uses
+        ``lr / (1 + (t - 1) * lr_decay)``; finite and >= 0.
     weight_decay : float, default=0.0
-        L2 penalty added to the gradient, >= 0.
+        L2 penalty: ``weight_decay * p`` is added to the gradient; finite and
+        >= 0.
     initial_accumulator_value : float, default=0.0
-        Starting value of the sum of squared gradients, >= 0 (a group's own
-        value where it sets one; torch 2.13 uses the constructor's for all).
+        Starting value of every coordinate's sum of squared gradients, finite
+        and >= 0 (a group's own value where it sets one; torch 2.13 uses the
+        constructor's for all groups).
     eps : float, default=1e-10
-        Added to the square root, >= 1e-300.
+        Added to the square root of the sum, in the units of the gradient.
+        {eps_rule}.
+
+    {attributes}
+
+    {raises}
+
+    {see_also}
+
+    Notes
+    -----
+    The rules that square the gradient refuse (``ValueError``) gradients of
+    magnitude 1e150 or more, whose squares overflow float64.
+
+    References
+    ----------
+    .. [1] J. Duchi, E. Hazan and Y. Singer, "Adaptive Subgradient Methods
+       for Online Learning and Stochastic Optimization", Journal of Machine
+       Learning Research 12, 2121-2159, 2011.
+    .. [2] PyTorch, torch.optim.Adagrad, {torch}.Adagrad.html
 
     Examples
     --------
@@ -186,21 +292,61 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop (Tieleman & Hinton 2012), optionally centered and with momentum.
 
+    torch.optim.RMSprop's update rule, applied in place to float64 arrays.
+    With ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``::
+
+        square_avg = alpha * square_avg + (1 - alpha) * g**2
+        grad_avg = alpha * grad_avg + (1 - alpha) * g        # centered only
+        v = square_avg - grad_avg**2 if centered else square_avg
+        buf = momentum * buf + g / (sqrt(v) + eps)
+        p = p - lr * buf
+
+    A centered variance ``v`` that rounds below zero is taken as zero (torch
+    gives NaN).
+
     Parameters
     ----------
     {params}
     lr : float, default=1e-2
-        Learning rate, >= 0.
+        Learning rate, finite and >= 0: without momentum, under a steady
+        gradient a coordinate moves by about ``lr`` per step (in the units of
+        the parameters) once the average has settled; more at first, as the
+        average starts at 0 and is not bias-corrected.
     alpha : float, default=0.99
-        Smoothing constant of the squared-gradient average, in [0, 1].
+        Smoothing constant of the running averages, in [0, 1] (torch only
+        asks >= 0; above 1 the average of squares turns negative).
     eps : float, default=1e-8
-        Added to the square root, >= 1e-300.
+        Added to the square root, in the units of the gradient.
+        {eps_rule}.
     weight_decay : float, default=0.0
-        L2 penalty added to the gradient, >= 0.
+        L2 penalty: ``weight_decay * p`` is added to the gradient; finite and
+        >= 0.
     momentum : float, default=0.0
-        Momentum factor, >= 0.
+        Momentum factor of the buffer of scaled gradients, finite and >= 0.
     centered : bool, default=False
-        Divide by the estimated variance instead of the second moment.
+        Divide by the estimated standard deviation of the gradient (the
+        average of squares minus the squared average, Graves 2013) instead of
+        the root mean square.
+
+    {attributes}
+
+    {raises}
+
+    {see_also}
+
+    Notes
+    -----
+    The rules that square the gradient refuse (``ValueError``) gradients of
+    magnitude 1e150 or more, whose squares overflow float64.
+
+    References
+    ----------
+    .. [1] T. Tieleman and G. Hinton, "Lecture 6.5 - RMSprop: Divide the
+       gradient by a running average of its recent magnitude", COURSERA:
+       Neural Networks for Machine Learning, 2012.
+    .. [2] A. Graves, "Generating Sequences With Recurrent Neural Networks",
+       arXiv:1308.0850, 2013 (the centered variant).
+    .. [3] PyTorch, torch.optim.RMSprop, {torch}.RMSprop.html
 
     Examples
     --------
@@ -243,17 +389,48 @@ class RMSprop(Optimizer):
 class Adadelta(Optimizer):
     """Adadelta (Zeiler 2012); ``eps`` inside both square roots, as torch.
 
+    torch.optim.Adadelta's update rule, applied in place to float64 arrays.
+    With ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``::
+
+        square_avg = rho * square_avg + (1 - rho) * g**2
+        delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g
+        acc_delta = rho * acc_delta + (1 - rho) * delta**2
+        p = p - lr * delta
+
     Parameters
     ----------
     {params}
     lr : float, default=1.0
-        Scale of the update, >= 0.
+        Scale of the update ``delta`` (which has the units of the parameters
+        by construction), finite and >= 0; torch's default 1.0 is Zeiler's
+        rule as published.
     rho : float, default=0.9
-        Decay of the running averages, in [0, 1].
+        Decay of both running averages, in [0, 1].
     eps : float, default=1e-6
-        Added inside both square roots, >= 1e-300.
+        Added inside both square roots; it sets the size of the first steps
+        (a coordinate's first step is about ``lr * sqrt(eps / (1 - rho))``
+        for a gradient much larger than ``sqrt(eps)``).
+        {eps_rule}.
     weight_decay : float, default=0.0
-        L2 penalty added to the gradient, >= 0.
+        L2 penalty: ``weight_decay * p`` is added to the gradient; finite and
+        >= 0.
+
+    {attributes}
+
+    {raises}
+
+    {see_also}
+
+    Notes
+    -----
+    The rules that square the gradient refuse (``ValueError``) gradients of
+    magnitude 1e150 or more, whose squares overflow float64.
+
+    References
+    ----------
+    .. [1] M. D. Zeiler, "ADADELTA: An Adaptive Learning Rate Method",
+       arXiv:1212.5701, 2012.
+    .. [2] PyTorch, torch.optim.Adadelta, {torch}.Adadelta.html
 
     Examples
     --------
@@ -290,23 +467,60 @@ class Adadelta(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) and AMSGrad (Reddi et al. 2018).
 
+    torch.optim.Adam's update rule, applied in place to float64 arrays. With
+    ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p`` and
+    ``t`` the step count (1 at the first step)::
+
+        exp_avg = beta1 * exp_avg + (1 - beta1) * g
+        exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g**2
+        max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq)     # amsgrad
+        v = max_exp_avg_sq if amsgrad else exp_avg_sq
+        p = p - lr / (1 - beta1**t) * exp_avg / (sqrt(v / (1 - beta2**t)) + eps)
+
     ``eps`` is added after the bias-corrected square root; AMSGrad keeps the
-    running max of the uncorrected second moment, as torch does (without
+    running maximum of the uncorrected second moment, as torch does (without
     AMSGrad the ``max_exp_avg_sq`` row of the state is left untouched).
 
     Parameters
     ----------
     {params}
     lr : float, default=1e-3
-        Learning rate, >= 0.
-    betas : tuple of float, default=(0.9, 0.999)
-        Decays of the first and second moments, each in [0, 1).
+        Learning rate, finite and >= 0: each coordinate moves by at most about
+        ``lr`` per step, in the units of the parameters, whatever the scale
+        of its gradient.
+    betas : tuple of (float, float), default=(0.9, 0.999)
+        Decays ``(beta1, beta2)`` of the running averages of the gradient and
+        of its square; each in [0, 1).
     eps : float, default=1e-8
-        Added to the bias-corrected square root, >= 1e-300.
+        Added to the bias-corrected square root of the second moment, in the
+        units of the gradient.
+        {eps_rule}.
     weight_decay : float, default=0.0
-        L2 penalty added to the gradient, >= 0.
+        L2 penalty: ``weight_decay * p`` is added to the gradient (coupled,
+        as torch.optim.Adam; :class:`AdamW` decouples it); finite and >= 0.
     amsgrad : bool, default=False
-        Use the running maximum of the second moment.
+        Divide by the running maximum of the second moment (AMSGrad) instead
+        of the second moment.
+
+    {attributes}
+
+    {raises}
+
+    {see_also}
+    AdamW : Adam with decoupled weight decay.
+
+    Notes
+    -----
+    The rules that square the gradient refuse (``ValueError``) gradients of
+    magnitude 1e150 or more, whose squares overflow float64.
+
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
+       Optimization", ICLR 2015, arXiv:1412.6980.
+    .. [2] S. J. Reddi, S. Kale and S. Kumar, "On the Convergence of Adam and
+       Beyond", ICLR 2018.
+    .. [3] PyTorch, torch.optim.Adam, {torch}.Adam.html
 
     Examples
     --------
@@ -354,22 +568,52 @@ class Adam(Optimizer):
 
 @_doc
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter 2019):
-    ``p *= 1 - lr * weight_decay`` before the Adam step.
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+
+    torch.optim.AdamW's update rule: ``p = p * (1 - lr * weight_decay)``, then
+    the :class:`Adam` step of the gradient alone (the decay is not added to
+    the gradient, so it is not divided by the second moment).
 
     Parameters
     ----------
     {params}
     lr : float, default=1e-3
-        Learning rate, >= 0.
-    betas : tuple of float, default=(0.9, 0.999)
-        Decays of the first and second moments, each in [0, 1).
+        Learning rate, finite and >= 0: each coordinate moves by at most about
+        ``lr`` per step, in the units of the parameters.
+    betas : tuple of (float, float), default=(0.9, 0.999)
+        Decays ``(beta1, beta2)`` of the running averages of the gradient and
+        of its square; each in [0, 1).
     eps : float, default=1e-8
-        Added to the bias-corrected square root, >= 1e-300.
+        Added to the bias-corrected square root of the second moment, in the
+        units of the gradient.
+        {eps_rule}.
     weight_decay : float, default=1e-2
-        Decoupled weight decay, >= 0.
+        Decoupled weight decay: each step multiplies the parameters by
+        ``1 - lr * weight_decay`` (a rate per unit of ``lr``); finite and
+        >= 0.
     amsgrad : bool, default=False
-        Use the running maximum of the second moment.
+        Divide by the running maximum of the second moment (AMSGrad) instead
+        of the second moment.
+
+    {attributes}
+
+    {raises}
+
+    {see_also}
+    Adam : The same rule with the decay added to the gradient.
+
+    Notes
+    -----
+    The rules that square the gradient refuse (``ValueError``) gradients of
+    magnitude 1e150 or more, whose squares overflow float64.
+
+    References
+    ----------
+    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay
+       Regularization", ICLR 2019, arXiv:1711.05101.
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
+       Optimization", ICLR 2015, arXiv:1412.6980.
+    .. [3] PyTorch, torch.optim.AdamW, {torch}.AdamW.html
 
     Examples
     --------
@@ -407,14 +651,89 @@ OPTIMIZER_NAMES = tuple(REGISTRY)
 
 
 def default_lr(name):
-    """torch.optim's default learning rate of the optimizer ``name``."""
+    """Return torch.optim's default learning rate of an optimizer name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`OPTIMIZER_NAMES`: ``"sgd"``, ``"momentum"``,
+        ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``,
+        ``"adam"``, ``"amsgrad"`` or ``"adamw"``.
+
+    Returns
+    -------
+    float
+        The default ``lr`` of the class the name stands for: 1e-3 for SGD
+        (``"sgd"``, ``"momentum"``, ``"nesterov"``), Adam and AdamW, 1e-2 for
+        Adagrad and RMSprop, 1.0 for Adadelta.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the names above.
+
+    See Also
+    --------
+    make_optimizer : The optimizer a name stands for.
+
+    Examples
+    --------
+    >>> from descent.optim import default_lr
+    >>> default_lr("adam"), default_lr("rmsprop"), default_lr("adadelta")
+    (0.001, 0.01, 1.0)
+    """
     cls, _ = _registry_entry(name)
     return inspect.signature(cls).parameters["lr"].default
 
 
 def make_optimizer(name, lr=None, **options):
-    """The optimizer ``name`` stands for, with learning rate ``lr`` (its
-    default if None) and ``options`` over the registry's."""
+    """Create the optimizer an optimizer name stands for.
+
+    The names are those ``SGDRegressor(optimizer=...)`` and
+    ``minimize(method=...)`` accept: ``"sgd"`` is :class:`SGD`,
+    ``"momentum"`` SGD with ``momentum=0.9``, ``"nesterov"`` SGD with
+    ``momentum=0.9, nesterov=True``, ``"adagrad"`` :class:`Adagrad`,
+    ``"rmsprop"`` :class:`RMSprop`, ``"adadelta"`` :class:`Adadelta`,
+    ``"adam"`` :class:`Adam`, ``"amsgrad"`` Adam with ``amsgrad=True``,
+    ``"adamw"`` :class:`AdamW`; every other hyper-parameter is torch's
+    default.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`OPTIMIZER_NAMES` (above).
+    lr : float, optional
+        The learning rate; None (the default) for the class's default
+        (:func:`default_lr`).
+    **options : dict
+        Other constructor parameters of the class (e.g. ``betas``,
+        ``weight_decay``); they override the name's own (``momentum=0.5``
+        with ``"momentum"``).
+
+    Returns
+    -------
+    Optimizer
+        A new optimizer without arrays attached.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the names above.
+    TypeError
+        If an option is not a parameter of the class.
+
+    See Also
+    --------
+    default_lr : The default learning rate of a name.
+
+    Examples
+    --------
+    >>> from descent.optim import make_optimizer
+    >>> make_optimizer("nesterov", lr=0.1)
+    SGD(lr=0.1, momentum=0.9, nesterov=True)
+    >>> make_optimizer("amsgrad", weight_decay=1e-4)
+    Adam(amsgrad=True, weight_decay=0.0001)
+    """
     cls, registered = _registry_entry(name)
     return cls(lr=default_lr(name) if lr is None else lr, **{**registered, **options})
 
