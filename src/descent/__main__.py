@@ -138,7 +138,8 @@ def main(argv=None):
     ]
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "|".join("---" for _ in COLUMNS) + "|")
-    data = split(*load_diabetes(return_X_y=True), scale_y=True)
+    X, y = load_diabetes(return_X_y=True)
+    data = split(X, y, scale_y=True)
     for label, params, loss in regression:
         row("diabetes 442x10", "regression", label, params, data, loss, repeats)
     data = split(Xs, ys)

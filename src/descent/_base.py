@@ -494,7 +494,8 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         # magnitude; a full pass would double a one-epoch partial_fit: 42 ms
         # on a 48 ms epoch of 100,000 sparse rows, measured)
         if outcome is not Outcome.DIVERGED and diverged(
-                probe.objective if rule.gap is not None and outcome is Outcome.CONVERGED
+                probe.objective if (probe is not None and rule.gap is not None
+                                    and outcome is Outcome.CONVERGED)
                 else ws.objective(max_rows=FINAL_CHECK_ROWS), ws.finite, reference):
             outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
