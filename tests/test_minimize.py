@@ -431,3 +431,39 @@ def test_unsupported_arguments_and_a_non_finite_start():
     # reproduced: NaN at x0 said "lower lr"
     with pytest.raises(ValueError, match="not finite at x0"):
         minimize(lambda x: (np.nan, x), np.zeros(3), jac=True)
+
+
+# -- schedule= -------------------------------------------------------------------
+def test_schedule_gives_each_step_its_rate():
+    # Plain SGD on a quadratic: x_{t+1} = x_t - lr_t * 2 x_t, lr_t the
+    # schedule's closed form at step t (a NumPy transcription of the loop).
+    from descent.schedules import CosineAnnealingLR
+    sched = CosineAnnealingLR(T_max=20, eta_min=0.01)
+    before = sched.get_params()
+    res = descent.minimize(lambda x: (x @ x, 2 * x), np.array([1.0, -2.0]), jac=True,
+                           method="sgd", lr=0.2, maxiter=15, tol=0.0, schedule=sched)
+    rates = sched.lr(0.2, np.arange(15))
+    expected = np.array([1.0, -2.0])
+    for lr_t in rates:
+        expected = expected - lr_t * 2 * expected
+    np.testing.assert_allclose(res.x, expected, rtol=1e-14)
+    assert sched.get_params() == before      # the caller's object was not stepped
+    with pytest.raises(RuntimeError):
+        sched.get_last_lr()                  # ... nor started
+
+
+def test_plateau_schedule_reads_the_objective():
+    # A constant objective never improves: with patience 1, torch's rule
+    # (reduce once more than `patience` steps went without improvement)
+    # halves the rate after steps 3 and 5, so the gradient 1 moves x by
+    # 1, 1, 1, 0.5, 0.5, 0.25.
+    from descent.schedules import ReduceLROnPlateau
+    res = descent.minimize(lambda x: (1.0, np.ones_like(x)), np.zeros(1), jac=True,
+                           method="sgd", lr=1.0, maxiter=6, tol=0.0,
+                           schedule=ReduceLROnPlateau(factor=0.5, patience=1))
+    assert res.x[0] == -4.25
+
+
+def test_schedule_must_be_a_schedule():
+    with pytest.raises(ValueError, match=r"schedule must be a descent\.schedules"):
+        descent.minimize(lambda x: x @ x, np.ones(2), schedule=0.1)

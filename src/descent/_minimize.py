@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult
 
+from ._lr_base import LRSchedule
 from .optim import OPTIMIZER_NAMES, Optimizer, make_optimizer
 
 __all__ = ["minimize"]
@@ -20,7 +22,7 @@ _OWN_OPTIONS = ("maxiter", "lr", "disp")
 
 def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
              bounds=None, constraints=(), tol=None, callback=None, options=None, *,
-             lr=None, maxiter=None, **optimizer_options):
+             lr=None, maxiter=None, schedule=None, **optimizer_options):
     """Minimise a function from a start point with a first-order update rule.
 
     The signature is ``scipy.optimize.minimize``'s; the methods are the update
@@ -90,6 +92,12 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
         The learning rate, as ``options["lr"]`` (give it in one place only).
     maxiter : int, optional
         The maximum number of steps, as ``options["maxiter"]``.
+    schedule : descent.schedules schedule, optional
+        The learning rate of each step: a copy of it (the object is not
+        changed) is attached to the optimizer, whose ``lr`` is its base rate,
+        and stepped after every step, as in a torch loop; a schedule that
+        takes a metric (``ReduceLROnPlateau``) gets the objective at the new
+        point. Its ``unit`` does not matter here: every step counts.
     **optimizer_options : dict
         Hyper-parameters of the method's optimizer, as the other keys of
         ``options``.
@@ -113,13 +121,15 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
         instance as ``method``; an option given both as an argument and in
         ``options``; an option that is not a hyper-parameter of the method's
         optimizer; ``maxiter`` not an integer >= 1 or ``tol`` not a number >= 0;
-        ``x0`` holding NaN or infinity; bounds with the wrong number of pairs,
+        ``x0`` holding NaN or infinity; ``schedule`` not a descent.schedules
+        schedule; bounds with the wrong number of pairs,
         NaN or ``min > max``; an objective or gradient that is not finite at
         ``x0``. At the first step: a hyper-parameter out of its range (e.g.
         ``lr < 0``, ``eps < 1e-300``; the message names it). During the run:
         a gradient of magnitude 1e150 or more for the rules that square it
-        (every method but the SGD ones), or a gradient that cannot be
-        reshaped to ``x0``'s shape.
+        (every method but the SGD ones), a gradient that cannot be
+        reshaped to ``x0``'s shape, or a schedule that ends before ``maxiter``
+        steps (OneCycleLR's ``total_steps``).
     Exception
         Whatever ``fun``, ``jac`` or ``callback`` raise (other than the
         callback's ``StopIteration``) is passed on.
@@ -160,6 +170,11 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
                              "update rules (bounds are supported, by projection)")
     opts = _options(options, lr=lr, maxiter=maxiter, **optimizer_options)
     opt = _optimizer(method, opts)
+    if schedule is not None:
+        if not isinstance(schedule, LRSchedule):
+            raise ValueError(f"schedule must be a descent.schedules schedule (e.g. "
+                             f"CosineAnnealingLR(T_max=100)), got {schedule!r}")
+        schedule = copy.deepcopy(schedule).attach(opt)
     maxiter = opts.get("maxiter", 1000)
     if not (isinstance(maxiter, (int, np.integer)) and maxiter >= 1):
         raise ValueError(f"maxiter must be an integer >= 1, got {maxiter!r}")
@@ -172,7 +187,8 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
     lower, upper = _bounds(bounds, x)
     np.clip(x, lower, upper, out=x)
     problem = _Problem(fun, jac, args, x.shape)
-    result = _run(problem, opt, x, lower, upper, maxiter, tol, _as_callback(callback))
+    result = _run(problem, opt, x, lower, upper, maxiter, tol, _as_callback(callback),
+                  schedule)
     if opts.get("disp"):
         print(result.message, f"(fun {result.fun:g}, nit {result.nit}, nfev {result.nfev})")
     return result
@@ -287,7 +303,7 @@ def _projected(grad, x, lower, upper):
     return out
 
 
-def _run(problem, opt, x, lower, upper, maxiter, tol, callback):
+def _run(problem, opt, x, lower, upper, maxiter, tol, callback, schedule=None):
     value, grad = problem(x)
     if not math.isfinite(value) or not np.isfinite(grad).all():
         raise ValueError(
@@ -308,6 +324,8 @@ def _run(problem, opt, x, lower, upper, maxiter, tol, callback):
         np.clip(x, lower, upper, out=x)
         nit += 1
         value, grad = problem(x)
+        if schedule is not None and math.isfinite(value):
+            schedule.step(value if schedule.needs_metric else None)
         if callback is not None:
             intermediate = OptimizeResult(x=x.copy(), fun=value, jac=grad.copy(), nit=nit,
                                           nfev=problem.nfev)
