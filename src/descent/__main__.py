@@ -15,6 +15,7 @@ import time
 import warnings
 
 import numpy as np
+from scipy.special import expit
 from sklearn import linear_model
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
@@ -51,7 +52,7 @@ def numpy_sgd(X, y, rows, loss, alpha=1e-4):
             eta, dloss = 0.01 / t ** 0.25, p - y[i]
         else:
             s = 1.0 if y[i] > 0 else -1.0
-            eta, dloss = 1.0 / (alpha * (t0 + t - 1)), -s / (1.0 + np.exp(s * p))
+            eta, dloss = 1.0 / (alpha * (t0 + t - 1)), -s * expit(-s * p)
         w *= 1.0 - eta * alpha
         w -= eta * dloss * X[i]
         b -= eta * dloss
