@@ -8,7 +8,7 @@ same zeros as scikit-learn's saga.
 The objectives are computed here with NumPy (log-sum-exp forms), not by
 descent, and the reference optimum is scikit-learn's to tol=1e-12.
 
-OPTIMUM_SETTINGS is the README's table "settings that reach the optimum":
+OPTIMUM_SETTINGS is the table of the user guide's classification page:
 for each optimizer the setting (beyond loss="log_loss", alpha and
 random_state) that gets within 1e-4 relative objective of the optimum on
 breast cancer (binary, standardized, alpha=1e-2) and on iris (multinomial,
