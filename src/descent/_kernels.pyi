@@ -1,4 +1,5 @@
-# Type stub of the compiled module descent._kernels (_kernels.pyx / _kernels.pxd).
+# Type stub of the compiled module descent._kernels (_kernels.pyx / _kernels.pxd):
+# _kernels.py puts the CPU variant descent._simd chooses in its place.
 #
 # Keep in step with the `def` functions of _kernels.pyx and the cpdef enums and
 # structs of _kernels.pxd. The typed-memoryview arguments accept any buffer of
@@ -108,7 +109,9 @@ class Settings(TypedDict):
 
 OPENMP: bool
 BUILD_TYPE: str
+SIMD: str
 
+def cpu_runs(level: int) -> bool: ...
 def max_threads() -> int: ...
 class Workspace:
     """One training call: rows, model and the work buffers of its path."""

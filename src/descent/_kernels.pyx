@@ -37,8 +37,8 @@ from descent.kernel.losses cimport (
 )
 from descent.kernel.penalties cimport penalty_value
 from descent.kernel.platform cimport (
-    DESCENT_BUILD_TYPE, DESCENT_HAVE_OPENMP, DESCENT_MAX_THREADS, descent_align64,
-    descent_flush_denormals, descent_restore_fp,
+    DESCENT_BUILD_TYPE, DESCENT_HAVE_OPENMP, DESCENT_MAX_THREADS, DESCENT_SIMD, descent_align64,
+    descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
 from descent.kernel.rows cimport prefetch_distance, shuffle_indices
 from descent.kernel.rules cimport StepScalars, rule_step, step_scalars
@@ -49,6 +49,13 @@ from numpy import ndarray
 
 OPENMP = bool(DESCENT_HAVE_OPENMP)
 BUILD_TYPE = DESCENT_BUILD_TYPE.decode()
+SIMD = DESCENT_SIMD.decode()     # the CPU variant compiled here (descent/_simd.py)
+
+
+def cpu_runs(int level):
+    """Whether this CPU and OS run the kernel variant of that level: 0 the
+    baseline, 1 AVX2 with FMA, 2 AVX-512 (F, DQ, VL)."""
+    return bool(descent_cpu_runs(level))
 
 
 def max_threads():

@@ -66,6 +66,36 @@ cdef extern from *:
     static unsigned long long descent_flush_denormals(void) { return 0; }
     static void descent_restore_fp(unsigned long long old) { (void)old; }
     #endif
+    /* Run-time CPU dispatch (descent/_simd.py): the variant this copy of the
+       module was compiled for (CMake), and whether the CPU and the OS run a
+       variant: 0 the baseline, 1 AVX2 with FMA, 2 AVX-512 F, DQ and VL (and
+       AVX2, FMA). By CPUID and XGETBV (the OS saves the YMM, and opmask and
+       ZMM, registers), with no run-time library (__builtin_cpu_supports
+       needs libgcc's or compiler-rt's __cpu_model). */
+    #ifndef DESCENT_SIMD
+    #define DESCENT_SIMD "baseline"
+    #endif
+    #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    #include <cpuid.h>
+    static int descent_cpu_runs(int level) {
+        unsigned int a, b, c, d, xcr0, xcr0_hi;
+        int avx2;
+        if (level <= 0) return 1;
+        if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+        /* OSXSAVE (27), AVX (28), FMA (12) */
+        if ((c & (1u << 27 | 1u << 28 | 1u << 12)) != (1u << 27 | 1u << 28 | 1u << 12))
+            return 0;
+        __asm__ __volatile__("xgetbv" : "=a"(xcr0), "=d"(xcr0_hi) : "c"(0));
+        if ((xcr0 & 0x6u) != 0x6u) return 0;              /* XMM and YMM state */
+        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+        avx2 = (b >> 5) & 1u;
+        if (level == 1) return avx2;
+        /* AVX-512 F (16), DQ (17), VL (31); opmask and ZMM state (XCR0 5-7) */
+        return avx2 && (b >> 16 & 1u) && (b >> 17 & 1u) && (b >> 31 & 1u)
+            && (xcr0 & 0xE0u) == 0xE0u; }
+    #else
+    static int descent_cpu_runs(int level) { return level <= 0; }
+    #endif
     """
     void DESCENT_PREFETCH(const void* p) nogil
     int DESCENT_HAVE_OPENMP
@@ -75,3 +105,5 @@ cdef extern from *:
     unsigned long long descent_flush_denormals() nogil
     void descent_restore_fp(unsigned long long old) nogil
     const char* DESCENT_BUILD_TYPE
+    const char* DESCENT_SIMD
+    int descent_cpu_runs(int level) nogil
