@@ -232,6 +232,8 @@ def prefetch_count(path):
     return len(re.findall(rf"\b{PREFETCH[platform.machine().lower()]}\b", done.stdout))
 
 
+@pytest.mark.skipif(_kernels.BUILD_TYPE != "Release",
+                    reason="counts the inlined sites of an optimised build")
 @pytest.mark.skipif(shutil.which("objdump") is None, reason="objdump is not installed")
 @pytest.mark.skipif(platform.machine().lower() not in PREFETCH,
                     reason="no prefetch instruction known for this machine")
