@@ -80,6 +80,7 @@ rel = {n[len(root) + 1:] for n in names if n.startswith(root + "/")}
 need = ["pyproject.toml", "CMakeLists.txt", "README.md", "PKG-INFO",
         "src/descent/__init__.py", "src/descent/_kernels.pyx",
         "src/descent/_kernels.pxd", "src/descent/_kernels.pyi",
+        "src/descent/_kernels.py", "src/descent/_simd.py",
         "src/descent/py.typed"]
 missing = [n for n in need if n not in rel]
 tests = sorted(n for n in rel if n.startswith("tests/") and n.endswith(".py"))
@@ -108,14 +109,20 @@ grep -q 'manylinux_' <<<"$show" || die "auditwheel show reports no manylinux tag
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 gomp = [n for n in names if n.startswith("descent.libs/libgomp")]
-ext = [n for n in names if n.startswith("descent/_kernels.") and n.endswith(".so")]
-typed = {"descent/py.typed", "descent/_kernels.pyi"} - set(names)
+# One extension module per CPU variant of the kernels (descent/_simd.py),
+# and the stand-in descent/_kernels.py that imports the one in use.
+ext = sorted(n for n in names if n.startswith("descent/_kernels_") and n.endswith(".so"))
+variants = {n.split("/")[1].split(".")[0].removeprefix("_kernels_") for n in ext}
+want = {"baseline", "avx2", "avx512"} if sys.argv[1].endswith("_x86_64.whl") else {"baseline"}
+typed = {"descent/py.typed", "descent/_kernels.pyi", "descent/_kernels.py",
+         "descent/_simd.py"} - set(names)
 print("bundled:", [n for n in names if n.startswith("descent.libs/")])
-print("extension:", ext)
+print("extensions:", ext)
 if not gomp:
     sys.exit("libgomp is not bundled in descent.libs/ (was OpenMP found at build time?)")
-if len(ext) != 1 or typed:
-    sys.exit(f"wheel: extension {ext}, missing {sorted(typed)}")
+if variants != want or len(ext) != len(want) or typed:
+    sys.exit(f"wheel: extensions {ext} (want the variants {sorted(want)}), "
+             f"missing {sorted(typed)}")
 EOF
 
 # -- test an installed distribution in a fresh venv ---------------------------
@@ -145,6 +152,17 @@ descent.show_config()
 EOF
         # shellcheck disable=SC2086
         DESCENT_ALLOW_SKIP=1 "$venv/bin/python" -m pytest -p no:cacheprovider $PYTEST_ARGS
+        # The baseline kernels too, where the CPU chose another variant: the
+        # numerics and fingerprints (tests/test_simd.py compares every
+        # variant's fits with the baseline's).
+        simd=$("$venv/bin/python" -c 'import descent; print(descent.show_config(False)["simd"])')
+        if [[ $simd != baseline ]]; then
+            say "[$label] DESCENT_SIMD=baseline (the suite ran on $simd): numerics, fingerprints"
+            # shellcheck disable=SC2086
+            DESCENT_SIMD=baseline DESCENT_ALLOW_SKIP=1 "$venv/bin/python" -m pytest \
+                -p no:cacheprovider $PYTEST_ARGS tests/test_fingerprints.py \
+                tests/test_sgd_numerics.py tests/test_simd.py
+        fi
     ) || die "[$label] tests failed"
 }
 
