@@ -141,6 +141,12 @@ cases["per-sample sgd d=100 average"] = lambda: SGDRegressor(average=True, **bas
 cases["per-sample adam d=100"] = lambda: SGDRegressor(optimizer="adam", **base).fit(X2, y2)
 cases["full batch adam d=100"] = lambda: SGDRegressor(
     optimizer="adam", batch_size=None, **base).fit(X2, y2)
+X32, Xs32 = X.astype(np.float32), Xs.astype(np.float32)     # read in place, widened
+cases["float32 per-sample sgd"] = lambda: SGDRegressor(**base).fit(X32, y)
+cases["float32 per-sample adam"] = lambda: SGDRegressor(optimizer="adam", **base).fit(X32, y)
+cases["float32 mini-batch rmsprop"] = lambda: SGDRegressor(
+    optimizer="rmsprop", batch_size=16, **base).fit(X32, y)
+cases["float32 sparse adagrad"] = lambda: SGDRegressor(optimizer="adagrad", **base).fit(Xs32, ys)
 cases["classifier log-loss ovr adam"] = lambda: SGDClassifier(
     loss="log_loss", optimizer="adam", **base).fit(X, labels)
 cases["classifier softmax rmsprop"] = lambda: SGDClassifier(
@@ -160,7 +166,8 @@ steppers = dict(sgd=lambda: optim.SGD(lr=0.1, momentum=0.9, nesterov=True, weigh
 def arrays(result):
     if isinstance(result, np.ndarray):
         return [result]
-    return [np.ravel(result.coef_), np.ravel(result.intercept_)]
+    return [np.ravel(result.coef_).astype(np.float64),
+            np.ravel(result.intercept_).astype(np.float64)]
 out, repeatable = {}, True
 for name, fit in cases.items():
     a = arrays(fit())
