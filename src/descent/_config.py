@@ -6,8 +6,7 @@ from . import _kernels, _simd
 
 
 def show_config(print_out=True):
-    """Report how the compiled kernels were built: build type, OpenMP, threads,
-    and the CPU variant in use.
+    """Report how the compiled kernels were built, and the CPU variant in use.
 
     Parameters
     ----------
