@@ -15,10 +15,11 @@ alike. Rows: per-sample SGD (scikit-learn's, ``optimizer="sgd"``), Adam,
 RMSprop and Adagrad at n x d = 1,000,000 x 10, 200,000 x 100 and
 20,000 x 1000 (bench_sgd.py's shapes; ``--quick``: 400,000 x 10,
 80,000 x 100, 8,000 x 1000), squared loss, L2 ``alpha=1e-4``, constant
-learning rate, 3 epochs; and, when the kernels read float32 X in place,
-per-sample SGD on the same X in float32. Times are nanoseconds per sample
-per epoch, medians over the repeats; a rule's cost over SGD's is the median
-of the per-process ratios (both timed in one process, one after the other).
+learning rate, 3 epochs; and per-sample SGD on the same X in float32 (once
+the kernels read float32 X in place: coef_ follows X's dtype). Times are
+nanoseconds per sample per epoch, medians over the repeats; a rule's cost
+over SGD's is the median of the per-process ratios (both timed in one
+process, one after the other).
 Prints markdown tables: the times, each build over the first, and the ratios
 the issue's target is stated in (per-sample Adam <= 2x per-sample SGD).
 """
@@ -42,9 +43,10 @@ from descent import SGDRegressor, _kernels
 quick = sys.argv[1] == "quick"
 shapes = [(400_000, 10), (80_000, 100), (8_000, 1000)] if quick else \
          [(1_000_000, 10), (200_000, 100), (20_000, 1000)]
-# float32 rows only when the kernels read float32 X in place (the Data struct
-# then has X32); before that a float32 X would be timed as a float64 copy.
-float32 = "X32" in _kernels.py_struct_fields().get("Data", [])
+# float32 rows only when the kernels read float32 X in place (coef_ then
+# follows X's dtype); before that a float32 X was timed as a float64 copy.
+float32 = SGDRegressor(max_iter=1, tol=None).fit(
+    np.ones((4, 2), np.float32), np.ones(4)).coef_.dtype == np.float32
 out = {}
 def timed(name, X, y, epochs=3, **kw):
     est = SGDRegressor(max_iter=epochs, tol=None, random_state=0, alpha=1e-4,
