@@ -1,7 +1,6 @@
 """descent.dask: training on a distributed cluster by iterative parameter mixing,
 and dask-ml's Incremental wrapper around descent.SGDRegressor."""
 
-import logging
 import pickle
 import subprocess
 import sys
@@ -19,19 +18,14 @@ from descent import SGDRegressor
 distributed = require("distributed")
 da = require("dask.array")
 
+import _dask_cluster  # noqa: E402
 from descent.dask import fit_dask  # noqa: E402
+
+client = _dask_cluster.client      # the LocalCluster fixture the dask modules share
 
 N, D, CHUNK = 20_000, 10, 5_000
 
 
-@pytest.fixture(scope="module")
-def client():
-    # Two worker processes: the blocks really live in other address spaces.
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, timeout=60)
-    with cluster, distributed.Client(cluster, timeout=60) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """descent.dask.fit_dask with descent.SGDClassifier: the classes and the
 "balanced" weights of all the blocks, one-vs-rest and the softmax."""
 
-import logging
 
 import numpy as np
 import pytest
@@ -14,20 +13,16 @@ from descent import SGDClassifier
 distributed = require("distributed")
 da = require("dask.array")
 
+import _dask_cluster  # noqa: E402
 from descent.dask import fit_dask  # noqa: E402
+
+client = _dask_cluster.client      # the LocalCluster fixture the dask modules share
 
 N, D = 12_000, 8
 # a small first block, which the next fixture leaves without a row of class 2
 CHUNKS = (500, 3_500, 4_000, 4_000)
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, timeout=60)
-    with cluster, distributed.Client(cluster, timeout=60) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """descent.dask.fit_dask with a per-update learning-rate schedule and with
 scikit-learn's callbacks over its epochs."""
 
-import logging
 
 import numpy as np
 import pytest
@@ -14,18 +13,14 @@ distributed = require("distributed")
 da = require("dask.array")
 callback = require("sklearn.callback")
 
+import _dask_cluster  # noqa: E402
 from descent.dask import fit_dask  # noqa: E402
+
+client = _dask_cluster.client      # the LocalCluster fixture the dask modules share
 
 N, D = 2_000, 4
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, timeout=60)
-    with cluster, distributed.Client(cluster, timeout=60) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
