@@ -723,9 +723,14 @@ descent.schedules schedule, default="auto"
     def _coef_is_2d(self):
         return True
 
+    @property
+    def _softmax(self):
+        """Whether the kernel fits the softmax: multinomial with three classes
+        or more (two classes are the logistic model, one target)."""
+        return self.multi_class == "multinomial" and len(getattr(self, "classes_", ())) > 2
+
     def _loss_info(self):
-        return loss_info(self.loss, self.multi_class == "multinomial"
-                         and len(getattr(self, "classes_", ())) > 2)
+        return loss_info(self.loss, self._softmax)
 
     def _check_data(self, X, y, sample_weight, reset):
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=FLOATS,
@@ -745,7 +750,7 @@ descent.schedules schedule, default="auto"
         sample_weight = check_rows(self, X, sample_weight)
         expanded = (np.ones(classes.shape[0]) if self.class_weight is None else
                     compute_class_weight(self.class_weight, classes=classes, y=y))
-        multinomial = self.multi_class == "multinomial" and classes.shape[0] > 2
+        multinomial = self._softmax
         self._kernel_cw = _labels.kernel_class_weights(expanded, multinomial)
         if multinomial:
             sample_weight = _labels.weigh_samples(sample_weight, expanded, index)
