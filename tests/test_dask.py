@@ -187,6 +187,24 @@ def test_sample_weight(client, data):
     assert abs(objective(model, X, y_bad, sw) - reference) <= 0.01 * reference
 
 
+def test_blocks_sorted_by_target_warn(client, data):
+    # sorted by y, each block's target mean is far from all the rows': the
+    # last block of a worker's epoch would pull the model toward it
+    X, y = data
+    order = np.argsort(y)
+    with pytest.warns(UserWarning, match=r"block 0 \(5000 rows\) have a mean 1\.[0-9]+ "
+                      "standard deviations from that of all rows"):
+        fit_dask(SGDRegressor(max_iter=1, tol=None, random_state=0),
+                 da.from_array(X[order], chunks=(CHUNK, D)),
+                 da.from_array(y[order], chunks=CHUNK), client=client)
+    # the same rows in random blocks: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fit_dask(SGDRegressor(max_iter=1, tol=None, random_state=0),
+                 da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK),
+                 client=client)
+
+
 def test_y_blocked_differently_and_numpy_y(client, data):
     X, y = data
     Xd = da.from_array(X, chunks=(CHUNK, D))

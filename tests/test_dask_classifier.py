@@ -2,6 +2,8 @@
 "balanced" weights of all the blocks, one-vs-rest and the softmax."""
 
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -19,19 +21,24 @@ from descent.dask import fit_dask  # noqa: E402
 client = _dask_cluster.client      # the LocalCluster fixture the dask modules share
 
 N, D = 12_000, 8
-# a small first block, which the next fixture leaves without a row of class 2
 CHUNKS = (500, 3_500, 4_000, 4_000)
-
-
 
 
 @pytest.fixture(scope="module")
 def data():
+    """Three classes, the blocks random samples of the rows."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(N, D))
     scores = X @ rng.normal(size=(D, 3)) + rng.gumbel(size=(N, 3))
-    y = scores.argmax(axis=1)
-    # the first block holds no row of class 2: the classes must come from all of y
+    return X, scores.argmax(axis=1)
+
+
+@pytest.fixture(scope="module")
+def skewed(data):
+    """The same rows, but the small first block holds no row of class 2: the
+    classes must come from all of y, and the block is not a random sample."""
+    X, y = data
+    y = y.copy()
     first = slice(0, CHUNKS[0])
     y[first] = np.where(y[first] == 2, 0, y[first])
     return X, y
@@ -50,7 +57,9 @@ def test_fits_like_in_memory(client, data, params):
     # tol=None: fit_dask stops by scikit-learn's rule alone (no stationarity
     # check over a cluster), which fires earlier than fit's on this problem
     est = SGDClassifier(alpha=1e-3, random_state=0, max_iter=30, tol=None, **params)
-    fit_dask(est, Xd, yd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)      # random blocks: no warning
+        fit_dask(est, Xd, yd)
     np.testing.assert_array_equal(est.classes_, [0, 1, 2])
     assert est.coef_.shape == (3, D)
     assert est.class_weight == params.get("class_weight")     # the parameter kept
@@ -62,15 +71,29 @@ def test_fits_like_in_memory(client, data, params):
     assert not hasattr(est, "_preset_classes")
 
 
-def test_balanced_weights_are_those_of_all_rows(data):
+def test_balanced_weights_are_those_of_all_rows(skewed):
     # what each worker's first fit is given: the classes and the "balanced"
     # weights of all of y (the first block alone lacks class 2)
-    from descent.dask import _preset_classes
+    from descent._dask_data import preset_classes
 
-    _, y = data
+    _, y = skewed
     model = SGDClassifier(class_weight="balanced")
-    _preset_classes(model, da.from_array(y, chunks=(CHUNKS,)))
+    with pytest.warns(UserWarning, match=r"block 0 \(500 rows\) holds 71% of class 0, which is 37% of all rows"):
+        preset_classes(model, da.from_array(y, chunks=(CHUNKS,)))
     np.testing.assert_array_equal(model._preset_classes, [0, 1, 2])
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y)
     np.testing.assert_allclose([model.class_weight[k] for k in range(3)], expected,
                                rtol=1e-12)
+
+
+def test_classes_of_all_blocks_and_a_warning_for_a_skewed_block(client, skewed):
+    # The first block lacks class 2: the classes still come from all of y,
+    # and fit_dask says that the block is not a random sample of the rows
+    # (which worker ends its epoch on it changes the model).
+    X, y = skewed
+    Xd, yd = da.from_array(X, chunks=(CHUNKS, D)), da.from_array(y, chunks=(CHUNKS,))
+    est = SGDClassifier(loss="log_loss", random_state=0, max_iter=5, tol=None)
+    with pytest.warns(UserWarning, match="Shuffle the rows before blocking"):
+        fit_dask(est, Xd, yd)
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    assert est.coef_.shape == (3, D)

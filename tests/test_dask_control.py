@@ -43,11 +43,12 @@ class Recorder:
         pass
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        self.ends.append((context.task_name, fitted_estimator))
-        return context.task_name == "epoch" and len(self.ends) == self.stop_at
+        self.ends.append((context.task_name, fitted_estimator, context.task_id))
+        epochs = sum(name == "epoch" for name, *_ in self.ends)
+        return context.task_name == "epoch" and epochs == self.stop_at
 
     def teardown(self, estimator, context):
-        self.ends.append(("teardown", None))
+        self.ends.append(("teardown", None, None))
 
 
 def test_per_update_schedule_continues_over_the_epochs(client, data):
@@ -73,11 +74,31 @@ def test_callbacks_see_the_mixed_model_of_each_epoch(client, data):
     rec = Recorder()
     est = SGDRegressor(max_iter=3, tol=None, random_state=0).set_callbacks(rec)
     fit_dask(est, Xd, yd, client=client)
-    assert [name for name, _ in rec.ends] == ["epoch"] * 3 + ["fit_dask", "teardown"]
-    np.testing.assert_array_equal(rec.ends[2][1].coef_, est.coef_)
-    np.testing.assert_array_equal(rec.ends[2][1].predict(X[:5]), est.predict(X[:5]))
+    # each epoch: its two row blocks as they end on the workers (no model of
+    # their own), then the epoch with the mixed model
+    names = [name for name, *_ in rec.ends]
+    assert names == ["block", "block", "epoch"] * 3 + ["fit_dask", "teardown"]
+    for e in range(3):
+        blocks = rec.ends[3 * e: 3 * e + 2]
+        assert sorted(task_id for *_, task_id in blocks) == [0, 1]
+        assert all(fitted is None for _, fitted, _ in blocks)
+    last_epoch = rec.ends[8][1]
+    np.testing.assert_array_equal(last_epoch.coef_, est.coef_)
+    np.testing.assert_array_equal(last_epoch.predict(X[:5]), est.predict(X[:5]))
     assert not hasattr(est, "_callback_fit_ctx") and est._skl_callbacks == [rec]
     # a callback stops the epochs
     rec = Recorder(stop_at=2)
     est = SGDRegressor(max_iter=10, tol=None, random_state=0).set_callbacks(rec)
     assert fit_dask(est, Xd, yd, client=client).n_iter_ == 2
+
+
+def test_progress_bar_shows_the_blocks_of_each_epoch(client, data, capsys):
+    pytest.importorskip("rich")
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(N // 4, D)), da.from_array(y, chunks=N // 4)
+    est = SGDRegressor(max_iter=2, tol=None, random_state=0)
+    est.set_callbacks(callback.ProgressBar())
+    fit_dask(est, Xd, yd, client=client)
+    out = capsys.readouterr().out
+    assert "fit_dask" in out and "epoch #1" in out
+    assert est.n_iter_ == 2

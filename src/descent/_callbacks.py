@@ -13,8 +13,9 @@ Pipeline or a candidate of a search) and calls ``setup``; the root task's
 iteration is a subtask with its own begin and end hooks, and an end hook
 that returns True stops the iterations.
 
-Here a task is ``fit`` (``max_subtasks=max_iter``) or ``partial_fit`` (one
-epoch), and each epoch is a subtask named ``"epoch"``; its hooks get the
+Here a task is ``fit`` (``max_subtasks=max_iter``), ``partial_fit`` (one
+epoch) or ``fit_dask``, and each epoch is a subtask named ``"epoch"`` (in
+``fit_dask``, with a subtask ``"block"`` per row block); its hooks get the
 data given to fit and, as ``fitted_estimator``, a copy of the estimator
 holding the model at the start and at the end of the epoch (what
 ScoringMonitor scores). As in LogisticRegression, the epochs' subtasks are
@@ -76,14 +77,29 @@ class EpochCallbacks:
         """Whether the epochs are callback tasks (the estimator has callbacks)."""
         return self.context is not None and self.per_epoch
 
-    def begin_epoch(self, model: Any) -> None:
+    def begin_epoch(self, model: Any, n_blocks: int = 0) -> None:
         """Begin an epoch's task; ``model()`` gives the fitted attributes of
-        the model it starts from (called only if a hook asks for it)."""
+        the model it starts from (called only if a hook asks for it). An
+        epoch of ``fit_dask`` has ``n_blocks`` subtasks, one per row block,
+        run in parallel on the workers (see ``end_block``)."""
         if not self.active:
             return
-        self.epoch_context = self.context.subcontext(task_name="epoch")
+        self.epoch_context = self.context.subcontext(
+            task_name="epoch", max_subtasks=n_blocks, sequential_subtasks=n_blocks == 0)
         self.epoch_context.call_on_fit_task_begin(
             estimator=self.estimator, reconstruction_attributes=model, **self.data)
+
+    def end_block(self, index: int) -> None:
+        """A row block's task of ``fit_dask``'s epoch has ended on its worker
+        (``index``: the block's position in X). Its hooks get no data and no
+        model: the block's model is one worker's part of the epoch, not a
+        model of all the rows (ProgressBar advances; ScoringMonitor does not
+        score it)."""
+        if not self.active or self.epoch_context is None:
+            return
+        block = self.epoch_context.subcontext(task_name="block", task_id=index)
+        block.call_on_fit_task_begin(estimator=self.estimator)
+        block.call_on_fit_task_end(estimator=self.estimator)
 
     def end_epoch(self, model: Any) -> bool:
         """End the epoch's task; return whether a callback asks to stop."""

@@ -58,9 +58,18 @@ the counts it continues, as in memory; a per-epoch one would be stepped by
 each of a worker's ``partial_fit`` calls, and is refused. The estimator's
 callbacks (scikit-learn >= 1.9, ``set_callbacks``) see ``fit_dask`` as one
 fit task of ``max_iter`` epochs, each epoch a subtask whose
-``fitted_estimator`` holds the mixed model (``ProgressBar`` shows the epochs;
-``ScoringMonitor`` would score on the dask ``X`` and ``y`` given, computing
-them); a callback may stop the epochs. The workers' models carry no callbacks.
+``fitted_estimator`` holds the mixed model and whose own subtasks are its row
+blocks, ended as they end on the workers (with callbacks, each block is a
+task of its own, continuing the model of the one before on its worker:
+``ProgressBar`` shows the epochs and, inside each, the blocks; ``ScoringMonitor``
+scores the epochs, on
+the dask ``X`` and ``y`` given, computing them); a callback may stop the
+epochs. The workers' models carry no callbacks.
+
+The blocks should each be a random sample of the rows: a block sorted by
+label, target or time pulls the model toward it whenever it comes last in a
+worker's epoch. ``fit_dask`` compares each block's class shares (or target
+mean) with those of all the rows before training and warns if one is far off.
 
 Not supported: ``early_stopping=True`` (it needs a validation split). Blocks
 may be NumPy arrays or SciPy sparse matrices (converted to CSR once). With
@@ -78,11 +87,9 @@ import math
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 try:
-    import dask
-    import dask.array as da
+    import dask.array  # noqa: F401  (imported here for the error below)
     import distributed
 except ImportError as exc:      # pragma: no cover - exercised without dask
     raise ImportError(
@@ -96,10 +103,10 @@ from sklearn.utils import check_random_state
 
 from ._callbacks import EpochCallbacks, callback_management_context
 from ._classifier import SGDClassifier
+from ._dask_data import dask_inputs, global_scaling, persist_blocks, preset_classes
 from ._kernels import Schedule
 from ._lr_drive import check_schedule, schedule_of
 from ._plan import make_plan
-from ._scaling import scaling_from_moments
 from ._sgd import SGDRegressor
 from ._stopping import Outcome, StoppingRule
 
@@ -163,41 +170,17 @@ def _mix(models, n_rows, start):
 # ---------------------------------------------------------------------------
 # Tasks run on the workers. Module-level functions: pickled by reference.
 
-def _pack_block(X, y, sample_weight):
-    """One training block: X (C float64, or CSR), y, sample_weight, together."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float64)
-    else:
-        X = np.ascontiguousarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    y = np.ascontiguousarray(y)
-    if X.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"a block of X has shape {X.shape} and its block of y {y.shape}: "
-            "the row blocks of X and y must match")
-    if sample_weight is not None:
-        sample_weight = np.ascontiguousarray(
-            np.asarray(sample_weight, dtype=np.float64).reshape(-1))
-        if sample_weight.shape[0] != X.shape[0]:
-            raise ValueError("a block of sample_weight does not match its block of X")
-    return X, y, sample_weight
-
-
-def _worker_epoch(model, blocks, seeds, epoch, coef_init, intercept_init):
-    """One epoch over a worker's blocks, continuing ``model`` (or, in the first
-    epoch, seeding an unfitted clone with ``fit(..., max_iter=1)``). Returns
-    the model, the row-weighted sum of the blocks' epoch objectives and the
-    number of rows."""
+def _blocks_epoch(state, blocks, seeds, epoch, coef_init, intercept_init):
+    """One epoch over some of a worker's blocks, continuing its ``state``:
+    (model, sum of the row-weighted epoch objectives, rows so far). The first
+    block of the first epoch seeds an unfitted clone with
+    ``fit(..., max_iter=1)``."""
+    model, objective, n_rows = state
     model = copy.deepcopy(model)
-    first = not hasattr(model, "t_")
-    objective = 0.0
-    n_rows = 0
-    for j, ((X, y, sample_weight), seed) in enumerate(zip(blocks, seeds)):
+    for (X, y, sample_weight), seed in zip(blocks, seeds):
         model.random_state = int(seed)
         try:
-            if first and j == 0:
+            if not hasattr(model, "t_"):
                 # = the first partial_fit epoch, from the given start point
                 model.set_params(max_iter=1, tol=None, warm_start=False)
                 model.fit(X, y, coef_init=coef_init, intercept_init=intercept_init,
@@ -211,58 +194,6 @@ def _worker_epoch(model, blocks, seeds, epoch, coef_init, intercept_init):
         objective += model.loss_curve_[-1] * X.shape[0]
         n_rows += X.shape[0]
     return model, objective, n_rows
-
-
-# ---------------------------------------------------------------------------
-# Input handling, on the client (only metadata: shapes and chunks).
-
-def _as_dask_array(a, name):
-    if hasattr(a, "to_dask_array"):        # dask DataFrame / Series
-        return a.to_dask_array(lengths=True)
-    if isinstance(a, da.Array):
-        return a
-    raise TypeError(
-        f"{name} must be a dask.array.Array or a dask DataFrame/Series, got "
-        f"{type(a).__name__}: use SGDRegressor.fit for in-memory data")
-
-
-def _check_chunks_known(a, name):
-    if any(np.isnan(c) for c in a.chunks[0]):
-        raise ValueError(
-            f"{name} has unknown chunk sizes (e.g. from a dask DataFrame's "
-            "`.values`): use `.to_dask_array(lengths=True)` or "
-            "`.compute_chunk_sizes()` first")
-
-
-def _as_column_like(a, X, name, allow_2d=False):
-    """y or sample_weight as a dask array with X's row blocks: 1-d, or (y of
-    a multi-output fit) 2-d in one column block."""
-    if not hasattr(a, "to_dask_array") and not isinstance(a, da.Array):
-        a = np.asarray(a)
-        if a.ndim == 2 and a.shape[1] == 1:
-            a = a[:, 0]
-        if (a.ndim not in ((1, 2) if allow_2d else (1,))
-                or a.shape[0] != X.shape[0]):
-            raise ValueError(
-                f"{name} has shape {a.shape}, X has {X.shape[0]} rows")
-        return da.from_array(a, chunks=(X.chunks[0],) + a.shape[1:])
-    a = _as_dask_array(a, name)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim not in ((1, 2) if allow_2d else (1,)):
-        raise ValueError(
-            f"{name} must be 1-d{' or 2-d' if allow_2d else ''} (or one column), "
-            f"got shape {a.shape}")
-    _check_chunks_known(a, name)
-    if a.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"X has {X.shape[0]} rows and {name} has {a.shape[0]}: inconsistent "
-            "numbers of samples")
-    chunks = (X.chunks[0],) + ((a.shape[1],) if a.ndim == 2 else ())
-    if a.chunks != chunks:
-        # Same rows, other blocks: re-block like X (on the workers).
-        a = a.rechunk(chunks)
-    return a
 
 
 def _get_client(client):
@@ -454,25 +385,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
             and getattr(estimator, "coef_", None) is not None):
         coef_init, intercept_init = estimator.coef_, estimator.intercept_
 
-    # -- data: checked on metadata, then persisted once ------------------------
-    feature_names = None
-    if hasattr(X, "to_dask_array") and hasattr(X, "columns"):
-        columns = list(X.columns)
-        if columns and all(isinstance(c, str) for c in columns):
-            feature_names = np.asarray(columns, dtype=object)
-    X = _as_dask_array(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-d, got shape {X.shape}")
-    _check_chunks_known(X, "X")
-    if np.isnan(X.shape[1]):
-        raise ValueError("X has an unknown number of columns")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X has shape {X.shape}: no samples or no features")
-    if len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})
-    y = _as_column_like(y, X, "y", allow_2d=True)
-    if sample_weight is not None:
-        sample_weight = _as_column_like(sample_weight, X, "sample_weight")
+    X, y, sample_weight, feature_names = dask_inputs(X, y, sample_weight)
 
     with callback_management_context(estimator):
         callbacks = EpochCallbacks(
@@ -498,17 +411,9 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     # the base learning rate (the adaptive schedule divides it on plateaus);
     # NaN where it is 1 / L, which the first worker estimates on its blocks
     eta = plan.lr
-    blocks = _persist_blocks(client, X, y, sample_weight)
+    blocks = persist_blocks(client, X, y, sample_weight)
     n_blocks = len(blocks)
 
-    # The model shipped in the first epoch: unfitted, verbose off on workers,
-    # no callbacks, every worker with the targets' scaling of all the rows.
-    model = clone(checked).set_params(verbose=0, warm_start=False)
-    model.__dict__.pop("_skl_callbacks", None)
-    if isinstance(model, SGDClassifier):
-        _preset_classes(model, y)
-    else:
-        model._preset_scaling = _global_scaling(checked, plan, y, sample_weight)
     start = None                           # nothing fitted yet
     rule, kept = None, 0
     try:
@@ -516,6 +421,15 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
         for f in blocks:
             if f.status == "error":
                 f.result()                 # raises the block's error
+        # The model shipped in the first epoch: unfitted, verbose off on
+        # workers, no callbacks, with the classes or the targets' scaling of
+        # all the rows.
+        model = clone(checked).set_params(verbose=0, warm_start=False)
+        model.__dict__.pop("_skl_callbacks", None)
+        if isinstance(model, SGDClassifier):
+            preset_classes(model, y)
+        else:
+            model._preset_scaling = global_scaling(checked, plan, client, blocks)
 
         rule = StoppingRule(tol=tol, n_iter_no_change=checked.n_iter_no_change,
                             adaptive=adaptive, verbose=estimator.verbose)
@@ -523,23 +437,17 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
             seeds = rng.randint(MAX_INT, size=n_blocks)
             order = (rng.permutation(n_blocks) if checked.shuffle
                      else np.arange(n_blocks)).tolist()
-            # Where the blocks are now (asked each epoch: workers come and go).
-            who_has = client.who_has(blocks)
-            by_worker: dict[str | None, list[int]] = {}
-            for i in order:
-                holders = sorted(who_has.get(blocks[i].key, ()))
-                by_worker.setdefault(holders[0] if holders else None, []).append(i)
             if adaptive and not math.isnan(eta):
                 model = _with_lr(model, eta)
-            callbacks.begin_epoch(_fitted_state(start, epoch - 1))
-            futures = [
-                client.submit(_worker_epoch, model, [blocks[i] for i in idx],
-                              [seeds[i] for i in idx], epoch, coef_init,
-                              intercept_init, workers=None if w is None else [w],
-                              allow_other_workers=True, pure=False)
-                for w, idx in sorted(by_worker.items(), key=lambda kv: str(kv[0]))
-            ]
-            results = client.gather(futures)
+            callbacks.begin_epoch(_fitted_state(start, epoch - 1), n_blocks=n_blocks)
+            tasks, ends = _submit_epoch(client, model, blocks, order, seeds, epoch,
+                                        coef_init, intercept_init,
+                                        per_block=callbacks.active)
+            for done in distributed.as_completed(tasks):
+                if done.status == "finished":
+                    for i in tasks[done]:
+                        callbacks.end_block(i)
+            results = client.gather(ends)
             mixed = _mix([r[0] for r in results], [r[2] for r in results], start)
             objective = float(sum(r[1] for r in results) / sum(r[2] for r in results))
             outcome = rule.update(objective, finite=bool(np.isfinite(mixed._theta).all()),
@@ -567,17 +475,31 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     return model, rule
 
 
-def _persist_blocks(client, X, y, sample_weight):
-    """Futures of the packed row blocks (X, y, sample_weight), on the workers."""
-    Xb = X.to_delayed().ravel()
-    yb = y.to_delayed().ravel()
-    swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
-           else [None] * len(Xb))
-    # pure=False: keys of this call only, so that releasing them at the end
-    # cannot race with another call persisting the same blocks.
-    packed = [dask.delayed(_pack_block, pure=False)(a, b, c)
-              for a, b, c in zip(Xb, yb, swb)]
-    return client.compute(packed)          # futures: the blocks stay on workers
+def _submit_epoch(client, model, blocks, order, seeds, epoch, coef_init, intercept_init,
+                  per_block):
+    """Submit one epoch: each worker's blocks, in ``order``, continuing
+    ``model`` on that worker. ``per_block``: a chain of tasks of one block
+    each, each continuing the one before, so that the client sees each block
+    end (the callbacks' block subtasks; each task costs the scheduler some
+    milliseconds, measured 5 ms); otherwise one task per worker. Returns
+    {future: its block indices} and the last future of each worker."""
+    # Where the blocks are now (asked each epoch: workers come and go).
+    who_has = client.who_has(blocks)
+    by_worker: dict[str | None, list[int]] = {}
+    for i in order:
+        holders = sorted(who_has.get(blocks[i].key, ()))
+        by_worker.setdefault(holders[0] if holders else None, []).append(i)
+    tasks, ends = {}, []
+    for w, idx in sorted(by_worker.items(), key=lambda kv: str(kv[0])):
+        state = (model, 0.0, 0)
+        for part in ([[i] for i in idx] if per_block else [idx]):
+            state = client.submit(_blocks_epoch, state, [blocks[i] for i in part],
+                                  [seeds[i] for i in part], epoch, coef_init,
+                                  intercept_init, workers=None if w is None else [w],
+                                  allow_other_workers=True, pure=False)
+            tasks[state] = part
+        ends.append(state)
+    return tasks, ends
 
 
 def _fitted_state(model, n_iter):
@@ -594,33 +516,6 @@ def _with_lr(model, eta):
     """``model`` with base learning rate ``eta`` (the adaptive schedule): an
     explicit eta0 is every optimizer's lr."""
     return model.set_params(eta0=float(eta))
-
-
-def _preset_classes(model, y):
-    """Give a classifier the classes of all of y (and "balanced" weights from
-    their counts there): each worker's first fit takes them from it."""
-    classes, counts = (np.asarray(a) for a in dask.compute(
-        *da.unique(y, return_counts=True)))
-    model._preset_classes = classes
-    if isinstance(model.class_weight, str):       # "balanced"
-        weights = counts.sum() / (len(classes) * counts)
-        model.set_params(class_weight=dict(zip(classes.tolist(), weights.tolist())))
-
-
-def _global_scaling(estimator, plan, y, sample_weight):
-    """The target scaling a fit of all the rows would choose (None where the
-    estimator fits the targets as given), from y's weighted moments."""
-    scale = estimator.scale_targets
-    if scale is False or (scale == "auto" and plan.plain):
-        return None
-    y2 = y.reshape(y.shape[0], -1)
-    w = da.ones(y.shape[0], chunks=y.chunks[0]) if sample_weight is None else sample_weight
-    total, s1, s2 = dask.compute(w.sum(), (w[:, None] * y2).sum(axis=0),
-                                 (w[:, None] * y2 * y2).sum(axis=0))
-    mean = s1 / total
-    return scaling_from_moments(mean, s2 / total - mean * mean, loss=estimator.loss,
-                                penalty=estimator.penalty,
-                                fit_intercept=estimator.fit_intercept)
 
 
 def _finish(estimator, model, curve, feature_names):

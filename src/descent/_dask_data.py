@@ -1,0 +1,237 @@
+"""The data side of :func:`descent.dask.fit_dask`: the inputs checked on their
+metadata, the row blocks persisted on the workers, and what the client learns
+from ``y`` once before the epochs (a classifier's classes and "balanced"
+weights, a regressor's target scaling, whether the blocks are random samples
+of the rows)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.sparse as sp
+
+from ._scaling import scaling_from_moments
+
+__all__ = ["dask_inputs", "pack_block", "persist_blocks", "preset_classes",
+           "global_scaling"]
+
+# A block is "not a random sample of the rows" when its class shares (total
+# variation distance) or its target mean (in standard deviations) are this
+# far from those of all the rows, and farther than four standard errors of
+# a random block of its size.
+SKEW_SHARES = 0.2
+SKEW_MEAN = 0.5
+
+
+def dask_inputs(X, y, sample_weight):
+    """X, y and sample_weight as dask arrays blocked alike (checked on their
+    metadata only), and the feature names of a DataFrame X (or None)."""
+    feature_names = None
+    if hasattr(X, "to_dask_array") and hasattr(X, "columns"):
+        columns = list(X.columns)
+        if columns and all(isinstance(c, str) for c in columns):
+            feature_names = np.asarray(columns, dtype=object)
+    X = _as_dask_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d, got shape {X.shape}")
+    _check_chunks_known(X, "X")
+    if np.isnan(X.shape[1]):
+        raise ValueError("X has an unknown number of columns")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X has shape {X.shape}: no samples or no features")
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    y = _as_column_like(y, X, "y", allow_2d=True)
+    if sample_weight is not None:
+        sample_weight = _as_column_like(sample_weight, X, "sample_weight")
+    return X, y, sample_weight, feature_names
+
+
+def pack_block(X, y, sample_weight):
+    """One training block: X (C float64, or CSR), y, sample_weight, together."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float64)
+    else:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    y = np.ascontiguousarray(y)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"a block of X has shape {X.shape} and its block of y {y.shape}: "
+            "the row blocks of X and y must match")
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(
+            np.asarray(sample_weight, dtype=np.float64).reshape(-1))
+        if sample_weight.shape[0] != X.shape[0]:
+            raise ValueError("a block of sample_weight does not match its block of X")
+    return X, y, sample_weight
+
+
+def persist_blocks(client, X, y, sample_weight):
+    """Futures of the packed row blocks (X, y, sample_weight), on the workers."""
+    Xb = X.to_delayed().ravel()
+    yb = y.to_delayed().ravel()
+    swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
+           else [None] * len(Xb))
+    # pure=False: keys of this call only, so that releasing them at the end
+    # cannot race with another call persisting the same blocks.
+    packed = [dask.delayed(pack_block, pure=False)(a, b, c)
+              for a, b, c in zip(Xb, yb, swb)]
+    return client.compute(packed)          # futures: the blocks stay on workers
+
+
+def preset_classes(model, y):
+    """Give a classifier the classes of all of y (and "balanced" weights from
+    their counts there): each worker's first fit takes them from it. Warns
+    if a block's class shares are far from those of all the rows."""
+    per_block = dask.compute(*[dask.delayed(_class_counts)(b)
+                               for b in y.to_delayed().ravel()])
+    classes = np.unique(np.concatenate([c for c, _ in per_block]))
+    table = np.zeros((len(per_block), len(classes)))
+    for row, (c, n) in zip(table, per_block):
+        row[np.searchsorted(classes, c)] = n
+    counts = table.sum(axis=0)
+    model._preset_classes = classes
+    if isinstance(model.class_weight, str):       # "balanced"
+        weights = counts.sum() / (len(classes) * counts)
+        model.set_params(class_weight=dict(zip(classes.tolist(), weights.tolist())))
+    _warn_skewed_shares(table, classes)
+
+
+def global_scaling(estimator, plan, client, blocks):
+    """The target scaling a fit of all the rows would choose (None where the
+    estimator fits the targets as given), from the weighted moments of the
+    persisted blocks' targets. Warns if a block's target mean is far from
+    that of all the rows."""
+    moments = np.array(client.gather(client.map(_moments, blocks, pure=False)))
+    total = moments[:, 0, 0].sum()
+    mean = moments[:, 1].sum(axis=0) / total
+    var = moments[:, 2].sum(axis=0) / total - mean * mean
+    _warn_skewed_means(moments, mean, var)
+    scale = estimator.scale_targets
+    if scale is False or (scale == "auto" and plan.plain):
+        return None
+    return scaling_from_moments(mean, var, loss=estimator.loss, penalty=estimator.penalty,
+                                fit_intercept=estimator.fit_intercept)
+
+
+# ---------------------------------------------------------------------------
+# Tasks on the workers (module-level: pickled by reference).
+
+def _class_counts(y):
+    return np.unique(np.asarray(y), return_counts=True)
+
+
+def _moments(block):
+    """Per column of a packed block's targets: the weights' sum, the weighted
+    sum, the weighted sum of squares and the number of rows."""
+    _, y, w = block
+    y = y.reshape(len(y), -1)
+    w = np.ones((len(y), 1)) if w is None else w.reshape(-1, 1)
+    return np.stack([np.broadcast_to(w.sum(), y.shape[1:]), (w * y).sum(axis=0),
+                     (w * y * y).sum(axis=0), np.broadcast_to(len(y), y.shape[1:])])
+
+
+# ---------------------------------------------------------------------------
+# Blocks that are not random samples of the rows (sorted by label, by target,
+# by time): fit_dask trains on the rows block by block, so the last block of a
+# worker's epoch pulls the model toward its own classes or targets.
+# Measured (tests/test_dask_classifier.py's data, 3 classes, a first block of
+# 500 rows without class 2): depending on which worker holds which blocks, the
+# hinge model's objective ends 0.2 % to 5.5 % above its minimum, where blocks
+# drawn at random end within 0.3 % on every placement.
+
+def _warn_skewed_shares(table, classes):
+    n_rows = table.sum(axis=1)
+    shares = table.sum(axis=0) / table.sum()
+    for b in np.flatnonzero(n_rows > 0):
+        block = table[b] / n_rows[b]
+        distance = 0.5 * np.abs(block - shares).sum()
+        noise = 2.0 * np.sqrt(shares * (1 - shares) / n_rows[b]).sum()
+        if distance > max(SKEW_SHARES, noise):
+            c = int(np.argmax(np.abs(block - shares)))
+            _warn_skewed(f"block {b} ({int(n_rows[b])} rows) holds {block[c]:.0%} of "
+                         f"class {classes.tolist()[c]!r}, which is {shares[c]:.0%} of all rows")
+            return
+
+
+def _warn_skewed_means(moments, mean, var):
+    sd = np.sqrt(np.maximum(var, 0.0))
+    for b, n in enumerate(moments[:, 3, 0].astype(int)):
+        if moments[b, 0, 0] <= 0 or not np.all(sd > 0):
+            continue
+        gap = np.abs(moments[b, 1] / moments[b, 0] - mean) / sd
+        k = int(np.argmax(gap))
+        if gap[k] > max(SKEW_MEAN, 4.0 / math.sqrt(n)):
+            _warn_skewed(f"the targets of block {b} ({n} rows) have a mean "
+                         f"{gap[k]:.2f} standard deviations from that of all rows")
+            return
+
+
+def _warn_skewed(what):
+    warnings.warn(
+        f"fit_dask: {what}. fit_dask trains on the rows block by block, so a "
+        "block that is not a random sample of the rows (sorted by label, target "
+        "or time) pulls the model toward it at the end of each epoch, and the "
+        "result depends on which worker holds which block. Shuffle the rows "
+        "before blocking them, e.g. perm = numpy.random.default_rng(0)"
+        ".permutation(n_samples); X, y = X[perm], y[perm].",
+        UserWarning, stacklevel=4)
+
+
+# ---------------------------------------------------------------------------
+# Input handling, on the client (only metadata: shapes and chunks).
+
+def _as_dask_array(a, name):
+    if hasattr(a, "to_dask_array"):        # dask DataFrame / Series
+        return a.to_dask_array(lengths=True)
+    if isinstance(a, da.Array):
+        return a
+    raise TypeError(
+        f"{name} must be a dask.array.Array or a dask DataFrame/Series, got "
+        f"{type(a).__name__}: use SGDRegressor.fit for in-memory data")
+
+
+def _check_chunks_known(a, name):
+    if any(np.isnan(c) for c in a.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (e.g. from a dask DataFrame's "
+            "`.values`): use `.to_dask_array(lengths=True)` or "
+            "`.compute_chunk_sizes()` first")
+
+
+def _as_column_like(a, X, name, allow_2d=False):
+    """y or sample_weight as a dask array with X's row blocks: 1-d, or (y of
+    a multi-output fit) 2-d in one column block."""
+    if not hasattr(a, "to_dask_array") and not isinstance(a, da.Array):
+        a = np.asarray(a)
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a[:, 0]
+        if (a.ndim not in ((1, 2) if allow_2d else (1,))
+                or a.shape[0] != X.shape[0]):
+            raise ValueError(
+                f"{name} has shape {a.shape}, X has {X.shape[0]} rows")
+        return da.from_array(a, chunks=(X.chunks[0],) + a.shape[1:])
+    a = _as_dask_array(a, name)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim not in ((1, 2) if allow_2d else (1,)):
+        raise ValueError(
+            f"{name} must be 1-d{' or 2-d' if allow_2d else ''} (or one column), "
+            f"got shape {a.shape}")
+    _check_chunks_known(a, name)
+    if a.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows and {name} has {a.shape[0]}: inconsistent "
+            "numbers of samples")
+    chunks = (X.chunks[0],) + ((a.shape[1],) if a.ndim == 2 else ())
+    if a.chunks != chunks:
+        # Same rows, other blocks: re-block like X (on the workers).
+        a = a.rechunk(chunks)
+    return a
