@@ -4,7 +4,9 @@ implementation, a plain NumPy step, and one pass over the bytes the rule must
 read and write.
 
 For SGD with momentum, Adam, RMSprop and Adagrad at 1,000, 100,000 and
-10,000,000 float64 parameters, on one thread (torch.set_num_threads(1)):
+10,000,000 parameters (float64, or float32 with ``--dtype float32``: every
+array of every contender in that dtype), on one thread
+(torch.set_num_threads(1)):
 
 - ``descent``: ``opt.step(params, grad)``, the public call (scan + pass);
 - ``pass only``: the same compiled update without the scan for bad values
@@ -22,6 +24,7 @@ size interleaved in every round (the machine is shared and noisy). A last
 table gives the per-call overhead at 10 parameters.
 
     python bench/bench_optim.py [--repeats 15] [--sizes 1000 100000 10000000]
+                                [--dtype float64|float32]
 """
 
 from __future__ import annotations
@@ -48,9 +51,9 @@ RULES = {
 }
 
 
-def numpy_step(name, n):
+def numpy_step(name, n, dtype):
     """A closure stepping (p, g) by rule ``name`` in NumPy, state preallocated."""
-    s0, s1, tmp = np.zeros(n), np.zeros(n), np.empty(n)
+    s0, s1, tmp = np.zeros(n, dtype), np.zeros(n, dtype), np.empty(n, dtype)
     t = [0]
 
     def sgd(p, g):
@@ -102,12 +105,12 @@ def numpy_step(name, n):
     return {"SGD momentum": sgd, "Adam": adam, "RMSprop": rmsprop, "Adagrad": adagrad}[name]
 
 
-def bytes_pass(touched, n):
+def bytes_pass(touched, n, dtype):
     """In-place passes reading params, grad and the state rows and writing
     params and the state rows, each once."""
     rng = np.random.default_rng(1)
-    p, g = rng.random(n), rng.random(n)
-    rows = [rng.random(n) for _ in range(touched[0])]
+    p, g = rng.random(n).astype(dtype), rng.random(n).astype(dtype)
+    rows = [rng.random(n).astype(dtype) for _ in range(touched[0])]
 
     def run():
         np.add(p, g, out=p)             # read p, g; write p
@@ -117,11 +120,12 @@ def bytes_pass(touched, n):
     return run
 
 
-def torch_step(cls_name, options, n):
+def torch_step(cls_name, options, n, dtype):
     """(closure, implementation name): torch's fused CPU step if it has one
     for the rule, else foreach."""
-    p = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-    p.grad = torch.rand(n, dtype=torch.float64)
+    tdtype = getattr(torch, np.dtype(dtype).name)
+    p = torch.zeros(n, dtype=tdtype, requires_grad=True)
+    p.grad = torch.rand(n, dtype=tdtype)
     cls = getattr(torch.optim, cls_name)
     for impl in ("fused", "foreach"):
         try:
@@ -134,15 +138,15 @@ def torch_step(cls_name, options, n):
     return opt.step, "single-tensor"
 
 
-def contenders(name, n):
+def contenders(name, n, dtype=np.float64):
     make, cls_name, options, touched = RULES[name]
     rng = np.random.default_rng(0)
-    p, g = rng.random(n), rng.random(n) - 0.5
+    p, g = rng.random(n).astype(dtype), (rng.random(n) - 0.5).astype(dtype)
     opt = make()
     opt.step(p, g)
     kernel, lr = opt._compiled
     state, steps = opt._state, opt._steps
-    q, r, numpy_fn = p.copy(), p.copy(), numpy_step(name, n)
+    q, r, numpy_fn = p.copy(), p.copy(), numpy_step(name, n, dtype)
     out = {
         "descent": lambda: opt.step(p, g),
         "pass only": lambda: kernel.step(lr, [q], [g], [state], steps, 2),
@@ -150,9 +154,9 @@ def contenders(name, n):
     }
     impl = None
     if torch is not None:
-        out["torch"], impl = torch_step(cls_name, options, n)
+        out["torch"], impl = torch_step(cls_name, options, n, dtype)
     if n >= 10_000_000:
-        out["bytes"] = bytes_pass(touched, n)
+        out["bytes"] = bytes_pass(touched, n, dtype)
     return out, impl
 
 
@@ -172,11 +176,11 @@ def fmt(seconds):
     return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
 
-def overhead(repeats):
+def overhead(repeats, dtype):
     """Per-call time of a step of 10 parameters (descent, torch, NumPy)."""
     rows = []
     for name in RULES:
-        fns, impl = contenders(name, 10)
+        fns, impl = contenders(name, 10, dtype)
         fns.pop("pass only")
         calls = {}
         for k, f in fns.items():
@@ -193,7 +197,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 10_000_000])
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     args = parser.parse_args(argv)
+    dtype = np.dtype(args.dtype)
+    print(f"{args.dtype} parameters\n")
     if torch is not None:
         torch.set_num_threads(1)
     print("| rule | n | descent | pass only | torch (impl) | numpy | bytes | "
@@ -201,7 +208,7 @@ def main(argv=None):
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.sizes:
         for name in RULES:
-            fns, impl = contenders(name, n)
+            fns, impl = contenders(name, n, dtype)
             reps = args.repeats if n < 10_000_000 else max(5, args.repeats // 2)
             if n <= 1000:
                 reps *= 20
@@ -216,7 +223,7 @@ def main(argv=None):
     print("\nPer call at 10 parameters:\n")
     print("| rule | descent | torch (impl) | numpy |")
     print("|---|---:|---:|---:|")
-    for name, impl, med in overhead(args.repeats):
+    for name, impl, med in overhead(args.repeats, dtype):
         print(f"| {name} | {fmt(med['descent'])} | "
               f"{fmt(med['torch']) + f' ({impl})' if 'torch' in med else '-'} | "
               f"{fmt(med['numpy'])} |", flush=True)

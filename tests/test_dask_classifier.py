@@ -78,7 +78,8 @@ def test_balanced_weights_are_those_of_all_rows(skewed):
 
     _, y = skewed
     model = SGDClassifier(class_weight="balanced")
-    with pytest.warns(UserWarning, match=r"block 0 \(500 rows\) holds 71% of class 0, which is 37% of all rows"):
+    with pytest.warns(UserWarning, match=r"block 0 \(500 rows\) holds 71% of class 0, "
+                      "which is 37% of all rows"):
         preset_classes(model, da.from_array(y, chunks=(CHUNKS,)))
     np.testing.assert_array_equal(model._preset_classes, [0, 1, 2])
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y)

@@ -164,8 +164,8 @@ def test_each_optimizer_hyperparameter_with_each_hostile_value(cls, name):
 def param_arrays(draw):
     shape = draw(st.sampled_from([(), (0,), (1,), (3,), (2, 3), (3, 0), (1, 1, 2),
                                   (2, 1)]))
-    dtype = draw(st.sampled_from(["float64"] * 5 + ["float32", "int64", "complex128",
-                                                    "object", "bool"]))
+    dtype = draw(st.sampled_from(["float64"] * 5 + ["float32"] * 2 + [
+        "float16", "int64", "complex128", "object", "bool"]))
     values = draw(float_list(math.prod(shape), "benign"))
     if dtype in ("complex128", "object"):
         a = np.array(values, dtype=np.float64).reshape(shape).astype(dtype)
@@ -182,8 +182,8 @@ def param_arrays(draw):
         a = np.asmatrix(a)
     elif form not in ("array", "matrix", "memmap_r"):
         a = relayout(a, {form})
-    ok = (a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable
-          and a.dtype.isnative)
+    ok = (a.dtype in (np.float64, np.float32) and a.flags.c_contiguous
+          and a.flags.writeable and a.dtype.isnative)
     return a, ok, form == "memmap_r"
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
+_F32 = npt.NDArray[np.float32]
 _Rows = npt.NDArray[np.int32]
 _I32 = npt.NDArray[np.int32]
 # CSR rows as (data, indices, indptr, n_features)
@@ -166,18 +167,21 @@ class StepCode(enum.IntEnum):
     STEP_SHAPE = 6
     STEP_STATE = 7
 
+MAX_GRAD_F32: float
+
 class OptimStep:
     """One update rule with its hyper-parameters converted once (descent.optim)."""
 
     max_grad: float
+    max_grad_f32: float
     failed: int
     def __init__(self, rule_params: RuleParams, max_grad: float) -> None: ...
     def step(
         self,
         lr: float,
-        params: list[_F64],
-        grads: list[_F64 | None],
-        states: list[_F64],
+        params: list[_F64] | list[_F32],
+        grads: list[_F64 | None] | list[_F32 | None],
+        states: list[_F64] | list[_F32],
         steps: _F64,
         mode: int = 0,
     ) -> int: ...

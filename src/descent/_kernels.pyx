@@ -14,7 +14,7 @@
 from cpython.buffer cimport (
     PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer,
 )
-from libc.math cimport isfinite, pow
+from libc.math cimport INFINITY, isfinite, pow
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 

@@ -55,8 +55,8 @@ def _check_nonnegative(name, value, upper=None, upper_closed=False):
 
 
 def _as_grad(grad, params, where):
-    """``grad`` as a C-contiguous float64 array of ``params``' shape that does
-    not share memory with it (a copy if it did)."""
+    """``grad`` as a C-contiguous array of ``params``' shape and dtype that
+    does not share memory with it (a copy if it did)."""
     grad = np.asarray(grad)
     if grad.dtype.kind not in "biuf":
         raise ValueError(f"{where}grad must be real numbers, got dtype {grad.dtype}")
@@ -65,7 +65,8 @@ def _as_grad(grad, params, where):
                          f"{params.shape}")
     if np.may_share_memory(grad, params):
         grad = grad.copy()      # the kernel writes params while reading grad
-    return np.asarray(grad, dtype=np.float64, order="C")   # keeps 0-d arrays 0-d
+    with np.errstate(over="ignore"):      # beyond float32's range: the step says so
+        return np.asarray(grad, dtype=params.dtype, order="C")   # keeps 0-d arrays 0-d
 
 
 class Optimizer(BaseEstimator):
@@ -189,8 +190,8 @@ class Optimizer(BaseEstimator):
             raise ValueError(f"{e}{where}") from None
         return _kernels.OptimStep(self._kernel_params_of(v), self._max_grad), float(v["lr"])
 
-    def _init_state(self, n, values=None):
-        return np.zeros((3, n))
+    def _init_state(self, n, values=None, dtype=np.float64):
+        return np.zeros((3, n), dtype=dtype)
 
     # -- one array: step(params, grad) -----------------------------------------
     def step(self, params, grad=_NO_GRAD):
@@ -199,14 +200,15 @@ class Optimizer(BaseEstimator):
         Parameters
         ----------
         params : numpy.ndarray or list
-            With ``grad``: the array to update, float64, C-contiguous and
+            With ``grad``: the array to update, float64 or float32, C-contiguous and
             writeable, of the same shape at every step (or call :meth:`reset`).
             Without ``grad`` (an optimizer given its parameters): the
             gradients, a list with one entry per parameter in the order of
             the groups, each array-like of its parameter's shape or None to
             leave that parameter (and its step count) as it is.
         grad : array-like, optional
-            The gradient of ``params``; read only, converted to float64.
+            The gradient of ``params``; read only, converted to the dtype of
+            ``params``.
 
         Returns
         -------
@@ -217,7 +219,7 @@ class Optimizer(BaseEstimator):
         ------
         ValueError
             For invalid hyper-parameters, a parameter that is not a writeable
-            C-contiguous float64 ndarray, a gradient of another shape or not
+            C-contiguous float64 or float32 ndarray, a gradient of another shape or not
             real, grad holding NaN or infinity (or, for the rules that square
             it, values of magnitude 1e150 or more), or params holding NaN or
             infinity. A step that raises changes no parameter and no state.
@@ -256,28 +258,33 @@ class Optimizer(BaseEstimator):
         state = self.__dict__.get("_state")
         created = state is None
         if created:
-            state, self._shape, self._steps = self._init_state(params.size), params.shape, \
-                np.zeros(1)
+            state, self._shape, self._steps = (self._init_state(params.size, None, params.dtype),
+                                               params.shape, np.zeros(1))
         elif params.shape != self._shape:
             raise ValueError(
                 f"params changed shape from {self._shape} to {params.shape} "
                 "between steps; call reset() to start over")
+        elif state.dtype != params.dtype:
+            state = state.astype(params.dtype)     # the state follows the params' dtype
         kernel, lr = self._compiled
         code = kernel.step(lr, [params], [grad], [state], self._steps)
         if code:
             if created:
                 self._shape = None
-            self._raise(code, "")
+            self._raise(code, "", params.dtype)
         self._state = state
         return params
 
-    def _raise(self, code, where):
+    def _raise(self, code, where, dtype=np.float64):
         if code == _kernels.StepCode.STEP_GRAD_NONFINITE:
             raise ValueError(f"{where}grad contains NaN or infinity")
         if code == _kernels.StepCode.STEP_GRAD_TOO_BIG:
+            single = dtype == np.float32
+            bound = min(self._max_grad, _kernels.MAX_GRAD_F32) if single else self._max_grad
             raise ValueError(
-                f"{where}grad has values above {self._max_grad:g} in magnitude, whose "
-                f"squares overflow float64 in {type(self).__name__}: scale the objective")
+                f"{where}grad has values above {bound:g} in magnitude, whose squares "
+                f"overflow {'the float32 state' if single else 'float64'} in "
+                f"{type(self).__name__}: scale the objective")
         if code == _kernels.StepCode.STEP_PARAMS_NONFINITE:
             raise ValueError(f"{where}params contains NaN or infinity")
         raise ValueError(f"{where}params, grad or the state do not match ({code!r})")
@@ -338,7 +345,8 @@ class Optimizer(BaseEstimator):
         dict
             ``"params"``: the hyper-parameters (``get_params()``). For one
             array (``step(params, grad)``): ``"step"`` (int), ``"shape"`` (tuple
-            or None) and ``"state"`` (a float64 array of shape (3, size) whose
+            or None) and ``"state"`` (an array of shape (3, size), of the
+            dtype of the parameters, whose
             rows are the state rows above in that order, zero where the rule
             has fewer, or None before the first step). For parameter
             groups, as torch.optim: ``"param_groups"``, a list of dicts with
@@ -422,7 +430,10 @@ class Optimizer(BaseEstimator):
         state = state_dict["state"]
         if state is None:
             return self.reset()
-        state = np.array(state, dtype=np.float64, order="C")
+        state = np.array(state, order="C")
+        # float32 states stay float32 (they are a float32 model's); at the
+        # next step the state takes the dtype of the params stepped
+        state = state.astype(np.float32 if state.dtype == np.float32 else np.float64)
         shape = state_dict["shape"]
         if not (isinstance(shape, (tuple, list))
                 and all(isinstance(k, (int, np.integer)) and k >= 0 for k in shape)):
@@ -468,7 +479,7 @@ class Optimizer(BaseEstimator):
         Parameters
         ----------
         param_group : dict
-            ``"params"``: an array or an iterable of arrays (float64,
+            ``"params"``: an array or an iterable of arrays (float64 or float32,
             C-contiguous, writeable, none already in a group); any other key
             is a hyper-parameter of this optimizer (``"lr"``,
             ``"weight_decay"``, ``"betas"``, ...) set for this group only, or
@@ -483,7 +494,7 @@ class Optimizer(BaseEstimator):
         ------
         ValueError
             If ``param_group`` is not a dict with a ``"params"`` key, an
-            array is not a writeable C-contiguous float64 ndarray, is
+            array is not a writeable C-contiguous float64 or float32 ndarray, is
             already in a group, or the optimizer was stepped with
             ``step(params, grad)`` since its last reset.
         KeyError

@@ -16,13 +16,13 @@ __all__ = ["ParamGroup", "as_groups", "check_param_array"]
 
 def check_param_array(p, where):
     """``p`` as an exact ndarray view (a subclass is viewed as ndarray), or a
-    ValueError naming ``where``: a parameter must be float64, C-contiguous and
-    writeable, as ``step`` updates it in place."""
+    ValueError naming ``where``: a parameter must be float64 or float32,
+    C-contiguous and writeable, as ``step`` updates it in place."""
     if (not isinstance(p, np.ndarray) or isinstance(p, np.matrix)
-            or p.dtype != np.float64 or not p.dtype.isnative):
+            or p.dtype not in (np.float64, np.float32) or not p.dtype.isnative):
         raise ValueError(
-            f"{where} must be a float64 numpy.ndarray, got {type(p).__name__} of "
-            f"dtype {getattr(p, 'dtype', None)}")
+            f"{where} must be a float64 or float32 numpy.ndarray, got "
+            f"{type(p).__name__} of dtype {getattr(p, 'dtype', None)}")
     if not p.flags.c_contiguous:
         raise ValueError(f"{where} must be C-contiguous (np.ascontiguousarray)")
     if not p.flags.writeable:

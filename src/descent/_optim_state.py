@@ -49,7 +49,7 @@ def _prepare(opt, index, group):
     created = group._states is None
     if created:
         values = group.values_for(opt._hyper_names())
-        group._states = [opt._init_state(p.size, values) for p in group["params"]]
+        group._states = [opt._init_state(p.size, values, p.dtype) for p in group["params"]]
     return created
 
 
@@ -58,10 +58,12 @@ def _fix(code, i, params, grads, states):
     kernel refused the call with the layout ``code``."""
     p, where = params[i], f"params[{i}]"
     if check_param_array(p, where) is not p:
-        raise ValueError(f"{where} is no longer a float64 ndarray")
+        raise ValueError(f"{where} is no longer a float64 or float32 ndarray")
     if p.size * 3 != states[i].size:
         raise ValueError(f"{where} changed size from {states[i].size // 3} to {p.size} "
                          "between steps; call reset() to start over")
+    if states[i].dtype != p.dtype:
+        states[i] = states[i].astype(p.dtype)     # the state follows the params' dtype
     g = _as_grad(grads[i], p, f"grads[{i}]: ")
     if any(np.may_share_memory(g, q) for q in params):
         g = g.copy()            # a view of a parameter updated before it is read
@@ -77,7 +79,7 @@ def _run(opt, kernel, lr, params, grads, states, steps, mode, offset=0):
             break
         _fix(code, kernel.failed, params, grads, states)
     if code:
-        opt._raise(code, f"grads[{offset + kernel.failed}]: ")
+        opt._raise(code, f"grads[{offset + kernel.failed}]: ", params[kernel.failed].dtype)
 
 
 def step_groups(opt, grads):
@@ -149,7 +151,7 @@ def _loaded_state(opt, entry, p, where):
     if shape is None or tuple(shape) != p.shape:
         raise ValueError(f"{where}['shape'] is {shape!r}, the parameter's shape is {p.shape}")
     step = _check_step(entry.get("step"), f"{where}['step']")
-    state = np.zeros((3, p.size))
+    state = np.zeros((3, p.size), dtype=p.dtype)
     for row, name in enumerate(opt._state_names):
         if not name:
             continue

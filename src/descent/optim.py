@@ -1,4 +1,4 @@
-"""Standalone optimizers stepping float64 NumPy arrays in place.
+"""Standalone optimizers stepping float64 or float32 NumPy arrays in place.
 
 The update rules, parameter names and defaults are torch.optim's (2.x): the
 same sequence of gradients gives the same parameters, to rounding. Each
@@ -36,11 +36,19 @@ The optimizers are scikit-learn estimators as far as parameters go
 cloned and grid-searched over ``optimizer__lr``. The arrays are not
 scikit-learn parameters: ``clone`` gives an optimizer with the same
 hyper-parameters and no arrays, as it drops the state.
+
+A float32 array keeps its state (moments, accumulators) in float32, as
+torch.optim does; each coordinate's update is computed in float64 from the
+float32 values and rounded once as it is stored, so a float32 step is the
+float64 step of the same values, rounded (within float32 rounding of torch's
+float32 step). A gradient is converted to its parameter's dtype.
 """
 
 from __future__ import annotations
 
 import inspect
+
+import numpy as np
 
 from . import _kernels
 from ._optim_base import SQUARED_STATES, Optimizer, _check_nonnegative, _rule_params
@@ -55,8 +63,8 @@ _PARAMS_DOC = """params : numpy.ndarray, iterable of arrays or of dicts, optiona
         list of arrays (one group), or a list of dicts each holding
         ``"params"`` (an array or a list of arrays) and hyper-parameters for
         that group only (see :class:`ParamGroup`). Each array must be a
-        writeable, C-contiguous float64 ``numpy.ndarray``; it is updated in
-        place. None (the default): no arrays attached, for
+        writeable, C-contiguous float64 or float32 ``numpy.ndarray``; it is
+        updated in place, its state kept in its dtype. None (the default): no arrays attached, for
         ``step(params, grad)`` or an estimator's ``optimizer=``. Not a
         scikit-learn parameter: ``clone`` and ``get_params`` leave it out."""
 
@@ -77,7 +85,8 @@ _RAISES_DOC = """Raises
         its range above (a boolean flag that is not True or False, too). The
         constructor raises if ``params`` is not an array, a list of arrays or
         a list of dicts with a ``"params"`` key, or holds an array that is not
-        a writeable C-contiguous float64 ndarray, or the same array twice.
+        a writeable C-contiguous float64 or float32 ndarray, or the same
+        array twice.
         :meth:`step` also raises for bad gradients or parameters (see there).
     KeyError
         From the constructor, if a group's dict has a key that is neither a
@@ -110,7 +119,8 @@ def _doc(cls):
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
-    torch.optim.SGD's update rule, applied in place to float64 arrays. With
+    torch.optim.SGD's update rule, applied in place to float64 or
+    float32 arrays. With
     ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``::
 
         buf = momentum * buf + (1 - dampening) * g     # buf = g at the first step
@@ -201,7 +211,8 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """AdaGrad (Duchi, Hazan & Singer 2011), with torch's ``lr_decay``.
 
-    torch.optim.Adagrad's update rule, applied in place to float64 arrays.
+    torch.optim.Adagrad's update rule, applied in place to float64 or
+    float32 arrays.
     With ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``
     and ``t`` the step count (1 at the first step)::
 
@@ -239,7 +250,8 @@ class Adagrad(Optimizer):
     Notes
     -----
     The rules that square the gradient refuse (``ValueError``) gradients of
-    magnitude 1e150 or more, whose squares overflow float64.
+    magnitude 1e150 or more, whose squares overflow float64 (1e15 or more
+    for float32 parameters, whose state is float32).
 
     References
     ----------
@@ -276,8 +288,8 @@ class Adagrad(Optimizer):
         _check_nonnegative("lr_decay", v["lr_decay"])
         _check_nonnegative("initial_accumulator_value", v["initial_accumulator_value"])
 
-    def _init_state(self, n, values=None):
-        state = super()._init_state(n)
+    def _init_state(self, n, values=None, dtype=np.float64):
+        state = super()._init_state(n, values, dtype)
         v = self._values() if values is None else values
         state[0] = v["initial_accumulator_value"]
         return state
@@ -292,7 +304,8 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop (Tieleman & Hinton 2012), optionally centered and with momentum.
 
-    torch.optim.RMSprop's update rule, applied in place to float64 arrays.
+    torch.optim.RMSprop's update rule, applied in place to float64 or
+    float32 arrays.
     With ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``::
 
         square_avg = alpha * square_avg + (1 - alpha) * g**2
@@ -337,7 +350,8 @@ class RMSprop(Optimizer):
     Notes
     -----
     The rules that square the gradient refuse (``ValueError``) gradients of
-    magnitude 1e150 or more, whose squares overflow float64.
+    magnitude 1e150 or more, whose squares overflow float64 (1e15 or more
+    for float32 parameters, whose state is float32).
 
     References
     ----------
@@ -389,7 +403,8 @@ class RMSprop(Optimizer):
 class Adadelta(Optimizer):
     """Adadelta (Zeiler 2012); ``eps`` inside both square roots, as torch.
 
-    torch.optim.Adadelta's update rule, applied in place to float64 arrays.
+    torch.optim.Adadelta's update rule, applied in place to float64 or
+    float32 arrays.
     With ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p``::
 
         square_avg = rho * square_avg + (1 - rho) * g**2
@@ -424,7 +439,8 @@ class Adadelta(Optimizer):
     Notes
     -----
     The rules that square the gradient refuse (``ValueError``) gradients of
-    magnitude 1e150 or more, whose squares overflow float64.
+    magnitude 1e150 or more, whose squares overflow float64 (1e15 or more
+    for float32 parameters, whose state is float32).
 
     References
     ----------
@@ -467,7 +483,8 @@ class Adadelta(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) and AMSGrad (Reddi et al. 2018).
 
-    torch.optim.Adam's update rule, applied in place to float64 arrays. With
+    torch.optim.Adam's update rule, applied in place to float64 or
+    float32 arrays. With
     ``g`` the gradient of the parameters ``p`` plus ``weight_decay * p`` and
     ``t`` the step count (1 at the first step)::
 
@@ -512,7 +529,8 @@ class Adam(Optimizer):
     Notes
     -----
     The rules that square the gradient refuse (``ValueError``) gradients of
-    magnitude 1e150 or more, whose squares overflow float64.
+    magnitude 1e150 or more, whose squares overflow float64 (1e15 or more
+    for float32 parameters, whose state is float32).
 
     References
     ----------
@@ -605,7 +623,8 @@ class AdamW(Adam):
     Notes
     -----
     The rules that square the gradient refuse (``ValueError``) gradients of
-    magnitude 1e150 or more, whose squares overflow float64.
+    magnitude 1e150 or more, whose squares overflow float64 (1e15 or more
+    for float32 parameters, whose state is float32).
 
     References
     ----------

@@ -23,6 +23,13 @@
 #     0 * grad_avg ** 2 is absorbed by the clamp of the variance at 0;
 #   - `+ wd * w[j]` stays even when wd is 0 (g + 0 * w can turn -0 into +0).
 # Rows a rule does not read for its flags are left as they are.
+#
+# float32 parameters (`real` = float) keep their gradient and state in float32
+# too (torch.optim's memory), and each coordinate's arithmetic runs in double
+# on the values read, rounded once on each store: a float32 step is the
+# float64 formula applied to float32 inputs, then rounded (tests/
+# test_optim_float32.py holds it to that, and to torch's float32 step within
+# float32 rounding).
 
 from libc.math cimport sqrt
 
@@ -68,9 +75,26 @@ cdef extern from *:
         return r;
     }
     #endif
+    /* The same test on float32 arrays, the gradient compared in double (as
+       the classification below compares it). */
+    static int descent_scan_bad_f32(const float* g, const float* w, Py_ssize_t n,
+                                    double gmax) {
+        int r = 0;
+        for (Py_ssize_t j = 0; j < n; j++)
+            r |= !((double)fabsf(g[j]) < gmax) | !(fabsf(w[j]) < INFINITY);
+        return r;
+    }
     """
     bint descent_scan_bad(const double* g, const double* w, Py_ssize_t n,
                           double gmax) noexcept nogil
+    bint descent_scan_bad_f32(const float* g, const float* w, Py_ssize_t n,
+                              double gmax) noexcept nogil
+
+
+# The parameters' precision: one compiled pass per rule and dtype.
+ctypedef fused real:
+    float
+    double
 
 
 # What the scan found (the step's return code; descent.optim words the errors).
@@ -81,14 +105,18 @@ cdef enum:
     SCAN_PARAMS_NONFINITE = 3
 
 
-cdef inline int scan_inputs(const double* w, const double* g, Py_ssize_t n,
+cdef inline int scan_inputs(const real* w, const real* g, Py_ssize_t n,
                             double max_grad) noexcept nogil:
     # The fast vectorised test first; only a failing array is classified
     # (grad before params, as the messages were always ordered).
     cdef Py_ssize_t j
     cdef bint grad_big = False
-    if not descent_scan_bad(g, w, n, max_grad):
-        return SCAN_OK
+    if real is double:
+        if not descent_scan_bad(g, w, n, max_grad):
+            return SCAN_OK
+    else:
+        if not descent_scan_bad_f32(g, w, n, max_grad):
+            return SCAN_OK
     for j in range(n):
         if not (-1.8e308 < g[j] < 1.8e308):
             return SCAN_GRAD_NONFINITE
@@ -99,8 +127,8 @@ cdef inline int scan_inputs(const double* w, const double* g, Py_ssize_t n,
 
 # -- the update pass: rules.pxd's formulas with c = 1, l1 = 0 ------------------
 
-cdef inline void pass_sgd(const RuleParams* rp, const StepScalars* sc, double* w,
-                          const double* g, double* buf_, Py_ssize_t n) noexcept nogil:
+cdef inline void pass_sgd(const RuleParams* rp, const StepScalars* sc, real* w,
+                          const real* g, real* buf_, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
     cdef double gj, buf
     cdef double wd = rp.weight_decay, lr = sc.lr, zero = 0.0 * sc.lr
@@ -123,8 +151,8 @@ cdef inline void pass_sgd(const RuleParams* rp, const StepScalars* sc, double* w
             w[j] = (w[j] - lr * buf) + zero
 
 
-cdef inline void pass_adagrad(const RuleParams* rp, const StepScalars* sc, double* w,
-                              const double* g, double* sum_, Py_ssize_t n) noexcept nogil:
+cdef inline void pass_adagrad(const RuleParams* rp, const StepScalars* sc, real* w,
+                              const real* g, real* sum_, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
     cdef double gj, s
     cdef double wd = rp.weight_decay, eps = rp.eps, clr = sc.clr, zero = 0.0 * sc.clr
@@ -135,8 +163,8 @@ cdef inline void pass_adagrad(const RuleParams* rp, const StepScalars* sc, doubl
         w[j] = (w[j] - clr * (gj * (1.0 / (sqrt(s) + eps)))) + zero
 
 
-cdef inline void pass_rmsprop(const RuleParams* rp, const StepScalars* sc, double* w,
-                              const double* g, double* sq, double* buf_, double* avg,
+cdef inline void pass_rmsprop(const RuleParams* rp, const StepScalars* sc, real* w,
+                              const real* g, real* sq, real* buf_, real* avg,
                               Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
     cdef double gj, s, a, var, inv, buf
@@ -170,8 +198,8 @@ cdef inline void pass_rmsprop(const RuleParams* rp, const StepScalars* sc, doubl
         w[j] = (w[j] - lr * buf) + zero
 
 
-cdef inline void pass_adadelta(const RuleParams* rp, const StepScalars* sc, double* w,
-                               const double* g, double* sq, double* acc,
+cdef inline void pass_adadelta(const RuleParams* rp, const StepScalars* sc, real* w,
+                               const real* g, real* sq, real* acc,
                                Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
     cdef double gj, s, delta
@@ -186,8 +214,8 @@ cdef inline void pass_adadelta(const RuleParams* rp, const StepScalars* sc, doub
         w[j] = (w[j] - lr * delta) + zero
 
 
-cdef inline void pass_adam(const RuleParams* rp, const StepScalars* sc, double* w,
-                           const double* g, double* m_, double* v_, double* vmax,
+cdef inline void pass_adam(const RuleParams* rp, const StepScalars* sc, real* w,
+                           const real* g, real* m_, real* v_, real* vmax,
                            Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
     cdef double gj, m, v, vm
@@ -215,8 +243,8 @@ cdef inline void pass_adam(const RuleParams* rp, const StepScalars* sc, double* 
         w[j] = (w[j] * decay - clr * (m * (1.0 / (sqrt(vm) * inv_bc2s + eps)))) + zero
 
 
-cdef inline void update_pass(const RuleParams* rp, const StepScalars* sc, double* w,
-                             const double* g, double* s0, double* s1, double* s2,
+cdef inline void update_pass(const RuleParams* rp, const StepScalars* sc, real* w,
+                             const real* g, real* s0, real* s1, real* s2,
                              Py_ssize_t n) noexcept nogil:
     if rp.rule == SGD:
         pass_sgd(rp, sc, w, g, s0, n)

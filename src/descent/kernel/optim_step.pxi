@@ -11,32 +11,46 @@ cpdef enum StepCode:
     STEP_GRAD_NONFINITE = 1    # grad holds NaN or infinity
     STEP_GRAD_TOO_BIG = 2      # |grad| >= max_grad: its square overflows
     STEP_PARAMS_NONFINITE = 3
-    STEP_PARAMS_LAYOUT = 4     # params is not a writeable C-contiguous float64 ndarray
+    STEP_PARAMS_LAYOUT = 4     # params is not a writeable C-contiguous float64/32 ndarray
     STEP_GRAD_LAYOUT = 5       # grad needs converting (dtype, layout, overlap with params)
     STEP_SHAPE = 6             # grad's shape is not params'
     STEP_STATE = 7             # the state does not match params' size
 
 # At least this many coordinates in a call release the GIL.
 DEF NOGIL_MIN = 8192
+# float32 parameters keep their state in float32: a squared gradient must stay
+# far below its largest value (3.4e38) as the state sums it, so the largest
+# gradient magnitude a float32 step takes is 1e15 (whatever max_grad is).
+# (descent.optim reads it from here for its error message.)
+DEF MAX_GRAD_F32_ = 1e15
+MAX_GRAD_F32 = MAX_GRAD_F32_
 
 cdef struct Operand:
-    double* w
-    const double* g       # NULL: the array is skipped (its grad is None)
-    double* s             # the state: 3 rows of n
+    void* w               # float64 or float32 (f32), as the grad and the state
+    const void* g         # NULL: the array is skipped (its grad is None)
+    void* s               # the state: 3 rows of n
     Py_ssize_t n
     double step
+    bint f32
     int held              # bit b set: view b (params, grad, state) to release
 
 
-cdef inline bint is_f64(const Py_buffer* view) noexcept:
-    return (view.itemsize == 8 and view.format != NULL and view.format[0] == 100
-            and view.format[1] == 0)                # b"d": native float64
+cdef inline int real_size(const Py_buffer* view) noexcept:
+    # 8 for native float64 (b"d"), 4 for native float32 (b"f"), else 0
+    if view.format == NULL or view.format[1] != 0:
+        return 0
+    if view.itemsize == 8 and view.format[0] == 100:
+        return 8
+    if view.itemsize == 4 and view.format[0] == 102:
+        return 4
+    return 0
 
 
 cdef int get_view(object obj, Py_buffer* view, int flags, Operand* op, int bit):
-    # The buffer of an exact ndarray of native float64, C-contiguous (and
-    # writeable if asked); 0 if it has none (the caller returns its code and
-    # descent.optim's slower path words the error or converts).
+    # The buffer of an exact ndarray of native float64 or float32,
+    # C-contiguous (and writeable if asked): its item size, or 0 if it has
+    # none (the caller returns its code and descent.optim's slower path words
+    # the error or converts).
     if type(obj) is not ndarray:
         return 0
     try:
@@ -44,28 +58,30 @@ cdef int get_view(object obj, Py_buffer* view, int flags, Operand* op, int bit):
     except Exception:
         return 0
     op.held |= bit
-    return is_f64(view)
+    return real_size(view)
 
 
 cdef int acquire(object p, object g, object st, Py_buffer* v, Operand* op):
-    cdef int d
-    if not get_view(p, &v[0], PyBUF_WRITABLE, op, 1):
+    # params, then grad and state of params' dtype
+    cdef int d, size = get_view(p, &v[0], PyBUF_WRITABLE, op, 1)
+    if size == 0:
         return STEP_PARAMS_LAYOUT
-    op.w = <double*>v[0].buf
-    op.n = v[0].len // 8
+    op.w = v[0].buf
+    op.n = v[0].len // size
+    op.f32 = size == 4
     if g is None:
         return STEP_OK
-    if not get_view(g, &v[1], 0, op, 2):
+    if get_view(g, &v[1], 0, op, 2) != size:
         return STEP_GRAD_LAYOUT
     if v[1].ndim != v[0].ndim:
         return STEP_SHAPE
     for d in range(v[0].ndim):
         if v[1].shape[d] != v[0].shape[d]:
             return STEP_SHAPE
-    if not get_view(st, &v[2], PyBUF_WRITABLE, op, 4) or v[2].len != 3 * v[0].len:
+    if get_view(st, &v[2], PyBUF_WRITABLE, op, 4) != size or v[2].len != 3 * v[0].len:
         return STEP_STATE
-    op.g = <const double*>v[1].buf
-    op.s = <double*>v[2].buf
+    op.g = v[1].buf
+    op.s = v[2].buf
     return STEP_OK
 
 
@@ -80,18 +96,21 @@ cdef class OptimStep:
     """
     cdef RuleParams rp
     cdef readonly double max_grad
+    cdef readonly double max_grad_f32    # the same bound on float32 arrays
     cdef readonly Py_ssize_t failed
 
     def __cinit__(self, RuleParams rule_params, double max_grad):
         self.rp = rule_params
         self.max_grad = max_grad
+        self.max_grad_f32 = max_grad if max_grad == INFINITY else min(max_grad, MAX_GRAD_F32_)
         self.failed = -1
 
     def step(self, double lr, list params, list grads, list states,
              double[::1] steps, int mode=0):
-        """Step ``params[i]`` (writeable C-contiguous float64 ndarrays) by
-        ``grads[i]`` (C-contiguous float64 ndarrays of the same shape, or None
-        to skip the array) with ``states[i]`` ((3, params[i].size) float64) at
+        """Step ``params[i]`` (writeable C-contiguous float64 or float32
+        ndarrays) by ``grads[i]`` (C-contiguous ndarrays of the same shape and
+        dtype, or None to skip the array) with ``states[i]`` ((3,
+        params[i].size), the same dtype) at
         step count ``steps[i] + 1``; on success ``steps[i]`` is incremented.
         ``mode`` 0 scans every array, then updates them; 1 only scans (the
         groups of an optimizer are all scanned before any is updated); 2 only
@@ -145,13 +164,18 @@ cdef class OptimStep:
         # read after that array was written: descent.optim copies it. (A
         # grad that is exactly its own params is read before each write.)
         cdef Py_ssize_t i, j
+        cdef const char* gi
+        cdef const char* wj
         for i in range(k):
             if ops[i].g == NULL or ops[i].n == 0:
                 continue
+            gi = <const char*>ops[i].g
             for j in range(k):
                 if ops[j].g == NULL or ops[j].n == 0 or (i == j and ops[i].g == ops[i].w):
                     continue
-                if ops[i].g < ops[j].w + ops[j].n and ops[j].w < ops[i].g + ops[i].n:
+                wj = <const char*>ops[j].w
+                if (gi < wj + ops[j].n * (4 if ops[j].f32 else 8)
+                        and wj < gi + ops[i].n * (4 if ops[i].f32 else 8)):
                     self.failed = i
                     return True
         return False
@@ -163,11 +187,17 @@ cdef class OptimStep:
         cdef StepScalars sc
         if mode != 2:
             for i in range(k):
-                if ops[i].g != NULL and ops[i].n > 0:
-                    code = scan_inputs(ops[i].w, ops[i].g, ops[i].n, self.max_grad)
-                    if code != SCAN_OK:
-                        self.failed = i
-                        return code
+                if ops[i].g == NULL or ops[i].n == 0:
+                    continue
+                if ops[i].f32:
+                    code = scan_inputs(<const float*>ops[i].w, <const float*>ops[i].g,
+                                       ops[i].n, self.max_grad_f32)
+                else:
+                    code = scan_inputs(<const double*>ops[i].w, <const double*>ops[i].g,
+                                       ops[i].n, self.max_grad)
+                if code != SCAN_OK:
+                    self.failed = i
+                    return code
         if mode == 1:
             return STEP_OK
         for i in range(k):
@@ -176,6 +206,12 @@ cdef class OptimStep:
             sc = step_scalars(&self.rp, lr, ops[i].step,
                               pow(self.rp.beta1, ops[i].step),
                               pow(self.rp.beta2, ops[i].step))
-            update_pass(&self.rp, &sc, ops[i].w, ops[i].g, ops[i].s, ops[i].s + ops[i].n,
-                        ops[i].s + 2 * ops[i].n, ops[i].n)
+            if ops[i].f32:
+                update_pass(&self.rp, &sc, <float*>ops[i].w, <const float*>ops[i].g,
+                            <float*>ops[i].s, <float*>ops[i].s + ops[i].n,
+                            <float*>ops[i].s + 2 * ops[i].n, ops[i].n)
+            else:
+                update_pass(&self.rp, &sc, <double*>ops[i].w, <const double*>ops[i].g,
+                            <double*>ops[i].s, <double*>ops[i].s + ops[i].n,
+                            <double*>ops[i].s + 2 * ops[i].n, ops[i].n)
         return STEP_OK
