@@ -1,7 +1,6 @@
 """descent.optim on float32 arrays: stepped in place, the state in float32,
-each coordinate computed in float64 from the float32 values and rounded once
-on each store (kernel/optim_pass.pxd); against the float64 step and torch's
-float32 step."""
+computed in float32 as torch computes them (kernel/optim_pass.pxd); against
+the float64 step and torch's float32 step."""
 
 import numpy as np
 import pytest
@@ -33,13 +32,15 @@ def _draws(seed):
 
 
 @pytest.mark.parametrize("cls, kw", CASES, ids=IDS)
-def test_each_step_is_the_float64_step_of_the_float32_values_rounded(cls, kw):
+def test_each_step_is_the_float64_step_of_the_float32_values_to_float32_rounding(cls, kw):
     # At every step, from the float32 parameters and state as they are: a
-    # float64 optimizer loaded with their values, stepped once, rounded to
-    # float32, gives exactly the float32 step's parameters and state.
+    # float64 optimizer loaded with their values and stepped once lands
+    # within a few float32 roundings of the float32 step (which computes in
+    # float32, as torch does), on the parameters and on every state row.
     w, grads = _draws(0)
     opt = cls(**kw)
     for g in grads:
+        ref = None
         if opt.n_steps:
             saved = opt.state_dict()
             ref = cls(**kw).load_state_dict(
@@ -48,10 +49,12 @@ def test_each_step_is_the_float64_step_of_the_float32_values_rounded(cls, kw):
             ref.step(ref_w, g.astype(np.float64))
         opt.step(w, g)
         assert w.dtype == np.float32 and opt.state_dict()["state"].dtype == np.float32
-        if opt.n_steps > 1:
-            assert_array_equal(w, ref_w.astype(np.float32))
-            assert_array_equal(opt.state_dict()["state"],
-                               ref.state_dict()["state"].astype(np.float32))
+        if ref is None:
+            continue
+        np.testing.assert_allclose(w, ref_w, rtol=0, atol=16 * 2.0 ** -24 * np.abs(ref_w).max())
+        for row32, row64 in zip(opt.state_dict()["state"], ref.state_dict()["state"]):
+            np.testing.assert_allclose(row32, row64, rtol=0,
+                                       atol=16 * 2.0 ** -24 * np.abs(row64).max())
 
 
 @pytest.mark.parametrize("cls, kw", CASES, ids=IDS)
