@@ -316,3 +316,26 @@ def test_lazy_adam_is_torch_sparse_adam(data):
                 (X.shape[1],))
             opt.step()
     np.testing.assert_allclose(model.coef_, w.detach().numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_max_row_norm_of_csr_rows():
+    # the curvature bound of the "optimal" schedule's first step: the squared
+    # norms of the rows, as X.multiply(X) sums them (empty rows, duplicates)
+    rng = np.random.default_rng(5)
+    X = sp.random(40, 7, density=0.2, format="csr", random_state=1)
+    X[[0, 13, 39]] = 0.0                          # empty rows, first and last too
+    X.eliminate_zeros()
+    dup = sp.csr_matrix((np.array([1.0, 2.0, 3.0]), np.array([2, 2, 5]),
+                         np.array([0, 3] + [3] * 40)), shape=(41, 7))
+    assert not dup.has_canonical_format
+    for M in (X, dup):
+        sw = rng.random(M.shape[0])
+        for fit_intercept in (True, False):
+            for weights in (None, sw):
+                reference = (np.asarray(M.multiply(M).sum(axis=1)).ravel()
+                             + float(fit_intercept))
+                if weights is not None:
+                    reference = reference * weights
+                got = plan_module.max_row_norm(M, weights, fit_intercept)
+                assert got == pytest.approx(reference.max(), rel=1e-14)
+    assert plan_module.max_row_norm(sp.csr_matrix((3, 4)), None, False) == 1.0

@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
@@ -15,6 +14,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _labels
 from ._base import BaseSGD
+from ._classifier_outputs import ClassifierOutputs
 from ._losses import LOSSES, LossTable, loss_info
 from ._optimal import optimal_t0
 from ._plan import CLASSIFIER_DEFAULTS, max_row_norm
@@ -23,7 +23,7 @@ from ._validation import FLOATS, check_csr, check_rows, validation_split
 __all__ = ["SGDClassifier"]
 
 
-class SGDClassifier(ClassifierMixin, BaseSGD):
+class SGDClassifier(ClassifierOutputs, ClassifierMixin, BaseSGD):
     """Linear classifiers (SVM, logistic regression, ...) trained by stochastic gradient descent.
 
     A drop-in for :class:`sklearn.linear_model.SGDClassifier`: the same
@@ -539,183 +539,6 @@ descent.schedules schedule, default="auto"
             raise ValueError(
                 f"multi_class='multinomial' is the softmax of loss='log_loss'; got "
                 f"loss={self.loss!r}: use loss='log_loss', or multi_class='ovr'")
-
-    # -- prediction -------------------------------------------------------------
-    def decision_function(self, X):
-        """Compute the decision values ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows to score, with the features of the fit.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            1-D with two classes (positive: ``classes_[1]``), else one column
-            per class; float32 for float32 X, else float64.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the estimator is not fitted.
-        ValueError
-            If X has another number of features than the model, or NaN or
-            infinity.
-
-        See Also
-        --------
-        predict : The class of the largest decision value.
-        predict_proba : Probabilities, for ``"log_loss"`` and ``"modified_huber"``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import descent
-        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
-        >>> clf = descent.SGDClassifier(random_state=0).fit(X, [0, 0, 1, 1])
-        >>> clf.decision_function(X).shape, bool(clf.decision_function([[3.0]])[0] > 0)
-        ((4,), True)
-        """
-        scores = self._decision(X)
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """Predict the class of each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows to classify, with the features of the fit.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            ``classes_[1]`` where the decision value is > 0 (two classes),
-            else the class of the largest decision value (the first if tied);
-            of the dtype of ``classes_``.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the estimator is not fitted.
-        ValueError
-            If X has another number of features than the model, or NaN or
-            infinity.
-
-        See Also
-        --------
-        decision_function : The decision values behind the prediction.
-        predict_proba : Probabilities, for ``"log_loss"`` and ``"modified_huber"``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import descent
-        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
-        >>> clf = descent.SGDClassifier(random_state=0).fit(X, ["low", "low", "high", "high"])
-        >>> clf.predict([[-3.0], [3.0]])
-        array(['low', 'high'], dtype='<U4')
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
-
-    def _has_probabilities(self):
-        if not LOSSES[self.loss].probabilities:
-            raise AttributeError(
-                f"probability estimates are not available for loss={self.loss!r} "
-                "(only for 'log_loss' and 'modified_huber')")
-        return True
-
-    @available_if(_has_probabilities)
-    def predict_proba(self, X):
-        """Estimate the class probabilities (``log_loss`` and ``modified_huber`` only).
-
-        ``log_loss``: the logistic function of the decision values (one-vs-rest:
-        normalised to sum to 1, as scikit-learn); with
-        ``multi_class="multinomial"``, their softmax. ``modified_huber``:
-        ``(clip(decision, -1, 1) + 1) / 2``, normalised (scikit-learn's; equal
-        probabilities where every class scores -1 or less). For the other
-        losses the method does not exist (``hasattr`` is False).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows, with the features of the fit.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            The probabilities (float64); rows sum to 1; columns in the order
-            of ``classes_``.
-
-        Raises
-        ------
-        AttributeError
-            If ``loss`` is not ``"log_loss"`` or ``"modified_huber"``.
-        sklearn.exceptions.NotFittedError
-            If the estimator is not fitted.
-
-        See Also
-        --------
-        predict_log_proba : Their logarithm, without underflow.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import descent
-        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
-        >>> clf = descent.SGDClassifier(loss="log_loss", alpha=0.1, random_state=0)
-        >>> proba = clf.fit(X, [0, 0, 1, 1]).predict_proba([[-3.0], [0.0], [3.0]])
-        >>> proba.shape, bool(proba[0, 0] > 0.5 > proba[2, 0]), proba.sum(axis=1).round(6)
-        ((3, 2), True, array([1., 1., 1.]))
-        """
-        return _labels.probabilities(self.loss, self.decision_function(X),
-                                     self.multi_class == "multinomial")
-
-    @available_if(_has_probabilities)
-    def predict_log_proba(self, X):
-        """Compute the logarithm of :meth:`predict_proba`.
-
-        For ``log_loss`` it is computed without underflow (log-sum-exp forms):
-        finite for any finite decision value, where ``log(predict_proba(X))``
-        gives ``-inf`` once a probability underflows.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows, with the features of the fit.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            The log-probabilities (float64), columns in the order of
-            ``classes_``.
-
-        Raises
-        ------
-        AttributeError
-            If ``loss`` is not ``"log_loss"`` or ``"modified_huber"``.
-        sklearn.exceptions.NotFittedError
-            If the estimator is not fitted.
-
-        See Also
-        --------
-        predict_proba : The probabilities.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import descent
-        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
-        >>> clf = descent.SGDClassifier(loss="log_loss", alpha=0.1, random_state=0)
-        >>> log_proba = clf.fit(X, [0, 0, 1, 1]).predict_log_proba([[-1e4], [1e4]])
-        >>> bool(np.isfinite(log_proba).all())
-        True
-        """
-        return _labels.log_probabilities(self.loss, self.decision_function(X),
-                                         self.multi_class == "multinomial")
 
     loss_functions = LossTable(LOSSES)
 

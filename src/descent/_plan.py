@@ -291,7 +291,19 @@ def max_row_norm(X, sample_weight, fit_intercept):
     """The largest squared norm of a row (plus 1 for the intercept), times
     its sample weight: the curvature of one sample's squared loss."""
     if sp.issparse(X):
-        norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        # the sums of squares of each CSR row's stored values (an empty row
+        # is 0): one pass over the values, where X.multiply(X) copied X
+        # twice (0.29 s of a 0.85 s fit at 100,000 x 100,000, 50 per row)
+        X = sp.csr_matrix(X)
+        if not X.has_canonical_format:          # duplicates are summed, as fit does
+            X = X.copy()
+            X.sum_duplicates()
+        end = X.indptr[-1]
+        norms = np.zeros(X.shape[0])
+        filled = np.flatnonzero(X.indptr[:-1] < X.indptr[1:])
+        if filled.size:
+            data = X.data[:end]
+            norms[filled] = np.add.reduceat(data * data, X.indptr[filled])
     else:
         norms = np.einsum("ij,ij->i", X, X)
     norms = norms + (1.0 if fit_intercept else 0.0)
