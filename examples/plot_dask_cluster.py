@@ -30,7 +30,7 @@ import descent
 from descent.dask import fit_dask
 
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                       dashboard_address=None)
+                       dashboard_address=":0")
 client = Client(cluster)
 
 rng = da.random.default_rng(0)              # the blocks are drawn on the workers

@@ -12,7 +12,7 @@ def client():
     import distributed
 
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.ERROR, timeout=60)
     with cluster, distributed.Client(cluster, timeout=60) as c:
         yield c

@@ -339,7 +339,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     >>> from descent import SGDRegressor
     >>> from descent.dask import fit_dask
     >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-    ...                        dashboard_address=None)
+    ...                        dashboard_address=":0")
     >>> client = Client(cluster)
     >>> X = da.random.RandomState(0).normal(size=(2000, 5), chunks=(500, 5))
     >>> y = X @ da.arange(1.0, 6.0)
