@@ -2,6 +2,8 @@
 computed in float32 as torch computes them (kernel/optim_pass.pxd); against
 the float64 step and torch's float32 step."""
 
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
@@ -175,3 +177,50 @@ def test_parameter_groups_of_both_dtypes_in_one_step():
     resumed = optim.Adam([w32.copy(), b64.copy()], lr=0.1).load_state_dict(
         opt.state_dict())
     assert resumed.state_dict()["state"][0]["exp_avg"].dtype == np.float32
+
+
+@pytest.mark.parametrize("cls, kw", [(optim.SGD, dict(momentum=0.9)), (optim.Adam, {}),
+                                     (optim.Adagrad, {}), (optim.RMSprop, {})],
+                         ids=["SGD", "Adam", "Adagrad", "RMSprop"])
+def test_a_float64_state_too_big_for_float32_params_is_refused(cls, kw):
+    # stepped on float64 arrays with gradients float32 cannot hold, then
+    # given float32 arrays: refused, nothing changed (not an infinite state)
+    opt = cls(**kw)
+    opt.step(np.ones(2), np.full(2, 1e25 if cls is not optim.SGD else 1e40))
+    before = opt.state_dict()
+    w = np.ones(2, dtype=np.float32)
+    with pytest.raises(ValueError, match="beyond the range of the parameters' dtype "
+                                         "float32: call reset"):
+        opt.step(w, np.ones(2))
+    assert_array_equal(w, [1.0, 1.0])
+    assert opt.state_dict()["state"].dtype == np.float64
+    assert_array_equal(opt.state_dict()["state"], before["state"])
+    # the same state loaded into a group of float32 arrays: refused too
+    grouped = cls([np.ones(2, dtype=np.float32)], **kw)
+    saved = {"params": before["params"], "param_groups": [{"params": [0]}],
+             "state": {0: {"step": 1, "shape": (2,),
+                           **{name: before["state"][row]
+                              for row, name in enumerate(cls._state_names) if name}}}}
+    with pytest.raises(ValueError, match="beyond the range"):
+        grouped.load_state_dict(saved)
+    # reset() starts over in float32
+    opt.reset().step(w, np.ones(2))
+    assert opt.state_dict()["state"].dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.float32, 1e15), (np.float64, 1e150)])
+@pytest.mark.parametrize("cls", [optim.Adagrad, optim.RMSprop, optim.Adadelta, optim.Adam])
+def test_the_decayed_gradient_is_held_to_the_bound(cls, dtype, bound):
+    # with weight_decay the rule squares grad + weight_decay * params: a
+    # parameter of 1e20 (1e160) makes it overflow though grad is 1
+    w = np.array([bound * 100, 1.0], dtype=dtype)
+    opt = cls(weight_decay=1.0)
+    with pytest.raises(ValueError, match="with weight_decay \\* params added.*above "
+                                         + re.escape(f"{bound:g}")):
+        opt.step(w, np.ones(2, dtype=dtype))
+    assert_array_equal(w, np.array([bound * 100, 1.0], dtype=dtype))
+    assert opt.n_steps == 0
+    # AdamW's decay is decoupled (it scales the weights): nothing squared
+    w = np.array([bound * 100, 1.0], dtype=dtype)
+    optim.AdamW(weight_decay=1e-3).step(w, np.ones(2, dtype=dtype))
+    assert np.isfinite(w).all()

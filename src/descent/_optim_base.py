@@ -54,6 +54,20 @@ def _check_nonnegative(name, value, upper=None, upper_closed=False):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
+def state_as(state, dtype, where):
+    """The state converted to the dtype of the parameters it steps (a float64
+    state given float32 parameters, after a checkpoint or a change of
+    arrays), or a ValueError naming ``where`` if its values do not fit."""
+    with np.errstate(over="ignore"):
+        converted = state.astype(dtype)
+    if not np.isfinite(converted).all():
+        raise ValueError(
+            f"{where} holds values up to {np.abs(state).max():g}, beyond the range of "
+            f"the parameters' dtype {np.dtype(dtype)}: call reset() (or load a state "
+            "that fits) before stepping them")
+    return converted
+
+
 def _as_grad(grad, params, where):
     """``grad`` as a C-contiguous array of ``params``' shape and dtype that
     does not share memory with it (a copy if it did)."""
@@ -221,8 +235,11 @@ class Optimizer(BaseEstimator):
             For invalid hyper-parameters, a parameter that is not a writeable
             C-contiguous float64 or float32 ndarray, a gradient of another shape or not
             real, grad holding NaN or infinity (or, for the rules that square
-            it, values of magnitude 1e150 or more), or params holding NaN or
-            infinity. A step that raises changes no parameter and no state.
+            it, values of magnitude 1e150 or more, 1e15 for float32
+            parameters, counting ``weight_decay * params``), params holding
+            NaN or infinity, or a float64 state (checkpoint, earlier arrays)
+            whose values do not fit float32 parameters. A step that raises
+            changes no parameter and no state.
 
         Examples
         --------
@@ -264,8 +281,8 @@ class Optimizer(BaseEstimator):
             raise ValueError(
                 f"params changed shape from {self._shape} to {params.shape} "
                 "between steps; call reset() to start over")
-        elif state.dtype != params.dtype:
-            state = state.astype(params.dtype)     # the state follows the params' dtype
+        elif state.dtype != params.dtype:      # the state follows the params' dtype
+            state = state_as(state, params.dtype, "the optimizer's state")
         kernel, lr = self._compiled
         code = kernel.step(lr, [params], [grad], [state], self._steps)
         if code:
@@ -282,7 +299,8 @@ class Optimizer(BaseEstimator):
             single = dtype == np.float32
             bound = min(self._max_grad, _kernels.MAX_GRAD_F32) if single else self._max_grad
             raise ValueError(
-                f"{where}grad has values above {bound:g} in magnitude, whose squares "
+                f"{where}grad (with weight_decay * params added, if any) has values "
+                f"above {bound:g} in magnitude, whose squares "
                 f"overflow {'the float32 state' if single else 'float64'} in "
                 f"{type(self).__name__}: scale the objective")
         if code == _kernels.StepCode.STEP_PARAMS_NONFINITE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._optim_base import _LAYOUT, _as_grad, _check_step
+from ._optim_base import _LAYOUT, _as_grad, _check_step, state_as
 from ._optim_groups import check_param_array
 
 __all__ = ["groups_state_dict", "load_groups_state_dict", "step_groups"]
@@ -62,8 +62,8 @@ def _fix(code, i, params, grads, states):
     if p.size * 3 != states[i].size:
         raise ValueError(f"{where} changed size from {states[i].size // 3} to {p.size} "
                          "between steps; call reset() to start over")
-    if states[i].dtype != p.dtype:
-        states[i] = states[i].astype(p.dtype)     # the state follows the params' dtype
+    if states[i].dtype != p.dtype:              # the state follows the params' dtype
+        states[i] = state_as(states[i], p.dtype, f"the state of {where}")
     g = _as_grad(grads[i], p, f"grads[{i}]: ")
     if any(np.may_share_memory(g, q) for q in params):
         g = g.copy()            # a view of a parameter updated before it is read
@@ -163,7 +163,7 @@ def _loaded_state(opt, entry, p, where):
                              f"has shape {p.shape}")
         if not np.isfinite(value).all():
             raise ValueError(f"{where}[{name!r}] contains NaN or infinity")
-        state[row] = value.reshape(-1)
+        state[row] = state_as(value.reshape(-1), p.dtype, f"{where}[{name!r}]")
     opt._check_state(state, where)
     return state, step
 

@@ -37,11 +37,10 @@ cloned and grid-searched over ``optimizer__lr``. The arrays are not
 scikit-learn parameters: ``clone`` gives an optimizer with the same
 hyper-parameters and no arrays, as it drops the state.
 
-A float32 array keeps its state (moments, accumulators) in float32, as
-torch.optim does; each coordinate's update is computed in float64 from the
-float32 values and rounded once as it is stored, so a float32 step is the
-float64 step of the same values, rounded (within float32 rounding of torch's
-float32 step). A gradient is converted to its parameter's dtype.
+A float32 array keeps its state (moments, accumulators) in float32 and is
+computed in float32, as torch.optim does (the step's scalars in float64,
+rounded once): within float32 rounding of torch's float32 step. A gradient
+is converted to its parameter's dtype.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@
 # conversions and twice the vector instructions). tests/test_optim_float32.py
 # holds float32 steps within float32 rounding of float64 steps and of torch's.
 
-from libc.math cimport sqrt, sqrtf
+from libc.math cimport INFINITY, fabs, sqrt, sqrtf
 
 from descent._kernels cimport ADADELTA, ADAGRAD, ADAMW, RMSPROP, SGD, RuleParams
 from descent.kernel.rules cimport StepScalars
@@ -111,24 +111,45 @@ cdef enum:
     SCAN_PARAMS_NONFINITE = 3
 
 
+cdef inline bint decayed_grad_big(const real* w, const real* g, Py_ssize_t n,
+                                  real wd, double max_grad) noexcept nogil:
+    # Whether some |g + wd * w| (the gradient the rule squares, in the pass's
+    # precision) reaches max_grad or overflows; NaN counts.
+    cdef Py_ssize_t j
+    cdef bint big = False
+    for j in range(n):
+        big |= not (fabs(g[j] + wd * w[j]) < max_grad)
+    return big
+
+
 cdef inline int scan_inputs(const real* w, const real* g, Py_ssize_t n,
-                            double max_grad) noexcept nogil:
+                            double max_grad, double weight_decay) noexcept nogil:
     # The fast vectorised test first; only a failing array is classified
-    # (grad before params, as the messages were always ordered).
+    # (grad before params, as the messages were always ordered). With an L2
+    # weight decay the squared gradient is g + weight_decay * w: it is tested
+    # too (one more vectorised pass, over the same two arrays).
     cdef Py_ssize_t j
     cdef bint grad_big = False
+    cdef bint bad
     if real is double:
-        if not descent_scan_bad(g, w, n, max_grad):
-            return SCAN_OK
+        bad = descent_scan_bad(g, w, n, max_grad)
     else:
-        if not descent_scan_bad_f32(g, w, n, max_grad):
-            return SCAN_OK
+        bad = descent_scan_bad_f32(g, w, n, max_grad)
+    if not bad and weight_decay != 0.0 and max_grad < INFINITY:
+        bad = decayed_grad_big(w, g, n, <real>weight_decay, max_grad)
+    if not bad:
+        return SCAN_OK
     for j in range(n):
         if not (-1.8e308 < g[j] < 1.8e308):
             return SCAN_GRAD_NONFINITE
         if not (-max_grad < g[j] < max_grad):
             grad_big = True
-    return SCAN_GRAD_TOO_BIG if grad_big else SCAN_PARAMS_NONFINITE
+    if grad_big:
+        return SCAN_GRAD_TOO_BIG
+    for j in range(n):
+        if not (-1.8e308 < w[j] < 1.8e308):
+            return SCAN_PARAMS_NONFINITE
+    return SCAN_GRAD_TOO_BIG      # with weight_decay * w added
 
 
 # -- the update pass: rules.pxd's formulas with c = 1, l1 = 0 ------------------

@@ -97,12 +97,16 @@ cdef class OptimStep:
     cdef RuleParams rp
     cdef readonly double max_grad
     cdef readonly double max_grad_f32    # the same bound on float32 arrays
+    cdef double wd
     cdef readonly Py_ssize_t failed
 
     def __cinit__(self, RuleParams rule_params, double max_grad):
         self.rp = rule_params
         self.max_grad = max_grad
         self.max_grad_f32 = max_grad if max_grad == INFINITY else min(max_grad, MAX_GRAD_F32_)
+        # the L2 decay added to the gradient before it is squared (AdamW's is
+        # decoupled: it scales the weights, the gradient stays as given)
+        self.wd = 0.0 if rule_params.rule == ADAMW else rule_params.weight_decay
         self.failed = -1
 
     def step(self, double lr, list params, list grads, list states,
@@ -191,10 +195,10 @@ cdef class OptimStep:
                     continue
                 if ops[i].f32:
                     code = scan_inputs(<const float*>ops[i].w, <const float*>ops[i].g,
-                                       ops[i].n, self.max_grad_f32)
+                                       ops[i].n, self.max_grad_f32, self.wd)
                 else:
                     code = scan_inputs(<const double*>ops[i].w, <const double*>ops[i].g,
-                                       ops[i].n, self.max_grad)
+                                       ops[i].n, self.max_grad, self.wd)
                 if code != SCAN_OK:
                     self.failed = i
                     return code
