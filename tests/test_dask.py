@@ -192,8 +192,8 @@ def test_blocks_sorted_by_target_warn(client, data):
     # last block of a worker's epoch would pull the model toward it
     X, y = data
     order = np.argsort(y)
-    with pytest.warns(UserWarning, match=r"block 0 \(5000 rows\) have a mean 1\.[0-9]+ "
-                      "standard deviations from that of all rows"):
+    with pytest.warns(UserWarning, match=r"block 0 \(5000 rows\) has 0% of its targets "
+                      "above the median of all rows, against 50% of all rows"):
         fit_dask(SGDRegressor(max_iter=1, tol=None, random_state=0),
                  da.from_array(X[order], chunks=(CHUNK, D)),
                  da.from_array(y[order], chunks=CHUNK), client=client)
@@ -203,6 +203,48 @@ def test_blocks_sorted_by_target_warn(client, data):
         fit_dask(SGDRegressor(max_iter=1, tol=None, random_state=0),
                  da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK),
                  client=client)
+
+
+@pytest.mark.parametrize("tail", ["lognormal", "cauchy", "rare_spikes"])
+def test_heavy_tailed_targets_in_random_blocks_do_not_warn(client, tail):
+    # a random block's mean of a heavy-tailed target is far from the overall
+    # mean; its share above the median is not: no warning, whatever the tail
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(5_000, 4))
+    y = {"lognormal": np.exp(2 * rng.normal(size=5_000)),
+         "cauchy": rng.standard_cauchy(size=5_000),
+         "rare_spikes": np.where(rng.random(5_000) < 0.01, 1000.0, 0.0)}[tail]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fit_dask(SGDRegressor(max_iter=1, tol=None, random_state=0),
+                 da.from_array(X, chunks=(50, 4)), da.from_array(y, chunks=50),
+                 client=client)
+
+
+def test_empty_and_weightless_blocks(client, data):
+    X, y = data
+    X, y = X[:4_000], y[:4_000]
+    # blocks of no rows are left out
+    chunks = (0, 2_000, 0, 1, 1_999, 0)
+    model = fit_dask(SGDRegressor(random_state=0, max_iter=5, tol=None),
+                     da.from_array(X, chunks=(chunks, D)), da.from_array(y, chunks=(chunks,)),
+                     client=client)
+    assert model.score(X, y) > 0.9
+    # a block whose weights are all 0 is skipped: its rows (here, targets of
+    # 1e6) do not move the model
+    y_bad, sw = y.copy(), np.ones(4_000)
+    y_bad[1_000:2_000], sw[1_000:2_000] = 1e6, 0.0
+    chunks = (1_000,) * 4
+    model = fit_dask(SGDRegressor(random_state=0, max_iter=5, tol=None),
+                     da.from_array(X, chunks=(chunks, D)),
+                     da.from_array(y_bad, chunks=(chunks,)),
+                     sample_weight=da.from_array(sw, chunks=(chunks,)), client=client)
+    assert model.score(X, y) > 0.9
+    # all weights 0: nothing to fit, said before any epoch
+    with pytest.raises(ValueError, match="sample_weight is 0 on every row"):
+        fit_dask(SGDRegressor(), da.from_array(X, chunks=(chunks, D)),
+                 da.from_array(y, chunks=(chunks,)),
+                 sample_weight=da.zeros(4_000, chunks=(chunks,)), client=client)
 
 
 def test_y_blocked_differently_and_numpy_y(client, data):

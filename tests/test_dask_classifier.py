@@ -98,3 +98,24 @@ def test_classes_of_all_blocks_and_a_warning_for_a_skewed_block(client, skewed):
         fit_dask(est, Xd, yd)
     np.testing.assert_array_equal(est.classes_, [0, 1, 2])
     assert est.coef_.shape == (3, D)
+
+
+def test_string_labels_and_weightless_blocks(client, data):
+    # labels as in fit (strings); a block whose weights are all 0 skipped,
+    # and all weights 0 refused
+    X, y = data
+    names = np.array(["cat", "dog", "emu"])[y]
+    Xd = da.from_array(X, chunks=(CHUNKS, D))
+    est = SGDClassifier(random_state=0, max_iter=5, tol=None)
+    fit_dask(est, Xd, da.from_array(names, chunks=(CHUNKS,)))
+    np.testing.assert_array_equal(est.classes_, ["cat", "dog", "emu"])
+    assert est.score(X, names) > 0.7
+    sw = np.ones(N)
+    sw[:CHUNKS[0]] = 0.0
+    fit_dask(SGDClassifier(random_state=0, max_iter=2, tol=None), Xd,
+             da.from_array(names, chunks=(CHUNKS,)),
+             sample_weight=da.from_array(sw, chunks=(CHUNKS,)))
+    with pytest.raises(ValueError, match="sample_weight is 0 on every row"):
+        fit_dask(SGDClassifier(max_iter=2, tol=None), Xd,
+                 da.from_array(names, chunks=(CHUNKS,)),
+                 sample_weight=da.zeros(N, chunks=(CHUNKS,)))

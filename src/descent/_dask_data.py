@@ -20,11 +20,15 @@ __all__ = ["dask_inputs", "pack_block", "persist_blocks", "preset_classes",
            "global_scaling"]
 
 # A block is "not a random sample of the rows" when its class shares (total
-# variation distance) or its target mean (in standard deviations) are this
-# far from those of all the rows, and farther than four standard errors of
-# a random block of its size.
+# variation distance), or the share of its targets above the median of all
+# rows, are this far from those of all the rows, and farther than four
+# standard errors of a random block of its size. (A share above the median,
+# not a mean: a random block of a heavy-tailed target -- lognormal, Cauchy --
+# has a mean far from the overall one; its share above the median is
+# binomial whatever the distribution.)
 SKEW_SHARES = 0.2
-SKEW_MEAN = 0.5
+SKEW_ABOVE = 0.25
+MEDIAN_SAMPLE = 20_000      # rows drawn (over all blocks) to estimate the median
 
 
 def dask_inputs(X, y, sample_weight):
@@ -51,13 +55,14 @@ def dask_inputs(X, y, sample_weight):
     return X, y, sample_weight, feature_names
 
 
-def pack_block(X, y, sample_weight):
-    """One training block: X (C float64, or CSR), y, sample_weight, together."""
+def pack_block(X, y, sample_weight, labels=False):
+    """One training block: X (C float64, or CSR), y (float64 targets, or a
+    classifier's labels as they are), sample_weight, together."""
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=np.float64)
     else:
         X = np.ascontiguousarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y) if labels else np.asarray(y, dtype=np.float64)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     y = np.ascontiguousarray(y)
@@ -73,17 +78,20 @@ def pack_block(X, y, sample_weight):
     return X, y, sample_weight
 
 
-def persist_blocks(client, X, y, sample_weight):
-    """Futures of the packed row blocks (X, y, sample_weight), on the workers."""
+def persist_blocks(client, X, y, sample_weight, labels=False):
+    """Futures of the packed row blocks (X, y, sample_weight), on the workers,
+    and their indices among X's row blocks: blocks of no rows (which
+    filtering often leaves) are left out."""
     Xb = X.to_delayed().ravel()
     yb = y.to_delayed().ravel()
     swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
            else [None] * len(Xb))
     # pure=False: keys of this call only, so that releasing them at the end
     # cannot race with another call persisting the same blocks.
-    packed = [dask.delayed(pack_block, pure=False)(a, b, c)
-              for a, b, c in zip(Xb, yb, swb)]
-    return client.compute(packed)          # futures: the blocks stay on workers
+    ids = [i for i, rows in enumerate(X.chunks[0]) if rows > 0]
+    packed = [dask.delayed(pack_block, pure=False)(Xb[i], yb[i], swb[i], labels)
+              for i in ids]
+    return client.compute(packed), ids     # futures: the blocks stay on workers
 
 
 def preset_classes(model, y):
@@ -104,16 +112,24 @@ def preset_classes(model, y):
     _warn_skewed_shares(table, classes)
 
 
-def global_scaling(estimator, plan, client, blocks):
+def global_scaling(estimator, plan, client, blocks, ids):
     """The target scaling a fit of all the rows would choose (None where the
     estimator fits the targets as given), from the weighted moments of the
-    persisted blocks' targets. Warns if a block's target mean is far from
-    that of all the rows."""
-    moments = np.array(client.gather(client.map(_moments, blocks, pure=False)))
+    persisted blocks' targets. Raises if every weight is 0; warns if a
+    block's targets are far from a random sample of all the rows'."""
+    n_rows = sum(client.gather(client.map(_n_rows, blocks, pure=False)))
+    draws = [client.submit(_summary, b, MEDIAN_SAMPLE / n_rows, seed, pure=False)
+             for seed, b in enumerate(blocks)]
+    moments, samples = zip(*client.gather(draws))
+    moments = np.array(moments)
     total = moments[:, 0, 0].sum()
+    if not total > 0:
+        raise ValueError("sample_weight is 0 on every row: there is nothing to fit")
     mean = moments[:, 1].sum(axis=0) / total
     var = moments[:, 2].sum(axis=0) / total - mean * mean
-    _warn_skewed_means(moments, mean, var)
+    median = np.median(np.concatenate(samples), axis=0)
+    above = np.array(client.gather(client.map(_above, blocks, median=median, pure=False)))
+    _warn_skewed_above(above, moments[:, 3, 0], ids)
     scale = estimator.scale_targets
     if scale is False or (scale == "auto" and plan.plain):
         return None
@@ -128,14 +144,28 @@ def _class_counts(y):
     return np.unique(np.asarray(y), return_counts=True)
 
 
-def _moments(block):
+def _n_rows(block):
+    return block[1].shape[0]
+
+
+def _summary(block, fraction, seed):
     """Per column of a packed block's targets: the weights' sum, the weighted
-    sum, the weighted sum of squares and the number of rows."""
+    sum, the weighted sum of squares and the number of rows; and a random
+    ``fraction`` of its target rows (at least one)."""
     _, y, w = block
-    y = y.reshape(len(y), -1)
-    w = np.ones((len(y), 1)) if w is None else w.reshape(-1, 1)
-    return np.stack([np.broadcast_to(w.sum(), y.shape[1:]), (w * y).sum(axis=0),
-                     (w * y * y).sum(axis=0), np.broadcast_to(len(y), y.shape[1:])])
+    y = y.reshape(y.shape[0], -1)
+    w = np.ones((y.shape[0], 1)) if w is None else w.reshape(-1, 1)
+    moments = np.stack([np.broadcast_to(w.sum(), y.shape[1:]), (w * y).sum(axis=0),
+                        (w * y * y).sum(axis=0), np.broadcast_to(y.shape[0], y.shape[1:])])
+    k = min(y.shape[0], max(1, math.ceil(fraction * y.shape[0])))
+    rows = np.random.default_rng(seed).choice(y.shape[0], size=k, replace=False)
+    return moments, y[rows]
+
+
+def _above(block, median):
+    """Per column: how many of the block's targets are above ``median``."""
+    y = block[1].reshape(block[1].shape[0], -1)
+    return (y > median).sum(axis=0)
 
 
 # ---------------------------------------------------------------------------
@@ -161,16 +191,18 @@ def _warn_skewed_shares(table, classes):
             return
 
 
-def _warn_skewed_means(moments, mean, var):
-    sd = np.sqrt(np.maximum(var, 0.0))
-    for b, n in enumerate(moments[:, 3, 0].astype(int)):
-        if moments[b, 0, 0] <= 0 or not np.all(sd > 0):
-            continue
-        gap = np.abs(moments[b, 1] / moments[b, 0] - mean) / sd
+def _warn_skewed_above(above, n_rows, ids):
+    share = above.sum(axis=0) / n_rows.sum()          # per column, about 1/2
+    for b in np.flatnonzero(n_rows > 0):
+        block = above[b] / n_rows[b]
+        noise = 4.0 * np.sqrt(share * (1 - share) / n_rows[b])
+        gap = np.abs(block - share) - np.maximum(SKEW_ABOVE, noise)
         k = int(np.argmax(gap))
-        if gap[k] > max(SKEW_MEAN, 4.0 / math.sqrt(n)):
-            _warn_skewed(f"the targets of block {b} ({n} rows) have a mean "
-                         f"{gap[k]:.2f} standard deviations from that of all rows")
+        if gap[k] > 0:
+            column = f" (column {k})" if above.shape[1] > 1 else ""
+            _warn_skewed(f"block {ids[b]} ({int(n_rows[b])} rows) has {block[k]:.0%} of its "
+                         f"targets{column} above the median of all rows, against "
+                         f"{share[k]:.0%} of all rows")
             return
 
 
