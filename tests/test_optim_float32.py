@@ -224,3 +224,16 @@ def test_the_decayed_gradient_is_held_to_the_bound(cls, dtype, bound):
     w = np.array([bound * 100, 1.0], dtype=dtype)
     optim.AdamW(weight_decay=1e-3).step(w, np.ones(2, dtype=dtype))
     assert np.isfinite(w).all()
+
+
+def test_each_group_holds_its_own_decayed_gradient_to_the_bound():
+    # group 1 decays, group 0 does not: its parameter of 1e20 makes grad +
+    # weight_decay * params overflow the float32 state; nothing is stepped
+    a = np.ones(2, dtype=np.float32)
+    b = np.array([1e20, 1.0], dtype=np.float32)
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "weight_decay": 1.0}])
+    with pytest.raises(ValueError, match=r"grads\[1\]: grad \(with weight_decay"):
+        opt.step([np.ones(2), np.ones(2)])
+    assert_array_equal(a, [1.0, 1.0])
+    assert_array_equal(b, np.array([1e20, 1.0], dtype=np.float32))
+    assert opt.state_dict()["state"] == {}

@@ -174,6 +174,7 @@ class OptimStep:
 
     max_grad: float
     max_grad_f32: float
+    wd: float
     failed: int
     def __init__(self, rule_params: RuleParams, max_grad: float) -> None: ...
     def step(

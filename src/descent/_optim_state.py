@@ -112,8 +112,18 @@ def step_groups(opt, grads):
             params = [p for g in groups for p in g["params"]]
             states = [s for g in groups for s in g._states]
             flat = [x for gs in per_group for x in gs]
-            kernel, lr = groups[0]._kernel
-            _run(opt, kernel, lr, params, flat, states, np.zeros(len(params)), _SCAN_ONLY)
+            first, lr = groups[0]._kernel
+            _run(opt, first, lr, params, flat, states, np.zeros(len(params)), _SCAN_ONLY)
+            # a group whose weight_decay is not the first's: its gradient
+            # plus decay is held to the bound by its own kernel too
+            start = 0
+            for group in groups:
+                k = len(group["params"])
+                kernel, lr = group._kernel
+                if kernel.wd != first.wd:
+                    _run(opt, kernel, lr, group["params"], flat[start:start + k],
+                         group._states, np.zeros(k), _SCAN_ONLY, offset=start)
+                start += k
             start = 0
             for group in groups:
                 k = len(group["params"])

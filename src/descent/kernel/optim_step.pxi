@@ -19,8 +19,8 @@ cpdef enum StepCode:
 # At least this many coordinates in a call release the GIL.
 DEF NOGIL_MIN = 8192
 # float32 parameters keep their state in float32: a squared gradient must stay
-# far below its largest value (3.4e38) as the state sums it, so the largest
-# gradient magnitude a float32 step takes is 1e15 (whatever max_grad is).
+# far below its largest value (3.4e38) as the state sums it, so the rules that
+# square the gradient take magnitudes below 1e15 on float32 (1e150 on float64).
 # (descent.optim reads it from here for its error message.)
 DEF MAX_GRAD_F32_ = 1e15
 MAX_GRAD_F32 = MAX_GRAD_F32_
@@ -36,8 +36,9 @@ cdef struct Operand:
 
 
 cdef inline int real_size(const Py_buffer* view) noexcept:
-    # 8 for native float64 (b"d"), 4 for native float32 (b"f"), else 0
-    if view.format == NULL or view.format[1] != 0:
+    # 8 for native float64 (b"d"), 4 for native float32 (b"f"), else 0 (the
+    # second byte is read only once the first is a letter, not the end)
+    if view.format == NULL or view.format[0] == 0 or view.format[1] != 0:
         return 0
     if view.itemsize == 8 and view.format[0] == 100:
         return 8
@@ -97,7 +98,7 @@ cdef class OptimStep:
     cdef RuleParams rp
     cdef readonly double max_grad
     cdef readonly double max_grad_f32    # the same bound on float32 arrays
-    cdef double wd
+    cdef readonly double wd       # the decay added to the gradient it squares
     cdef readonly Py_ssize_t failed
 
     def __cinit__(self, RuleParams rule_params, double max_grad):
