@@ -37,6 +37,10 @@ cloned and grid-searched over ``optimizer__lr``. The arrays are not
 scikit-learn parameters: ``clone`` gives an optimizer with the same
 hyper-parameters and no arrays, as it drops the state.
 
+torch's implementation switches (``foreach``, ``fused``, ``capturable``,
+``differentiable``) and ``maximize`` are not parameters: each step is one
+compiled pass, and a negated gradient ascends.
+
 A float32 array keeps its state (moments, accumulators) in float32 and is
 computed in float32, as torch.optim does (the step's scalars in float64,
 rounded once): within float32 rounding of torch's float32 step. A gradient
