@@ -119,3 +119,25 @@ def test_string_labels_and_weightless_blocks(client, data):
         fit_dask(SGDClassifier(max_iter=2, tol=None), Xd,
                  da.from_array(names, chunks=(CHUNKS,)),
                  sample_weight=da.zeros(N, chunks=(CHUNKS,)))
+
+
+@pytest.mark.parametrize("size", [2, 10, 50])
+def test_small_blocks_are_tested_together(size):
+    # one by one a block of a few rows shows nothing; sorted labels in such
+    # blocks show in the chi-square of the whole table, random ones do not
+    from descent._dask_data import _warn_skewed_shares
+
+    rng = np.random.default_rng(3)
+    p = 1.0 / np.arange(1, 11) ** 1.5
+    y = rng.choice(10, size=4_000, p=p / p.sum())
+
+    def table(labels):
+        return np.array([np.bincount(labels[i:i + size], minlength=10)
+                         for i in range(0, len(labels), size)], dtype=float)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _warn_skewed_shares(table(y), np.arange(10))
+    with pytest.warns(UserWarning, match="differ from one another far beyond chance"
+                      if size < 50 else r"block \d+ \(50 rows\) holds"):
+        _warn_skewed_shares(table(np.sort(y)), np.arange(10))

@@ -28,6 +28,7 @@ __all__ = ["dask_inputs", "pack_block", "persist_blocks", "preset_classes",
 # binomial whatever the distribution.)
 SKEW_SHARES = 0.2
 SKEW_ABOVE = 0.25
+SKEW_TOGETHER = 0.05
 MEDIAN_SAMPLE = 20_000      # rows drawn (over all blocks) to estimate the median
 
 
@@ -189,6 +190,26 @@ def _warn_skewed_shares(table, classes):
             _warn_skewed(f"block {b} ({int(n_rows[b])} rows) holds {block[c]:.0%} of "
                          f"class {classes.tolist()[c]!r}, which is {shares[c]:.0%} of all rows")
             return
+    _warn_skewed_together(table, "class shares")
+
+
+def _warn_skewed_together(table, what):
+    """Blocks too small to show it one by one (sorted labels in blocks of ten
+    rows): the chi-square statistic of the blocks x categories table, which
+    is about its degrees of freedom for random blocks, against six standard
+    deviations above them and an excess of SKEW_TOGETHER per row."""
+    table = table[table.sum(axis=1) > 0]
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[0] < 2 or table.shape[1] < 2:
+        return
+    n = table.sum()
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    dof = (table.shape[0] - 1) * (table.shape[1] - 1)
+    if chi2 > dof + 6.0 * math.sqrt(2.0 * dof) and (chi2 - dof) / n > SKEW_TOGETHER:
+        _warn_skewed(f"the {what} of the {table.shape[0]} blocks differ from one another "
+                     f"far beyond chance (chi-square {chi2:.0f} on {dof} degrees of "
+                     "freedom)")
 
 
 def _warn_skewed_above(above, n_rows, ids):
@@ -204,6 +225,9 @@ def _warn_skewed_above(above, n_rows, ids):
                          f"targets{column} above the median of all rows, against "
                          f"{share[k]:.0%} of all rows")
             return
+    for k in range(above.shape[1]):
+        _warn_skewed_together(np.column_stack([above[:, k], n_rows - above[:, k]]),
+                              "shares of targets above the median")
 
 
 def _warn_skewed(what):

@@ -70,9 +70,10 @@ The blocks should each be a random sample of the rows: a block sorted by
 label, target or time pulls the model toward it whenever it comes last in a
 worker's epoch. ``fit_dask`` compares each block's class shares (or the share
 of its targets above the median of all rows) with those of all the rows
-before training and warns if one is far off; a block of a few rows cannot
-show it (blocks of under about 20 rows are not flagged). Blocks of no rows
-are left out; a block whose sample weights are all 0 is skipped.
+before training and warns if one is far off, or if blocks too small to show
+it one by one differ from one another beyond chance together (a chi-square
+test of the blocks x classes table). Blocks of no rows are left out; a block
+whose sample weights are all 0 is skipped.
 
 With callbacks, each row block is a task of its own (a few milliseconds of
 scheduling each: measured 4-5 ms a block on a 2-process LocalCluster), and a
