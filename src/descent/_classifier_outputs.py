@@ -5,6 +5,9 @@ probability formulas live in ``_labels``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from sklearn.utils._available_if import available_if
 
@@ -17,6 +20,12 @@ __all__ = ["ClassifierOutputs"]
 class ClassifierOutputs:
     """The prediction methods of SGDClassifier (a mixin: the estimator gives
     ``_decision``, ``classes_``, ``loss`` and ``multi_class``)."""
+
+    # what the estimator provides (declared for the type checker only)
+    classes_: np.ndarray
+    loss: str
+    multi_class: str
+    _decision: Callable[[Any], np.ndarray]
 
     def decision_function(self, X):
         """Compute the decision values ``X @ coef_.T + intercept_``.

@@ -121,8 +121,8 @@ def global_scaling(estimator, plan, client, blocks, ids):
     n_rows = sum(client.gather(client.map(_n_rows, blocks, pure=False)))
     draws = [client.submit(_summary, b, MEDIAN_SAMPLE / n_rows, seed, pure=False)
              for seed, b in enumerate(blocks)]
-    moments, samples = zip(*client.gather(draws))
-    moments = np.array(moments)
+    summaries, samples = zip(*client.gather(draws))
+    moments = np.array(summaries)
     total = moments[:, 0, 0].sum()
     if not total > 0:
         raise ValueError("sample_weight is 0 on every row: there is nothing to fit")

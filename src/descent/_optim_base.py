@@ -281,7 +281,7 @@ class Optimizer(BaseEstimator):
             raise ValueError(
                 f"params changed shape from {self._shape} to {params.shape} "
                 "between steps; call reset() to start over")
-        elif state.dtype != params.dtype:      # the state follows the params' dtype
+        elif state is not None and state.dtype != params.dtype:   # it follows the params' dtype
             state = state_as(state, params.dtype, "the optimizer's state")
         kernel, lr = self._compiled
         code = kernel.step(lr, [params], [grad], [state], self._steps)
