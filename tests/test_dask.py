@@ -193,10 +193,11 @@ def test_blocks_sorted_by_target_warn(client, data):
     X, y = data
     order = np.argsort(y)
     with pytest.warns(UserWarning, match=r"block 0 \(5000 rows\) has 0% of its targets "
-                      "above the median of all rows, against 50% of all rows"):
+                      "above the median of all rows, against 50% of all rows") as record:
         fit_dask(SGDRegressor(max_iter=1, tol=None, random_state=0),
                  da.from_array(X[order], chunks=(CHUNK, D)),
                  da.from_array(y[order], chunks=CHUNK), client=client)
+    assert record[0].filename == __file__          # attributed to the caller's line
     # the same rows in random blocks: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

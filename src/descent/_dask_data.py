@@ -7,6 +7,8 @@ of the rows)."""
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 
 import dask
@@ -30,6 +32,7 @@ SKEW_SHARES = 0.2
 SKEW_ABOVE = 0.25
 SKEW_TOGETHER = 0.05
 MEDIAN_SAMPLE = 20_000      # rows drawn (over all blocks) to estimate the median
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def dask_inputs(X, y, sample_weight):
@@ -231,6 +234,10 @@ def _warn_skewed_above(above, n_rows, ids):
 
 
 def _warn_skewed(what):
+    # attributed to the caller's line: the first frame outside this package
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
     warnings.warn(
         f"fit_dask: {what}. fit_dask trains on the rows block by block, so a "
         "block that is not a random sample of the rows (sorted by label, target "
@@ -238,7 +245,7 @@ def _warn_skewed(what):
         "result depends on which worker holds which block. Shuffle the rows "
         "before blocking them, e.g. perm = numpy.random.default_rng(0)"
         ".permutation(n_samples); X, y = X[perm], y[perm].",
-        UserWarning, stacklevel=4)
+        UserWarning, stacklevel=level)
 
 
 # ---------------------------------------------------------------------------
