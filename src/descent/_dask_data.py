@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import types
 import warnings
 
 import dask
@@ -235,7 +236,8 @@ def _warn_skewed_above(above, n_rows, ids):
 
 def _warn_skewed(what):
     # attributed to the caller's line: the first frame outside this package
-    level, frame = 1, sys._getframe(0)
+    frame: types.FrameType | None = sys._getframe(0)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(

@@ -16,6 +16,7 @@ from ._optim_groups import check_param_array
 __all__ = ["groups_state_dict", "load_groups_state_dict", "step_groups"]
 
 _SCAN_ONLY, _UPDATE_ONLY = 1, 2
+_REALS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def _split(opt, grads):
@@ -50,6 +51,11 @@ def _prepare(opt, index, group):
     if created:
         values = group.values_for(opt._hyper_names())
         group._states = [opt._init_state(p.size, values, p.dtype) for p in group["params"]]
+    else:           # an array replaced by one of the other dtype: the state follows
+        for i, (p, state) in enumerate(zip(group["params"], group._states)):
+            if getattr(p, "dtype", state.dtype) != state.dtype and p.dtype in _REALS:
+                group._states[i] = state_as(state, p.dtype,
+                                            f"the state of parameter group {index}'s array {i}")
     return created
 
 
@@ -128,8 +134,10 @@ def step_groups(opt, grads):
             for group in groups:
                 k = len(group["params"])
                 kernel, lr = group._kernel
-                kernel.step(lr, group["params"], flat[start:start + k], group._states,
-                            group._steps, _UPDATE_ONLY)
+                code = kernel.step(lr, group["params"], flat[start:start + k],
+                                   group._states, group._steps, _UPDATE_ONLY)
+                if code:        # the scan passed every array: not expected
+                    opt._raise(code, f"grads[{start + kernel.failed}]: ")
                 start += k
     except BaseException:
         for group in created:
