@@ -113,32 +113,34 @@ cdef enum:
     SCAN_PARAMS_NONFINITE = 3
 
 
-cdef inline bint decayed_grad_big(const real* w, const real* g, Py_ssize_t n,
+cdef inline bint decayed_scan_bad(const real* w, const real* g, Py_ssize_t n,
                                   real wd, double max_grad) noexcept nogil:
-    # Whether some |g + wd * w| (the gradient the rule squares, in the pass's
-    # precision) reaches max_grad or overflows; NaN counts.
+    # descent_scan_bad's test and, in the same pass, whether some |g + wd * w|
+    # (the gradient the rule squares, in the pass's precision) reaches
+    # max_grad or overflows; NaN counts.
     cdef Py_ssize_t j
-    cdef bint big = False
+    cdef bint bad = False
     for j in range(n):
-        big |= not (fabs(g[j] + wd * w[j]) < max_grad)
-    return big
+        bad |= ((not (fabs(g[j]) < max_grad)) | (not (fabs(w[j]) < INFINITY))
+                | (not (fabs(g[j] + wd * w[j]) < max_grad)))     # no branch: vectorised
+    return bad
 
 
 cdef inline int scan_inputs(const real* w, const real* g, Py_ssize_t n,
                             double max_grad, double weight_decay) noexcept nogil:
     # The fast vectorised test first; only a failing array is classified
     # (grad before params, as the messages were always ordered). With an L2
-    # weight decay the squared gradient is g + weight_decay * w: it is tested
-    # too (one more vectorised pass, over the same two arrays).
+    # weight decay the squared gradient is g + weight_decay * w: the test
+    # then covers it too, in one pass over the two arrays.
     cdef Py_ssize_t j
     cdef bint grad_big = False
     cdef bint bad
-    if real is double:
+    if weight_decay != 0.0 and max_grad < INFINITY:
+        bad = decayed_scan_bad(w, g, n, <real>weight_decay, max_grad)
+    elif real is double:
         bad = descent_scan_bad(g, w, n, max_grad)
     else:
         bad = descent_scan_bad_f32(g, w, n, max_grad)
-    if not bad and weight_decay != 0.0 and max_grad < INFINITY:
-        bad = decayed_grad_big(w, g, n, <real>weight_decay, max_grad)
     if not bad:
         return SCAN_OK
     for j in range(n):
