@@ -71,16 +71,20 @@ def test_fits_like_in_memory(client, data, params):
     assert not hasattr(est, "_preset_classes")
 
 
-def test_balanced_weights_are_those_of_all_rows(skewed):
+def test_balanced_weights_are_those_of_all_rows(client, skewed):
     # what each worker's first fit is given: the classes and the "balanced"
-    # weights of all of y (the first block alone lacks class 2)
-    from descent._dask_data import preset_classes
+    # weights of all of y (the first block alone lacks class 2), counted on
+    # the persisted blocks
+    from descent._dask_data import persist_blocks, preset_classes
 
-    _, y = skewed
+    X, y = skewed
+    blocks, ids, _ = persist_blocks(client, da.from_array(X, chunks=(CHUNKS, D)),
+                                    da.from_array(y, chunks=(CHUNKS,)), None, labels=True)
     model = SGDClassifier(class_weight="balanced")
     with pytest.warns(UserWarning, match=r"block 0 \(500 rows\) holds 71% of class 0, "
                       "which is 37% of all rows"):
-        preset_classes(model, da.from_array(y, chunks=(CHUNKS,)))
+        preset_classes(model, client, blocks, ids)
+    client.cancel(blocks)
     np.testing.assert_array_equal(model._preset_classes, [0, 1, 2])
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y)
     np.testing.assert_allclose([model.class_weight[k] for k in range(3)], expected,

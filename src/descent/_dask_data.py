@@ -85,8 +85,8 @@ def pack_block(X, y, sample_weight, labels=False):
 
 def persist_blocks(client, X, y, sample_weight, labels=False):
     """Futures of the packed row blocks (X, y, sample_weight), on the workers,
-    and their indices among X's row blocks: blocks of no rows (which
-    filtering often leaves) are left out."""
+    their indices among X's row blocks and their numbers of rows: blocks of
+    no rows (which filtering often leaves) are left out."""
     Xb = X.to_delayed().ravel()
     yb = y.to_delayed().ravel()
     swb = (sample_weight.to_delayed().ravel() if sample_weight is not None
@@ -96,15 +96,16 @@ def persist_blocks(client, X, y, sample_weight, labels=False):
     ids = [i for i, rows in enumerate(X.chunks[0]) if rows > 0]
     packed = [dask.delayed(pack_block, pure=False)(Xb[i], yb[i], swb[i], labels)
               for i in ids]
-    return client.compute(packed), ids     # futures: the blocks stay on workers
+    rows = [X.chunks[0][i] for i in ids]
+    return client.compute(packed), ids, rows   # futures: the blocks stay on workers
 
 
-def preset_classes(model, y):
+def preset_classes(model, client, blocks, ids):
     """Give a classifier the classes of all of y (and "balanced" weights from
-    their counts there): each worker's first fit takes them from it. Warns
-    if a block's class shares are far from those of all the rows."""
-    per_block = dask.compute(*[dask.delayed(_class_counts)(b)
-                               for b in y.to_delayed().ravel()])
+    their counts there), counted on the persisted blocks: each worker's first
+    fit takes them from it. Warns if a block's class shares are far from
+    those of all the rows."""
+    per_block = client.gather(client.map(_class_counts, blocks, pure=False))
     classes = np.unique(np.concatenate([c for c, _ in per_block]))
     table = np.zeros((len(per_block), len(classes)))
     for row, (c, n) in zip(table, per_block):
@@ -114,16 +115,15 @@ def preset_classes(model, y):
     if isinstance(model.class_weight, str):       # "balanced"
         weights = counts.sum() / (len(classes) * counts)
         model.set_params(class_weight=dict(zip(classes.tolist(), weights.tolist())))
-    _warn_skewed_shares(table, classes)
+    _warn_skewed_shares(table, classes, ids)
 
 
-def global_scaling(estimator, plan, client, blocks, ids):
+def global_scaling(estimator, plan, client, blocks, ids, rows):
     """The target scaling a fit of all the rows would choose (None where the
     estimator fits the targets as given), from the weighted moments of the
     persisted blocks' targets. Raises if every weight is 0; warns if a
     block's targets are far from a random sample of all the rows'."""
-    n_rows = sum(client.gather(client.map(_n_rows, blocks, pure=False)))
-    draws = [client.submit(_summary, b, MEDIAN_SAMPLE / n_rows, seed, pure=False)
+    draws = [client.submit(_summary, b, MEDIAN_SAMPLE / sum(rows), seed, pure=False)
              for seed, b in enumerate(blocks)]
     summaries, samples = zip(*client.gather(draws))
     moments = np.array(summaries)
@@ -134,7 +134,7 @@ def global_scaling(estimator, plan, client, blocks, ids):
     var = moments[:, 2].sum(axis=0) / total - mean * mean
     median = np.median(np.concatenate(samples), axis=0)
     above = np.array(client.gather(client.map(_above, blocks, median=median, pure=False)))
-    _warn_skewed_above(above, moments[:, 3, 0], ids)
+    _warn_skewed_above(above, np.asarray(rows, dtype=np.float64), ids)
     scale = estimator.scale_targets
     if scale is False or (scale == "auto" and plan.plain):
         return None
@@ -145,23 +145,19 @@ def global_scaling(estimator, plan, client, blocks, ids):
 # ---------------------------------------------------------------------------
 # Tasks on the workers (module-level: pickled by reference).
 
-def _class_counts(y):
-    return np.unique(np.asarray(y), return_counts=True)
-
-
-def _n_rows(block):
-    return block[1].shape[0]
+def _class_counts(block):
+    return np.unique(block[1], return_counts=True)
 
 
 def _summary(block, fraction, seed):
     """Per column of a packed block's targets: the weights' sum, the weighted
-    sum, the weighted sum of squares and the number of rows; and a random
-    ``fraction`` of its target rows (at least one)."""
+    sum and the weighted sum of squares; and a random ``fraction`` of its
+    target rows (at least one)."""
     _, y, w = block
     y = y.reshape(y.shape[0], -1)
     w = np.ones((y.shape[0], 1)) if w is None else w.reshape(-1, 1)
     moments = np.stack([np.broadcast_to(w.sum(), y.shape[1:]), (w * y).sum(axis=0),
-                        (w * y * y).sum(axis=0), np.broadcast_to(y.shape[0], y.shape[1:])])
+                        (w * y * y).sum(axis=0)])
     k = min(y.shape[0], max(1, math.ceil(fraction * y.shape[0])))
     rows = np.random.default_rng(seed).choice(y.shape[0], size=k, replace=False)
     return moments, y[rows]
@@ -182,7 +178,7 @@ def _above(block, median):
 # hinge model's objective ends 0.2 % to 5.5 % above its minimum, where blocks
 # drawn at random end within 0.3 % on every placement.
 
-def _warn_skewed_shares(table, classes):
+def _warn_skewed_shares(table, classes, ids=None):
     n_rows = table.sum(axis=1)
     shares = table.sum(axis=0) / table.sum()
     for b in np.flatnonzero(n_rows > 0):
@@ -191,7 +187,8 @@ def _warn_skewed_shares(table, classes):
         noise = 2.0 * np.sqrt(shares * (1 - shares) / n_rows[b]).sum()
         if distance > max(SKEW_SHARES, noise):
             c = int(np.argmax(np.abs(block - shares)))
-            _warn_skewed(f"block {b} ({int(n_rows[b])} rows) holds {block[c]:.0%} of "
+            _warn_skewed(f"block {b if ids is None else ids[b]} ({int(n_rows[b])} rows) "
+                         f"holds {block[c]:.0%} of "
                          f"class {classes.tolist()[c]!r}, which is {shares[c]:.0%} of all rows")
             return
     _warn_skewed_together(table, "class shares")
@@ -201,11 +198,12 @@ def _warn_skewed_together(table, what):
     """Blocks too small to show it one by one (sorted labels in blocks of ten
     rows): the chi-square statistic of the blocks x categories table, which
     is about its degrees of freedom for random blocks, against six standard
-    deviations above them and an excess of SKEW_TOGETHER per row."""
+    deviations above them and an excess of SKEW_TOGETHER per row. Returns
+    whether it warned."""
     table = table[table.sum(axis=1) > 0]
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[0] < 2 or table.shape[1] < 2:
-        return
+        return False
     n = table.sum()
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
     chi2 = float(((table - expected) ** 2 / expected).sum())
@@ -214,6 +212,8 @@ def _warn_skewed_together(table, what):
         _warn_skewed(f"the {what} of the {table.shape[0]} blocks differ from one another "
                      f"far beyond chance (chi-square {chi2:.0f} on {dof} degrees of "
                      "freedom)")
+        return True
+    return False
 
 
 def _warn_skewed_above(above, n_rows, ids):
@@ -229,9 +229,10 @@ def _warn_skewed_above(above, n_rows, ids):
                          f"targets{column} above the median of all rows, against "
                          f"{share[k]:.0%} of all rows")
             return
-    for k in range(above.shape[1]):
-        _warn_skewed_together(np.column_stack([above[:, k], n_rows - above[:, k]]),
-                              "shares of targets above the median")
+    for k in range(above.shape[1]):             # one warning, as above
+        if _warn_skewed_together(np.column_stack([above[:, k], n_rows - above[:, k]]),
+                                 "shares of targets above the median"):
+            return
 
 
 def _warn_skewed(what):

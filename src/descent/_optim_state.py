@@ -68,8 +68,6 @@ def _fix(code, i, params, grads, states):
     if p.size * 3 != states[i].size:
         raise ValueError(f"{where} changed size from {states[i].size // 3} to {p.size} "
                          "between steps; call reset() to start over")
-    if states[i].dtype != p.dtype:              # the state follows the params' dtype
-        states[i] = state_as(states[i], p.dtype, f"the state of {where}")
     g = _as_grad(grads[i], p, f"grads[{i}]: ")
     if any(np.may_share_memory(g, q) for q in params):
         g = g.copy()            # a view of a parameter updated before it is read

@@ -427,8 +427,8 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     # the base learning rate (the adaptive schedule divides it on plateaus);
     # NaN where it is 1 / L, which the first worker estimates on its blocks
     eta = plan.lr
-    blocks, ids = persist_blocks(client, X, y, sample_weight,
-                                 labels=isinstance(checked, SGDClassifier))
+    blocks, ids, rows = persist_blocks(client, X, y, sample_weight,
+                                       labels=isinstance(checked, SGDClassifier))
     n_blocks = len(blocks)
 
     start = None                           # nothing fitted yet
@@ -444,9 +444,9 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
         model = clone(checked).set_params(verbose=0, warm_start=False)
         model.__dict__.pop("_skl_callbacks", None)
         if isinstance(model, SGDClassifier):
-            preset_classes(model, y)
+            preset_classes(model, client, blocks, ids)
         else:
-            model._preset_scaling = global_scaling(checked, plan, client, blocks, ids)
+            model._preset_scaling = global_scaling(checked, plan, client, blocks, ids, rows)
 
         rule = StoppingRule(tol=tol, n_iter_no_change=checked.n_iter_no_change,
                             adaptive=adaptive, verbose=estimator.verbose)
