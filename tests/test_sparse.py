@@ -8,7 +8,7 @@ from sklearn.linear_model import Lasso, Ridge
 import _reference as ref
 import descent._plan as plan_module
 from _require import require
-from descent import SGDRegressor
+from descent import SGDClassifier, SGDRegressor
 from descent.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
 
@@ -41,6 +41,67 @@ def test_plain_sgd_sparse_equals_dense(data, params):
     sparse = SGDRegressor(**FAST, **params).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-14)
     assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-10)
+
+
+@pytest.mark.parametrize("params", [
+    dict(),
+    dict(loss="log_loss"),
+    dict(loss="hinge", penalty="elasticnet", l1_ratio=0.3),
+    dict(loss="modified_huber", penalty="l1", alpha=0.01, learning_rate="invscaling",
+         eta0=0.1),
+    # the shared weight scale folds into the coefs (below 1e-9) many times
+    dict(loss="log_loss", learning_rate="constant", eta0=0.05, alpha=1.0),
+])
+def test_plain_one_vs_rest_on_csr_is_each_binary_fit(data, params):
+    # CSR rows with several targets run the per-sample loop on a copy of the
+    # model stored feature-major (loop_plain.pxd), one weight scale for all;
+    # each one-vs-rest class takes the steps of its own binary fit (one
+    # target), bit for bit: the same rows in the same order, the same sums.
+    X, y = data
+    X = sp.csr_matrix(X)
+    labels = np.digitize(y, np.quantile(y, [0.2, 0.5, 0.7]))     # 4 unequal classes
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    joint = SGDClassifier(**FAST, **params).fit(X, labels, sample_weight=sw)
+    for c in range(4):
+        alone = SGDClassifier(**FAST, **params).fit(X, labels == c, sample_weight=sw)
+        np.testing.assert_array_equal(joint.coef_[c], alone.coef_[0])
+        np.testing.assert_array_equal(joint.intercept_[c], alone.intercept_[0])
+
+
+@pytest.mark.parametrize("params", [
+    dict(),
+    dict(clip_grad_norm=0.5),
+    dict(alpha=0.01, class_weight={0: 3.0, 2: 0.5}, sample_weight=True),
+])
+def test_plain_softmax_on_csr_equals_dense(data, params, monkeypatch):
+    # The softmax and clipping are joint over the classes: the feature-major
+    # CSR loop against the dense loop (whose dot products sum in another
+    # order: equal to rounding, with steps small enough not to amplify it;
+    # L2 only: CSR rows take the L1 penalty lazily, test_sparse_l1_...).
+    monkeypatch.setattr(plan_module, "SPARSE_INTERCEPT_DECAY", 1.0)
+    X, y = data
+    labels = np.digitize(y, np.quantile(y, [0.2, 0.5, 0.7]))
+    params = dict(params)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y)) if params.pop(
+        "sample_weight", False) else None
+    kw = dict(FAST, loss="log_loss", multi_class="multinomial", learning_rate="constant",
+              eta0=0.01, **params)
+    dense = SGDClassifier(**kw).fit(X, labels, sample_weight=sw)
+    sparse = SGDClassifier(**kw).fit(sp.csr_matrix(X), labels, sample_weight=sw)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-10, atol=1e-13)
+    assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-10)
+
+
+@pytest.mark.parametrize("params", [dict(), dict(penalty="l1", alpha=0.01)])
+def test_plain_multi_output_on_csr_is_each_single_fit(data, params):
+    X, y = data
+    X = sp.csr_matrix(X)
+    Y = np.column_stack([y, -2.0 * y + 1.0, np.sin(y)])
+    joint = SGDRegressor(**FAST, **params).fit(X, Y)
+    for t in range(3):
+        alone = SGDRegressor(**FAST, **params).fit(X, Y[:, t])
+        np.testing.assert_allclose(joint.coef_[t], alone.coef_, rtol=1e-13, atol=1e-15)
 
 
 def test_intercept_decay_is_the_only_difference(data, monkeypatch):

@@ -213,6 +213,36 @@ def test_sparsify_and_densify(l1_problem):
     assert model.coef_.shape == (20,)
 
 
+@pytest.mark.parametrize("kind", ["ovr", "softmax", "regression"])
+def test_divergence_reference_is_the_larger_objective(kind):
+    # The reference a diverging epoch is measured against: the larger of the
+    # objectives of the zero model and of the start point, whatever the start
+    # (zero, intercepts only: X unread, each target's loss kept per label).
+    from descent import SGDClassifier
+    from descent._plan import make_plan
+    rng = np.random.default_rng(0)
+    X, K = rng.normal(size=(200, 5)), 3
+    labels = rng.integers(0, K, 200)
+    est, Y, cw = {
+        "ovr": (SGDClassifier(loss="log_loss"), np.where(np.eye(K)[labels] > 0, 1.0, -1.0),
+                rng.uniform(0.5, 2.0, (K, 2))),
+        "softmax": (SGDClassifier(loss="log_loss", multi_class="multinomial"),
+                    np.eye(K)[labels], None),
+        "regression": (SGDRegressor(loss="huber"), rng.normal(size=(200, K)), None),
+    }[kind]
+    plan = make_plan(est, sparse=False)
+    idx = np.arange(200, dtype=np.int32)
+    sw = rng.uniform(0.5, 2.0, 200)
+    zero = np.zeros((K, 6))
+    for theta in [zero, np.c_[zero[:, :-1], rng.normal(size=K)], rng.normal(size=(K, 6))]:
+        ws = _kernels.Workspace(X, np.ascontiguousarray(Y), sw, idx, idx[:0], theta,
+                                np.zeros((0, 0)), np.zeros((3, K * 6)), np.zeros(0),
+                                plan.settings(t=1, step=0, seed=0), plan.rule_params,
+                                None, cw)
+        assert ws.divergence_reference() == pytest.approx(
+            max(ws.objective(zero), ws.objective(theta)), rel=1e-12)
+
+
 def test_a_blow_up_in_the_last_update_raises():
     X, y = np.array([[1e300], [1.0]]), np.array([0.0, 1e12])
     for how in ("fit", "partial_fit"):

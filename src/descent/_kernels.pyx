@@ -26,7 +26,7 @@ from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor,
 from descent.kernel.optim_pass cimport SCAN_OK, scan_inputs, update_pass
 from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
 from descent.kernel.loop_lazy cimport epoch_lazy
-from descent.kernel.loop_plain cimport epoch_plain
+from descent.kernel.loop_plain cimport epoch_plain, epoch_plain_by_feature
 from descent.kernel.loop_rule cimport (
     batch_gradient, epoch_batched, epoch_rule, gradient_chunks, gradient_stride,
 )
@@ -74,6 +74,8 @@ cdef double run_path(LossT* kind, LayoutT* lay, const Data* D, const Settings* s
     if s.path == PLAIN:
         if D.K == 1:
             return epoch_plain(kind, lay, <OneTargetT*>NULL, D, s, idx, n, B, P)
+        if B.by_feature != NULL:       # CSR rows, no averaging (_allocate)
+            return epoch_plain_by_feature(kind, lay, D, s, idx, n, B, P)
         return epoch_plain(kind, lay, <ManyTargetsT*>NULL, D, s, idx, n, B, P)
     if s.path == RULE:
         return epoch_rule(kind, lay, D, s, rp, idx, n, B, P)
@@ -328,6 +330,13 @@ cdef class Workspace:
                                      * sizeof(double))
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
+        if path == PLAIN and self.D.sparse and K > 1 and self.s.average_start == 0.0:
+            # the model (and q) feature-major for the epochs (loop_plain.pxd)
+            B.by_feature = <double*>malloc(
+                ((d + 1) * K + (K * d if self.s.penalty in (L1, ELASTICNET) else 0))
+                * sizeof(double))
+            if B.by_feature == NULL:
+                raise MemoryError("descent could not allocate its work buffers")
         if path == LAZY or (is_hogwild(path) and self.D.sparse):
             B.lazy = <double*>malloc(7 * d * sizeof(double))
             if B.lazy == NULL:
@@ -384,6 +393,7 @@ cdef class Workspace:
         free(self.B.g)
         free(self.B.gthreads)
         free(self.B.lazy)
+        free(self.B.by_feature)
         free(self.B.inv_freq)
         free(self.B.hog)
         free(self.local_raw)

@@ -15,9 +15,9 @@ from descent._kernels cimport (
     NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
     TargetsT, row_t,
 )
-from descent.kernel.losses cimport LossT, sample_loss_grad
+from descent.kernel.losses cimport LossT, clip_sample, sample_loss_grad, targets_dloss
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
-from descent.kernel.rows cimport prefetch_ahead, row_axpy
+from descent.kernel.rows cimport csr_value, prefetch_ahead, prefetch_ahead_by_feature, row_axpy
 
 
 cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
@@ -112,5 +112,148 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             for j in range(d):
                 v[j] *= wscale[tt]
             wscale[tt] = 1.0
+    P.eta, P.t, P.u = eta, t, u
+    return loss_sum
+
+
+# Many targets on CSR rows (one-vs-rest classes, the softmax): stored
+# target-major, a row's nnz features are K * nnz scattered cache lines, and
+# K models of d coefficients outgrow the cache (measured, 20 classes of
+# 100,000 features, 50 nnz a row: 21 us a sample, slower than scikit-learn's
+# 20 separate passes). epoch_plain_by_feature runs the same epoch on a copy
+# stored feature-major, W[j * K + t]: a row's feature j is one run of K
+# coefficients, read and updated by loops over the targets that vectorise.
+# The weight scale is one for all targets (each shrink multiplies every
+# target's by the same factor), and each target's arithmetic is
+# epoch_plain's, in the same order: the same results, bit for bit. The copy
+# costs two transpositions of the model an epoch (measured: 20 ms at
+# 20 x 100,001, against 300 ms for the epoch's rows).
+
+cdef inline void to_feature_major(const double* src, double* dst, Py_ssize_t K,
+                                  Py_ssize_t m) noexcept nogil:
+    # dst[j * K + t] = src[t * m + j]: K runs of m become m runs of K.
+    cdef Py_ssize_t j, tt
+    for j in range(m):
+        for tt in range(K):
+            dst[j * K + tt] = src[tt * m + j]
+
+
+cdef inline void to_target_major(const double* src, double* dst, Py_ssize_t K,
+                                 Py_ssize_t m) noexcept nogil:
+    # The inverse: dst[t * m + j] = src[j * K + t].
+    cdef Py_ssize_t j, tt
+    for j in range(m):
+        for tt in range(K):
+            dst[tt * m + j] = src[j * K + tt]
+
+
+cdef inline double shrink_by_feature(double* W, double ws, double z, Py_ssize_t d,
+                                     Py_ssize_t K) noexcept nogil:
+    # shrink, for the K targets' coefs W[0:d * K] sharing the weight scale ws.
+    cdef Py_ssize_t j
+    ws *= z if z > 0.0 else 0.0
+    if ws < 1e-9:
+        for j in range(d * K):
+            W[j] *= ws
+        ws = 1.0
+    return ws
+
+
+cdef inline void cumulative_l1_by_feature(LayoutT* lay, const Data* D, Py_ssize_t i,
+                                          double* W, double* Q, double ws,
+                                          double u) noexcept nogil:
+    # cumulative_l1 for every target, W and Q feature-major.
+    cdef Py_ssize_t jj, tt, K = D.K
+    cdef double z
+    cdef double* w
+    cdef double* q
+    for jj in range(D.indptr[i], D.indptr[i + 1]):
+        w = W + D.indices[jj] * K
+        q = Q + D.indices[jj] * K
+        for tt in range(K):
+            z = w[tt]
+            if ws * z > 0.0:
+                w[tt] = z - (u + q[tt]) / ws
+                if w[tt] < 0.0:
+                    w[tt] = 0.0
+            elif ws * z < 0.0:
+                w[tt] = z + (u - q[tt]) / ws
+                if w[tt] > 0.0:
+                    w[tt] = 0.0
+            q[tt] += ws * (w[tt] - z)
+
+
+cdef inline double sample_by_feature(LossT* kind, LayoutT* lay, const Data* D,
+                                     const Settings* s, Py_ssize_t i, const double* W,
+                                     double ws, double* dl) noexcept nogil:
+    # sample_loss_grad of the feature-major model (coefs ws * W).
+    cdef Py_ssize_t kk, tt, K = D.K
+    cdef double x
+    cdef const double* wj
+    for tt in range(K):
+        dl[tt] = 0.0
+    for kk in range(D.indptr[i], D.indptr[i + 1]):
+        x = csr_value(lay, D, kk)
+        wj = W + D.indices[kk] * K
+        for tt in range(K):
+            dl[tt] += x * wj[tt]
+    wj = W + D.d * K
+    for tt in range(K):
+        dl[tt] = dl[tt] * ws + wj[tt]
+    cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0)
+    clip_sample(lay, D, s, i, K, dl)
+    return loss
+
+
+cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data* D,
+                                          const Settings* s, const row_t* idx,
+                                          Py_ssize_t n, Buffers* B,
+                                          Progress* P) noexcept nogil:
+    # epoch_plain for CSR rows and K > 1 targets, on B.by_feature; without
+    # averaging (Workspace._allocate gives the buffer only then).
+    cdef Py_ssize_t k, i, kk, tt, d = D.d, K = D.K
+    cdef double* W = B.by_feature
+    cdef double* Q = B.by_feature + (d + 1) * K
+    cdef double* dl = B.dl
+    cdef double* step = B.work          # per target: the row's multiple
+    cdef double* wj
+    cdef double x, update, ws = 1.0, loss_sum = 0.0
+    cdef double eta = P.eta, t = P.t, u = P.u
+    cdef double l1r = l1_ratio_of(s)
+    cdef double shrink_coef = (1.0 - l1r) * s.alpha
+    cdef bint has_l2 = s.penalty != NO_PENALTY and l1r < 1.0
+    cdef bint has_l1 = s.penalty != NO_PENALTY and l1r > 0.0
+    cdef double fi = 1.0 if s.fit_intercept else 0.0
+    to_feature_major(B.theta, W, K, d + 1)
+    if has_l1:
+        to_feature_major(B.q, Q, K, d)
+    for k in range(n):
+        i = idx[k]
+        prefetch_ahead_by_feature(lay, D, idx, k, n, W)
+        eta = schedule_eta(s, P, eta, t)
+        loss_sum += sample_by_feature(kind, lay, D, s, i, W, ws, dl)
+        if has_l1:
+            u += l1r * eta * s.alpha
+        if has_l2:
+            ws = shrink_by_feature(W, ws, 1.0 - eta * shrink_coef, d, K)
+        for tt in range(K):
+            update = -eta * dl[tt]
+            step[tt] = update / ws
+            if update != 0.0:
+                W[d * K + tt] += update * s.intercept_decay * fi
+        for kk in range(D.indptr[i], D.indptr[i + 1]):
+            x = csr_value(lay, D, kk)
+            wj = W + D.indices[kk] * K
+            for tt in range(K):
+                wj[tt] += step[tt] * x
+        if has_l1:
+            cumulative_l1_by_feature(lay, D, i, W, Q, ws, u)
+        t += 1.0
+    if ws != 1.0:
+        for kk in range(d * K):
+            W[kk] *= ws
+    to_target_major(W, B.theta, K, d + 1)
+    if has_l1:
+        to_target_major(Q, B.q, K, d)
     P.eta, P.t, P.u = eta, t, u
     return loss_sum

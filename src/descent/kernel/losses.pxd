@@ -5,7 +5,7 @@
 # loop is compiled once per loss with the loss inlined: no per-sample switch
 # (scikit-learn's SGD makes a virtual call per sample instead). A new loss is
 # a tag, a branch in loss_grad (or, for a loss joint over the targets as the
-# softmax is, in sample_dloss), a branch in any_loss_grad and loss_curvature,
+# softmax is, in targets_dloss), a branch in any_loss_grad and loss_curvature,
 # and its Loss code.
 #
 # Regression losses read y as it is; the binary classification losses read
@@ -247,52 +247,56 @@ cdef inline double clip_factor(const Settings* s, double gnorm) noexcept nogil:
     return 1.0
 
 
-cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
-                                const Settings* s, Py_ssize_t i, const double* theta,
-                                Py_ssize_t K, const double* wscale, double* dl,
-                                double loss_sum) noexcept nogil:
-    # For sample i and each target t: dl[t] = w_it dloss(y_it, x_i . w_t + b_t)
-    # (w_it: gradient_weight), the sample's gradient being dl (x) (x_i, 1);
-    # returns loss_sum + sum_t w_it loss_it, added target by target (a
-    # batch's sum over rows and targets in one order, whatever the caller).
-    # theta holds K blocks of (w_t, b_t); the coefs are wscale[t] * w_t when
-    # wscale is given (the PLAIN loop's weight scale). (D.tw weighs each
-    # target's loss in the returned sum, not its gradient.) The softmax's loss
-    # is one, over the K targets jointly.
-    cdef Py_ssize_t tt, d = D.d
-    cdef double p, y, loss, w
+cdef inline double targets_dloss(LossT* kind, const Data* D, const Settings* s,
+                                 Py_ssize_t i, Py_ssize_t K, double* dl,
+                                 double loss_sum) noexcept nogil:
+    # dl holds sample i's predictions x_i . w_t + b_t of its K targets; they
+    # become dl[t] = w_it dloss(y_it, prediction) (w_it: gradient_weight),
+    # the sample's gradient being dl (x) (x_i, 1). Returns loss_sum + sum_t
+    # w_it loss_it, added target by target (a batch's sum over rows and
+    # targets in one order, whatever the caller). (D.tw weighs each target's
+    # loss in the returned sum, not its gradient.) The softmax's loss is one,
+    # over the K targets jointly.
+    cdef Py_ssize_t tt
+    cdef double y, loss, w
     cdef double sw = weight(D, i)
     if LossT is SoftmaxT:
-        for tt in range(K):
-            p = row_dot(lay, D, i, theta + tt * (d + 1))
-            if wscale != NULL:
-                p *= wscale[tt]
-            dl[tt] = p + theta[tt * (d + 1) + d]
         loss = softmax_loss_grad(D.y + i * D.K, dl, K)
         for tt in range(K):
             dl[tt] = sw * dl[tt]
         return loss_sum + sw * loss
     for tt in range(K):
-        p = row_dot(lay, D, i, theta + tt * (d + 1))
-        if wscale != NULL:
-            p *= wscale[tt]
-        p += theta[tt * (d + 1) + d]
         y = D.y[i * D.K + tt]
-        loss = loss_grad(kind, y, p, s.epsilon, &dl[tt])
+        loss = loss_grad(kind, y, dl[tt], s.epsilon, &dl[tt])
         w = gradient_weight(D, tt, sw, y)
         loss_sum += w * loss if D.tw == NULL else w * D.tw[tt] * loss
         dl[tt] = w * dl[tt]
     return loss_sum
 
 
-cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
-                                    const Settings* s, Py_ssize_t i, const double* theta,
-                                    Py_ssize_t K, const double* wscale,
-                                    double* dl) noexcept nogil:
-    # sample_dloss, with the sample's gradient clipped (all targets jointly).
+cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
+                                const Settings* s, Py_ssize_t i, const double* theta,
+                                Py_ssize_t K, const double* wscale, double* dl,
+                                double loss_sum) noexcept nogil:
+    # targets_dloss at the predictions of the model theta: K blocks of
+    # (w_t, b_t), the coefs being wscale[t] * w_t when wscale is given (the
+    # PLAIN loop's weight scale).
+    cdef Py_ssize_t tt, d = D.d
+    cdef double p
+    for tt in range(K):
+        p = row_dot(lay, D, i, theta + tt * (d + 1))
+        if wscale != NULL:
+            p *= wscale[tt]
+        dl[tt] = p + theta[tt * (d + 1) + d]
+    return targets_dloss(kind, D, s, i, K, dl, loss_sum)
+
+
+cdef inline void clip_sample(LayoutT* lay, const Data* D, const Settings* s, Py_ssize_t i,
+                             Py_ssize_t K, double* dl) noexcept nogil:
+    # Scales the sample's gradient dl (x) (x_i, 1) to norm at most
+    # s.clip_norm (all targets jointly).
     cdef Py_ssize_t tt
     cdef double sq = 0.0, f
-    cdef double loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, wscale, dl, 0.0)
     if s.clip_norm > 0.0:
         for tt in range(K):
             sq += dl[tt] * dl[tt]
@@ -300,6 +304,15 @@ cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
                                            + (1.0 if s.fit_intercept else 0.0)))
         for tt in range(K):
             dl[tt] *= f
+
+
+cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
+                                    const Settings* s, Py_ssize_t i, const double* theta,
+                                    Py_ssize_t K, const double* wscale,
+                                    double* dl) noexcept nogil:
+    # sample_dloss, with the sample's gradient clipped (clip_sample).
+    cdef double loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, wscale, dl, 0.0)
+    clip_sample(lay, D, s, i, K, dl)
     return loss_sum
 
 

@@ -193,7 +193,7 @@ cdef inline void any_row_axpy(const Data* D, Py_ssize_t i, double a,
 cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noexcept nogil:
     # A shuffled sample is a cache miss on its row, target and weight; its
     # index is known rows ahead (D.ahead), so ask for all their cache lines now.
-    cdef Py_ssize_t j, d = D.d
+    cdef Py_ssize_t j, kk, lo, hi, d = D.d
     cdef const double* x
     cdef const float* x32
     if LayoutT is DenseT:
@@ -206,13 +206,28 @@ cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noex
         for j in range(0, d, 16):
             DESCENT_PREFETCH(x32 + j)
         DESCENT_PREFETCH(x32 + d - 1)
-    elif LayoutT is Sparse32T:
-        DESCENT_PREFETCH(D.data32 + D.indptr[i])
-        DESCENT_PREFETCH(D.indices + D.indptr[i])
     else:
-        DESCENT_PREFETCH(D.data + D.indptr[i])
-        DESCENT_PREFETCH(D.indices + D.indptr[i])
-    DESCENT_PREFETCH(D.y + i * D.K)
+        # every cache line of the row's values and column indices: the
+        # hardware prefetcher does not follow a 400-byte row in time
+        # (measured: 50 nnz, shuffled, first line only: 600 ns a sample)
+        lo, hi = D.indptr[i], D.indptr[i + 1]
+        for kk in range(lo, hi, 16):
+            DESCENT_PREFETCH(D.indices + kk)
+        if hi > lo:
+            DESCENT_PREFETCH(D.indices + hi - 1)
+        if LayoutT is Sparse32T:
+            for kk in range(lo, hi, 16):
+                DESCENT_PREFETCH(D.data32 + kk)
+            if hi > lo:
+                DESCENT_PREFETCH(D.data32 + hi - 1)
+        else:
+            for kk in range(lo, hi, 8):
+                DESCENT_PREFETCH(D.data + kk)
+            if hi > lo:
+                DESCENT_PREFETCH(D.data + hi - 1)
+    for kk in range(0, D.K, 8):
+        DESCENT_PREFETCH(D.y + i * D.K + kk)
+    DESCENT_PREFETCH(D.y + i * D.K + D.K - 1)
     if D.sw != NULL:
         DESCENT_PREFETCH(D.sw + i)
 
@@ -234,6 +249,24 @@ cdef inline void prefetch_ahead(LayoutT* lay, const Data* D, const row_t* idx,
             for tt in range(D.K):
                 for kk in range(D.indptr[i], D.indptr[i + 1]):
                     DESCENT_PREFETCH(w + tt * (D.d + 1) + D.indices[kk])
+
+
+cdef inline void prefetch_ahead_by_feature(LayoutT* lay, const Data* D, const row_t* idx,
+                                           Py_ssize_t k, Py_ssize_t n,
+                                           const double* W) noexcept nogil:
+    # prefetch_ahead for CSR rows and a model stored feature-major,
+    # W[j * K + t]: each of the row's features is one run of K coefficients.
+    cdef Py_ssize_t kk, tt, i, K = D.K
+    cdef const double* wj
+    if k + D.ahead < n:
+        prefetch_sample(lay, D, idx[k + D.ahead])
+    if k + D.ahead // 2 < n:
+        i = idx[k + D.ahead // 2]
+        for kk in range(D.indptr[i], D.indptr[i + 1]):
+            wj = W + D.indices[kk] * K
+            for tt in range(0, K, 8):
+                DESCENT_PREFETCH(wj + tt)
+            DESCENT_PREFETCH(wj + K - 1)
 
 
 cdef inline Py_ssize_t prefetch_distance(Py_ssize_t d) noexcept nogil:
