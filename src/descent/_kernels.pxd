@@ -138,7 +138,8 @@ ctypedef struct Buffers:
     double* gthreads      # per-chunk accumulators of threaded batch gradients
     double* wscale        # per target: w = wscale * v (PLAIN), K
     # PLAIN on CSR rows with K > 1 targets: the model and q feature-major,
-    # (d + 1) runs of K, then d runs of K (L1), or NULL (loop_plain.pxd)
+    # (d + 1) runs, then d runs (L1), each of K targets, feature_stride(K)
+    # apart, 64-byte aligned; or NULL (loop_plain.pxd)
     double* by_feature
     double* dl            # per target dloss of the current sample, K per thread
     double* work          # scratch of the serial batch gradient and the evaluations, 3 K

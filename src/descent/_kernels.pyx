@@ -26,7 +26,7 @@ from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor,
 from descent.kernel.optim_pass cimport SCAN_OK, scan_inputs, update_pass
 from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
 from descent.kernel.loop_lazy cimport epoch_lazy
-from descent.kernel.loop_plain cimport epoch_plain, epoch_plain_by_feature
+from descent.kernel.loop_plain cimport epoch_plain, epoch_plain_by_feature, feature_stride
 from descent.kernel.loop_rule cimport (
     batch_gradient, epoch_batched, epoch_rule, gradient_chunks, gradient_stride,
 )
@@ -169,6 +169,7 @@ cdef class Workspace:
     cdef row_t[::1] train_idx
     cdef const row_t[::1] val_idx
     cdef void* local_raw
+    cdef void* by_feature_raw
     cdef object arrays            # what D and B point into, kept alive
     cdef const double[::1] target_weights
     cdef const double[:, ::1] class_weights
@@ -316,7 +317,7 @@ cdef class Workspace:
     cdef _allocate(self):
         # The work buffers of this path, all freed in __dealloc__.
         cdef Py_ssize_t K = self.D.K, d = self.D.d, nth = self.s.n_threads
-        cdef Py_ssize_t stride = gradient_stride(K, d)
+        cdef Py_ssize_t stride = gradient_stride(K, d), S
         cdef int path = self.s.path
         cdef Buffers* B = &self.B
         B.wscale = <double*>malloc(K * sizeof(double))
@@ -331,12 +332,15 @@ cdef class Workspace:
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         if path == PLAIN and self.D.sparse and K > 1 and self.s.average_start == 0.0:
-            # the model (and q) feature-major for the epochs (loop_plain.pxd)
-            B.by_feature = <double*>malloc(
-                ((d + 1) * K + (K * d if self.s.penalty in (L1, ELASTICNET) else 0))
-                * sizeof(double))
-            if B.by_feature == NULL:
+            # the model (and q) feature-major for the epochs (loop_plain.pxd),
+            # zeroed (its padding is read by the weight scale's fold)
+            S = feature_stride(K)
+            self.by_feature_raw = calloc(
+                (d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0) + 8,
+                sizeof(double))
+            if self.by_feature_raw == NULL:
                 raise MemoryError("descent could not allocate its work buffers")
+            B.by_feature = descent_align64(self.by_feature_raw)
         if path == LAZY or (is_hogwild(path) and self.D.sparse):
             B.lazy = <double*>malloc(7 * d * sizeof(double))
             if B.lazy == NULL:
@@ -393,7 +397,7 @@ cdef class Workspace:
         free(self.B.g)
         free(self.B.gthreads)
         free(self.B.lazy)
-        free(self.B.by_feature)
+        free(self.by_feature_raw)
         free(self.B.inv_freq)
         free(self.B.hog)
         free(self.local_raw)

@@ -252,10 +252,10 @@ cdef inline void prefetch_ahead(LayoutT* lay, const Data* D, const row_t* idx,
 
 
 cdef inline void prefetch_ahead_by_feature(LayoutT* lay, const Data* D, const row_t* idx,
-                                           Py_ssize_t k, Py_ssize_t n,
-                                           const double* W) noexcept nogil:
+                                           Py_ssize_t k, Py_ssize_t n, const double* W,
+                                           Py_ssize_t S) noexcept nogil:
     # prefetch_ahead for CSR rows and a model stored feature-major,
-    # W[j * K + t]: each of the row's features is one run of K coefficients.
+    # W[j * S + t]: each of the row's features is one run of K coefficients.
     cdef Py_ssize_t kk, tt, i, K = D.K
     cdef const double* wj
     if k + D.ahead < n:
@@ -263,7 +263,7 @@ cdef inline void prefetch_ahead_by_feature(LayoutT* lay, const Data* D, const ro
     if k + D.ahead // 2 < n:
         i = idx[k + D.ahead // 2]
         for kk in range(D.indptr[i], D.indptr[i + 1]):
-            wj = W + D.indices[kk] * K
+            wj = W + D.indices[kk] * S
             for tt in range(0, K, 8):
                 DESCENT_PREFETCH(wj + tt)
             DESCENT_PREFETCH(wj + K - 1)
