@@ -137,7 +137,8 @@ cdef inline Py_ssize_t feature_stride(Py_ssize_t K) noexcept nogil:
     # S, the doubles between two features' runs: K rounded up to a power of
     # two up to 8, else to a multiple of 8, so that on 64-byte aligned memory
     # a run spans the fewest cache lines (20 targets: 3 lines, against 3.4 on
-    # average unpadded; measured 10-25 % faster loops over a row).
+    # average unpadded; measured in a C loop of this shape, 50 features a row
+    # in cache: 17-19 % faster products and updates).
     cdef Py_ssize_t S = 1
     if K > 8:
         return (K + 7) // 8 * 8
