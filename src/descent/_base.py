@@ -437,9 +437,11 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
                                  optimal_init=getattr(self, "_optimal_init", 0.0),
                                  u=self._u)
         q = self._q if plan.plain else np.zeros(0)
-        backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
-                  for name in _STATE for value in [getattr(self, name)]}
-        backup.update(copy_state(self))
+        backup = {}      # what a failed call restores; a failed fit resets instead
+        if not (first and fitting):
+            backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
+                      for name in _STATE for value in [getattr(self, name)]}
+            backup.update(copy_state(self))
         try:
             ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
                                     self._theta, self._avg, self._rule_state, q, settings,
@@ -613,7 +615,8 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         """(coef_, intercept_) of the state at update count t (averaged if
         on), in the targets' unit and X's dtype: new arrays."""
         theta = self._avg[:, :-1] if self._averaging(t) else self._theta
-        model = self._scaling.decode(theta).astype(getattr(self, "_dtype", np.float64))
+        model = self._scaling.decode(theta).astype(getattr(self, "_dtype", np.float64),
+                                                   copy=False)
         coef = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
         return coef, model[:, -1].copy()
 
