@@ -69,6 +69,28 @@ def test_plain_one_vs_rest_on_csr_is_each_binary_fit(data, params):
 
 
 @pytest.mark.parametrize("params", [
+    dict(optimizer="adam"),
+    dict(optimizer="adagrad", penalty="l1", alpha=0.01),
+    dict(optimizer="rmsprop", penalty=None),
+    dict(optimizer="momentum", learning_rate="constant", eta0=0.01),
+    dict(optimizer=AdamW(lr=0.01, weight_decay=0.0), penalty="elasticnet", alpha=0.01),
+])
+def test_lazy_one_vs_rest_on_csr_is_each_binary_fit(data, params):
+    # Lazy rule steps with several targets run on a feature-major copy of the
+    # model and its state (loop_lazy.pxd): each one-vs-rest class still takes
+    # the lazy steps of its own binary fit, bit for bit.
+    X, y = data
+    X = sp.csr_matrix(X)
+    labels = np.digitize(y, np.quantile(y, [0.2, 0.5, 0.7]))
+    kw = dict(FAST, loss="log_loss", **params)
+    joint = SGDClassifier(**kw).fit(X, labels)
+    for c in range(4):
+        alone = SGDClassifier(**kw).fit(X, labels == c)
+        np.testing.assert_array_equal(joint.coef_[c], alone.coef_[0])
+        np.testing.assert_array_equal(joint.intercept_[c], alone.intercept_[0])
+
+
+@pytest.mark.parametrize("params", [
     dict(),
     dict(clip_grad_norm=0.5),
     dict(alpha=0.01, class_weight={0: 3.0, 2: 0.5}, sample_weight=True),

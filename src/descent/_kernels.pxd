@@ -137,9 +137,9 @@ ctypedef struct Buffers:
     double* g             # gradient accumulator (K * (d + 1)), zeroed
     double* gthreads      # per-chunk accumulators of threaded batch gradients
     double* wscale        # per target: w = wscale * v (PLAIN), K
-    # PLAIN on CSR rows with K > 1 targets: the model and q feature-major,
-    # (d + 1) runs, then d runs (L1), each of K targets, feature_stride(K)
-    # apart, 64-byte aligned; or NULL (loop_plain.pxd)
+    # PLAIN and LAZY on CSR rows with K > 1 targets: the model feature-major
+    # (kernel/rows.pxd), with q (PLAIN) or the rule's state (LAZY), 64-byte
+    # aligned; or NULL (loop_plain.pxd, loop_lazy.pxd)
     double* by_feature
     double* dl            # per target dloss of the current sample, K per thread
     double* work          # scratch of the serial batch gradient and the evaluations, 3 K

@@ -26,7 +26,7 @@ from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor,
 from descent.kernel.optim_pass cimport SCAN_OK, scan_inputs, update_pass
 from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
 from descent.kernel.loop_lazy cimport epoch_lazy
-from descent.kernel.loop_plain cimport epoch_plain, epoch_plain_by_feature, feature_stride
+from descent.kernel.loop_plain cimport epoch_plain, epoch_plain_by_feature
 from descent.kernel.loop_rule cimport (
     batch_gradient, epoch_batched, epoch_rule, gradient_chunks, gradient_stride,
 )
@@ -40,7 +40,7 @@ from descent.kernel.platform cimport (
     DESCENT_BUILD_TYPE, DESCENT_HAVE_OPENMP, DESCENT_MAX_THREADS, DESCENT_SIMD, descent_align64,
     descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
-from descent.kernel.rows cimport prefetch_distance, shuffle_indices
+from descent.kernel.rows cimport feature_stride, prefetch_distance, shuffle_indices
 from descent.kernel.rules cimport StepScalars, rule_step, step_scalars
 
 import numpy as np
@@ -317,7 +317,7 @@ cdef class Workspace:
     cdef _allocate(self):
         # The work buffers of this path, all freed in __dealloc__.
         cdef Py_ssize_t K = self.D.K, d = self.D.d, nth = self.s.n_threads
-        cdef Py_ssize_t stride = gradient_stride(K, d), S
+        cdef Py_ssize_t stride = gradient_stride(K, d), S, size
         cdef int path = self.s.path
         cdef Buffers* B = &self.B
         B.wscale = <double*>malloc(K * sizeof(double))
@@ -331,13 +331,16 @@ cdef class Workspace:
                                      * sizeof(double))
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
-        if path == PLAIN and self.D.sparse and K > 1 and self.s.average_start == 0.0:
-            # the model (and q) feature-major for the epochs (loop_plain.pxd),
-            # zeroed (its padding is read by the weight scale's fold)
+        if self.D.sparse and K > 1 and (
+                path == LAZY or (path == PLAIN and self.s.average_start == 0.0)):
+            # the model (and q, or the rule's state) feature-major for the
+            # epochs (kernel/rows.pxd), zeroed (the padding is read by the
+            # weight scale's fold): PLAIN (d + 1) runs, then d runs of q for L1;
+            # LAZY (d + 1) blocks of 4 runs
             S = feature_stride(K)
-            self.by_feature_raw = calloc(
-                (d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0) + 8,
-                sizeof(double))
+            size = ((d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0)
+                    if path == PLAIN else (d + 1) * 4 * S)
+            self.by_feature_raw = calloc(size + 8, sizeof(double))
             if self.by_feature_raw == NULL:
                 raise MemoryError("descent could not allocate its work buffers")
             B.by_feature = descent_align64(self.by_feature_raw)

@@ -125,42 +125,80 @@ cdef inline void lazy_advance(Lazy* L, const StepScalars* sc, double factor) noe
         L.b += sc.clr
 
 
+# Where the lazy loops find coordinate (target t, feature j) of the model and
+# of the rule's three state rows: at t * per_target + j * per_feature from
+# w, s0, s1, s2. Target-major (the Buffers' own rows): per_target d + 1,
+# per_feature 1. Feature-major (CSR rows, several targets: rows.pxd), one
+# block of 4 runs [w | s0 | s1 | s2] a feature: per_target 1, per_feature 4 S.
+ctypedef struct ModelView:
+    double* w
+    double* s0
+    double* s1
+    double* s2
+    Py_ssize_t per_target
+    Py_ssize_t per_feature
+
+
+cdef inline ModelView target_major(Buffers* B, Py_ssize_t d) noexcept nogil:
+    cdef ModelView V
+    V.w, V.s0, V.s1, V.s2 = B.theta, B.s0, B.s1, B.s2
+    V.per_target, V.per_feature = d + 1, 1
+    return V
+
+
+cdef inline ModelView feature_major(double* block, Py_ssize_t S) noexcept nogil:
+    # block: (d + 1) feature blocks of 4 S doubles.
+    cdef ModelView V
+    V.w, V.s0, V.s1, V.s2 = block, block + S, block + 2 * S, block + 3 * S
+    V.per_target, V.per_feature = 1, 4 * S
+    return V
+
+
 cdef inline void lazy_catch_up(const Lazy* L, const RuleParams* rp,
-                               const StepScalars* sc, Py_ssize_t j, double* w,
-                               double* s0, double* s1, double* s2) noexcept nogil:
-    # Coordinate j of one target (w, s0..s2 point at that target's block) from
-    # its snapshot to the current accumulators.
+                               const StepScalars* sc, Py_ssize_t j, Py_ssize_t p,
+                               double* w, double* s0, double* s1,
+                               double* s2) noexcept nogil:
+    # Coordinate p of the model (w) and state (s0..s2), of feature j, from its
+    # snapshot to the current accumulators.
     cdef double a0 = L.snap_a[j], db = L.b - L.snap_b[j], ratio = L.a / a0, eff
     if L.kind == LAZY_SGD:
-        w[j] = soft_threshold(w[j] * ratio, fabs(L.a) * db)
+        w[p] = soft_threshold(w[p] * ratio, fabs(L.a) * db)
     elif L.kind == LAZY_MOMENTUM:        # s0: the momentum buffer
-        w[j] -= (s0[j] * sc.lr * rp.momentum * (1.0 - ratio) / (1.0 - rp.momentum)
+        w[p] -= (s0[p] * sc.lr * rp.momentum * (1.0 - ratio) / (1.0 - rp.momentum)
                  * (rp.momentum if rp.nesterov else 1.0))
-        s0[j] *= ratio
+        s0[p] *= ratio
     elif L.kind == LAZY_DECAY:           # s0: square_avg; s1: acc_delta / s2: grad_avg
-        s0[j] *= ratio
+        s0[p] *= ratio
         if rp.rule == ADADELTA:
-            s1[j] *= ratio
+            s1[p] *= ratio
         else:
-            s2[j] *= ratio
+            s2[p] *= ratio
     elif L.kind == LAZY_ADAGRAD:         # s0: the sum of squares
-        w[j] = soft_threshold(w[j], L.l1 * db / (sqrt(s0[j]) + rp.eps))
+        w[p] = soft_threshold(w[p], L.l1 * db / (sqrt(s0[p]) + rp.eps))
     elif db > 0.0 or ratio != 1.0:
-        eff = rule_eff(rp, sc, s0[j], s1[j], s2[j]) * db
-        w[j] = soft_threshold(w[j] * ratio * exp(-L.wd * eff), L.l1 * eff)
+        eff = rule_eff(rp, sc, s0[p], s1[p], s2[p]) * db
+        w[p] = soft_threshold(w[p] * ratio * exp(-L.wd * eff), L.l1 * eff)
+
+
+cdef inline void lazy_catch_up_targets(const Lazy* L, const RuleParams* rp,
+                                       const StepScalars* sc, Py_ssize_t j, Py_ssize_t K,
+                                       const ModelView* V) noexcept nogil:
+    # lazy_catch_up of feature j's coordinates of every target.
+    cdef Py_ssize_t tt, p
+    for tt in range(K):
+        p = tt * V.per_target + j * V.per_feature
+        lazy_catch_up(L, rp, sc, j, p, V.w, V.s0, V.s1, V.s2)
 
 
 cdef inline void lazy_flush(Lazy* L, const RuleParams* rp, const StepScalars* sc,
-                            Buffers* B, Py_ssize_t d, Py_ssize_t K,
+                            const ModelView* V, Py_ssize_t d, Py_ssize_t K,
                             const double* skip) noexcept nogil:
     # Every coordinate up to date (but those with skip[j] != 0, if skip is
     # given); the accumulators restart.
-    cdef Py_ssize_t j, tt, o
-    for tt in range(K):
-        o = tt * (d + 1)
-        for j in range(d):
-            if skip == NULL or skip[j] == 0.0:
-                lazy_catch_up(L, rp, sc, j, B.theta + o, B.s0 + o, B.s1 + o, B.s2 + o)
+    cdef Py_ssize_t j
+    for j in range(d):
+        if skip == NULL or skip[j] == 0.0:
+            lazy_catch_up_targets(L, rp, sc, j, K, V)
     L.a, L.b = 1.0, 0.0
     for j in range(d):
         L.snap_a[j] = 1.0

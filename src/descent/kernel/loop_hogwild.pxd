@@ -14,7 +14,7 @@ from descent._kernels cimport (
     OneTargetT, Progress, RuleParams, Settings, row_t,
 )
 from descent.kernel.lazy cimport (
-    LAZY_TINY, Lazy, lazy_advance, lazy_factor, lazy_flush, lazy_init,
+    LAZY_TINY, Lazy, ModelView, lazy_advance, lazy_factor, lazy_flush, lazy_init, target_major,
 )
 from descent.kernel.loop_plain cimport epoch_plain
 from descent.kernel.loop_rule cimport penalty_rules, rule_step_targets
@@ -320,6 +320,7 @@ cdef inline void hogwild_untouched(const Data* D, const Settings* s, const RuleP
     cdef RuleParams coef_rule, intercept_rule
     cdef StepScalars sc
     cdef Lazy L
+    cdef ModelView V = target_major(B, d)
     for j in range(d):
         untouched = untouched or B.inv_freq[j] == 0.0
     if not untouched:
@@ -338,6 +339,6 @@ cdef inline void hogwild_untouched(const Data* D, const Settings* s, const RuleP
         if fabs(factor) < LAZY_TINY:
             factor = -LAZY_TINY if factor < 0.0 else LAZY_TINY
         if not LAZY_TINY <= fabs(L.a * factor) <= 1.0 / LAZY_TINY:
-            lazy_flush(&L, &coef_rule, &sc, B, d, D.K, B.inv_freq)
+            lazy_flush(&L, &coef_rule, &sc, &V, d, D.K, B.inv_freq)
         lazy_advance(&L, &sc, factor)
-    lazy_flush(&L, &coef_rule, &sc, B, d, D.K, B.inv_freq)
+    lazy_flush(&L, &coef_rule, &sc, &V, d, D.K, B.inv_freq)

@@ -15,9 +15,11 @@ from descent._kernels cimport (
     NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
     TargetsT, row_t,
 )
-from descent.kernel.losses cimport LossT, clip_sample, sample_loss_grad, targets_dloss
+from descent.kernel.losses cimport LossT, sample_loss_grad, sample_loss_grad_by_feature
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
-from descent.kernel.rows cimport csr_value, prefetch_ahead, prefetch_ahead_by_feature, row_axpy
+from descent.kernel.rows cimport (
+    copy_layout, csr_value, feature_stride, prefetch_ahead, prefetch_ahead_by_feature, row_axpy,
+)
 
 
 cdef inline void clipped_l1(double* v, double* q, double ws, double u) noexcept nogil:
@@ -120,45 +122,14 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     return loss_sum
 
 
-# Many targets on CSR rows (one-vs-rest classes, the softmax): stored
-# target-major, a row's nnz features are K * nnz scattered cache lines, and
-# K models of d coefficients outgrow the cache (measured, 20 classes of
-# 100,000 features, 50 nnz a row: 21 us a sample, slower than scikit-learn's
-# 20 separate passes). epoch_plain_by_feature runs the same epoch on a copy
-# stored feature-major, W[j * S + t] (t < K): a row's feature j is one run of
-# K coefficients, read and updated by loops over the targets that vectorise.
-# The weight scale is one for all targets (each shrink multiplies every
-# target's by the same factor), and each target's arithmetic is
-# epoch_plain's, in the same order: the same results, bit for bit. The copy
-# costs two transpositions of the model an epoch (measured: 20 ms at
-# 20 x 100,001, against 300 ms for the epoch's rows).
-
-cdef inline Py_ssize_t feature_stride(Py_ssize_t K) noexcept nogil:
-    # S, the doubles between two features' runs: K rounded up to a power of
-    # two up to 8, else to a multiple of 8, so that on 64-byte aligned memory
-    # a run spans the fewest cache lines (20 targets: 3 lines, against 3.4 on
-    # average unpadded; measured in a C loop of this shape, 50 features a row
-    # in cache: 17-19 % faster products and updates).
-    cdef Py_ssize_t S = 1
-    if K > 8:
-        return (K + 7) // 8 * 8
-    while S < K:
-        S *= 2
-    return S
-
-
-cdef inline void copy_layout(double* src, double* W, Py_ssize_t K, Py_ssize_t m,
-                             Py_ssize_t S, bint to_features) noexcept nogil:
-    # Between K target-major runs of m, src[t * m + j], and the feature-major
-    # W[j * S + t]: into W if to_features, else back into src.
-    cdef Py_ssize_t j, tt
-    for j in range(m):
-        for tt in range(K):
-            if to_features:
-                W[j * S + tt] = src[tt * m + j]
-            else:
-                src[tt * m + j] = W[j * S + tt]
-
+# Many targets on CSR rows (one-vs-rest classes, the softmax):
+# epoch_plain_by_feature runs the epoch on the feature-major copy of the
+# model (rows.pxd), W[j * S + t], S = feature_stride(K). The weight scale is
+# one for all targets (each shrink multiplies every target's by the same
+# factor), and each target's arithmetic is epoch_plain's, in the same order:
+# the same results, bit for bit. The copy costs two transpositions of the
+# model an epoch (measured: 20 ms at 20 x 100,001, against 300 ms for the
+# epoch's rows).
 
 cdef inline double shrink_by_feature(double* W, double ws, double z, Py_ssize_t d,
                                      Py_ssize_t S) noexcept nogil:
@@ -182,28 +153,6 @@ cdef inline void cumulative_l1_by_feature(LayoutT* lay, const Data* D, Py_ssize_
         j = D.indices[jj] * S
         for tt in range(D.K):
             clipped_l1(W + j + tt, Q + j + tt, ws, u)
-
-
-cdef inline double sample_by_feature(LossT* kind, LayoutT* lay, const Data* D,
-                                     const Settings* s, Py_ssize_t i, const double* W,
-                                     Py_ssize_t S, double ws, double* dl) noexcept nogil:
-    # sample_loss_grad of the feature-major model (coefs ws * W).
-    cdef Py_ssize_t kk, tt, K = D.K
-    cdef double x
-    cdef const double* wj
-    for tt in range(K):
-        dl[tt] = 0.0
-    for kk in range(D.indptr[i], D.indptr[i + 1]):
-        x = csr_value(lay, D, kk)
-        wj = W + D.indices[kk] * S
-        for tt in range(K):
-            dl[tt] += x * wj[tt]
-    wj = W + D.d * S
-    for tt in range(K):
-        dl[tt] = dl[tt] * ws + wj[tt]
-    cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0)
-    clip_sample(lay, D, s, i, K, dl)
-    return loss
 
 
 cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data* D,
@@ -232,9 +181,9 @@ cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data*
         copy_layout(B.q, Q, K, d, S, True)
     for k in range(n):
         i = idx[k]
-        prefetch_ahead_by_feature(lay, D, idx, k, n, W, S)
+        prefetch_ahead_by_feature(lay, D, idx, k, n, W, S, K)
         eta = schedule_eta(s, P, eta, t)
-        loss_sum += sample_by_feature(kind, lay, D, s, i, W, S, ws, dl)
+        loss_sum += sample_loss_grad_by_feature(kind, lay, D, s, i, W, S, ws, dl)
         if has_l1:
             u += l1r * eta * s.alpha
         if has_l2:

@@ -18,7 +18,7 @@ from descent._kernels cimport (
     EPSILON_INSENSITIVE, HINGE, HUBER, LOG_LOSS, MODIFIED_HUBER, SOFTMAX,
     SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, LayoutT, Settings,
 )
-from descent.kernel.rows cimport any_row_dot, row_dot, row_sqnorm, weight
+from descent.kernel.rows cimport any_row_dot, csr_value, row_dot, row_sqnorm, weight
 
 
 ctypedef struct SquaredErrorT:
@@ -314,6 +314,31 @@ cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
     cdef double loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, wscale, dl, 0.0)
     clip_sample(lay, D, s, i, K, dl)
     return loss_sum
+
+
+cdef inline double sample_loss_grad_by_feature(LossT* kind, LayoutT* lay, const Data* D,
+                                               const Settings* s, Py_ssize_t i,
+                                               const double* W, Py_ssize_t per_feature,
+                                               double ws, double* dl) noexcept nogil:
+    # sample_loss_grad for CSR row i and a model stored feature-major
+    # (rows.pxd), coefs ws * W[j * per_feature + t], intercepts at feature d:
+    # the same sums in the same order.
+    cdef Py_ssize_t kk, tt, K = D.K
+    cdef double x
+    cdef const double* wj
+    for tt in range(K):
+        dl[tt] = 0.0
+    for kk in range(D.indptr[i], D.indptr[i + 1]):
+        x = csr_value(lay, D, kk)
+        wj = W + D.indices[kk] * per_feature
+        for tt in range(K):
+            dl[tt] += x * wj[tt]
+    wj = W + D.d * per_feature
+    for tt in range(K):
+        dl[tt] = dl[tt] * ws + wj[tt]
+    cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0)
+    clip_sample(lay, D, s, i, K, dl)
+    return loss
 
 
 cdef inline double any_sample_loss(const Data* D, const Settings* s, Py_ssize_t i,

@@ -88,7 +88,7 @@ def py_lazy_skip(RuleParams rule_params, double l1, bint constant_lr,
                           pow(rule_params.beta2, step))
         lazy_advance(&L, &sc, lazy_factor(&L, &rule_params, &sc))
     for j in range(d):
-        lazy_catch_up(&L, &rule_params, &sc, j, &w[0], &state[0, 0], &state[1, 0],
+        lazy_catch_up(&L, &rule_params, &sc, j, j, &w[0], &state[0, 0], &state[1, 0],
                       &state[2, 0])
     return L.kind
 
