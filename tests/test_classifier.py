@@ -15,11 +15,12 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import SGDClassifier as SkSGDClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from descent import SGDClassifier
 from descent.optim import SGD, Adadelta, Adagrad, Adam, RMSprop
@@ -359,11 +360,16 @@ def test_divergence_advice_works_under_the_optimal_schedule():
     y = rng.randint(0, 2, size=100)
     # under learning_rate='optimal' (per-sample "sgd"'s default) eta0 is not the
     # step: the advice must not be to lower it, but to change what sets it
+    est = SGDClassifier(random_state=0)
     with pytest.raises(ValueError, match="diverged") as info:
-        SGDClassifier(random_state=0).fit(X, y)
+        est.fit(X, y)
     message = str(info.value)
     assert "lower the learning rate (eta0" not in message
     assert "alpha" in message and "eta0 is not used" in message
+    # and the failed fit leaves the estimator unfitted, classes_ included
+    # (scikit-learn's check_is_fitted looks for any fitted attribute)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
 
 
 # -- partial_fit over chunks ---------------------------------------------------------

@@ -600,7 +600,7 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
     def _undo(self, unfit, backup):
         if unfit:     # fit: nothing was fitted
             self._reset()
-            for name in ("n_features_in_", "feature_names_in_"):
+            for name in ("n_features_in_", "feature_names_in_", "classes_"):
                 if hasattr(self, name):
                     delattr(self, name)
         else:         # partial_fit: back to the state before this call

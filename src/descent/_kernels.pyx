@@ -317,7 +317,7 @@ cdef class Workspace:
     cdef _allocate(self):
         # The work buffers of this path, all freed in __dealloc__.
         cdef Py_ssize_t K = self.D.K, d = self.D.d, nth = self.s.n_threads
-        cdef Py_ssize_t stride = gradient_stride(K, d), S, size
+        cdef Py_ssize_t stride = gradient_stride(K, d), S, size, nnz
         cdef int path = self.s.path
         cdef Buffers* B = &self.B
         B.wscale = <double*>malloc(K * sizeof(double))
@@ -331,12 +331,19 @@ cdef class Workspace:
                                      * sizeof(double))
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
+        # an epoch's non-zeros (its rows' mean times its rows)
+        nnz = (self.D.indptr[self.D.n_rows] // max(1, self.D.n_rows) * self.train_idx.shape[0]
+               if self.D.sparse else 0)
         if self.D.sparse and K > 1 and (
-                path == LAZY or (path == PLAIN and self.s.average_start == 0.0)):
+                (path == LAZY and nnz >= 2 * (d + 1))
+                or (path == PLAIN and self.s.average_start == 0.0 and nnz >= d + 1)):
             # the model (and q, or the rule's state) feature-major for the
             # epochs (kernel/rows.pxd), zeroed (the padding is read by the
             # weight scale's fold): PLAIN (d + 1) runs, then d runs of q for L1;
-            # LAZY (d + 1) blocks of 4 runs
+            # LAZY (d + 1) blocks of 4 runs. Only for epochs whose rows
+            # outweigh copying the model in and out: measured, 20 classes of
+            # 100,000 features, lazy Adam on 200 rows of 20 non-zeros took
+            # 208 ms with the copy, 115 without; 20,000 rows 2.1 s, 2.8 s
             S = feature_stride(K)
             size = ((d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0)
                     if path == PLAIN else (d + 1) * 4 * S)
