@@ -195,10 +195,19 @@ cdef inline void lazy_flush(Lazy* L, const RuleParams* rp, const StepScalars* sc
                             const double* skip) noexcept nogil:
     # Every coordinate up to date (but those with skip[j] != 0, if skip is
     # given); the accumulators restart.
-    cdef Py_ssize_t j
-    for j in range(d):
-        if skip == NULL or skip[j] == 0.0:
-            lazy_catch_up_targets(L, rp, sc, j, K, V)
+    # (In memory order: over K target-major rows, 4 K streams d + 1 apart
+    # outrun the hardware prefetcher: measured 1.3-1.4x the time of a 200-row
+    # partial_fit with 20 classes of 100,000 features.)
+    cdef Py_ssize_t j, tt
+    if V.per_feature == 1:
+        for tt in range(K):
+            for j in range(d):
+                if skip == NULL or skip[j] == 0.0:
+                    lazy_catch_up(L, rp, sc, j, tt * V.per_target + j, V.w, V.s0, V.s1, V.s2)
+    else:
+        for j in range(d):
+            if skip == NULL or skip[j] == 0.0:
+                lazy_catch_up_targets(L, rp, sc, j, K, V)
     L.a, L.b = 1.0, 0.0
     for j in range(d):
         L.snap_a[j] = 1.0
