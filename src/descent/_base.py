@@ -437,11 +437,7 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
                                  optimal_init=getattr(self, "_optimal_init", 0.0),
                                  u=self._u)
         q = self._q if plan.plain else np.zeros(0)
-        backup = {}      # what a failed call restores; a failed fit resets instead
-        if not (first and fitting):
-            backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
-                      for name in _STATE for value in [getattr(self, name)]}
-            backup.update(copy_state(self))
+        backup = self._backup(first and fitting)
         try:
             ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
                                     self._theta, self._avg, self._rule_state, q, settings,
@@ -596,6 +592,16 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         self._step = ws.step
         self._u = ws.u
         self._publish()
+
+    def _backup(self, unfit):
+        """What _undo restores if this call fails: nothing when a failure
+        unfits (a fit resets), else a copy of the training state."""
+        if unfit:
+            return {}
+        backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
+                  for name in _STATE for value in [getattr(self, name)]}
+        backup.update(copy_state(self))
+        return backup
 
     def _undo(self, unfit, backup):
         if unfit:     # fit: nothing was fitted
