@@ -19,7 +19,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import _kernels
-from ._optim_groups import ParamGroup, as_groups, check_param_array
+from ._optim_groups import ParamGroup, as_grad, as_groups, check_param_array, check_step, state_as
+from ._optim_state import groups_state_dict, load_groups_state_dict, step_groups
 
 __all__ = ["SQUARED_STATES", "Optimizer"]
 
@@ -27,8 +28,6 @@ __all__ = ["SQUARED_STATES", "Optimizer"]
 SQUARED_STATES = ("sum", "square_avg", "acc_delta", "exp_avg_sq", "max_exp_avg_sq")
 
 _NO_GRAD = object()
-_LAYOUT = (_kernels.StepCode.STEP_PARAMS_LAYOUT, _kernels.StepCode.STEP_GRAD_LAYOUT,
-           _kernels.StepCode.STEP_SHAPE, _kernels.StepCode.STEP_STATE)
 
 
 def _rule_params(rule, **given):
@@ -52,35 +51,6 @@ def _check_nonnegative(name, value, upper=None, upper_closed=False):
         else:
             allowed = f"in [0, {upper}{']' if upper_closed else ')'}"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
-def state_as(state, dtype, where):
-    """The state converted to the dtype of the parameters it steps (a float64
-    state given float32 parameters, after a checkpoint or a change of
-    arrays), or a ValueError naming ``where`` if its values do not fit."""
-    with np.errstate(over="ignore"):
-        converted = state.astype(dtype)
-    if not np.isfinite(converted).all():
-        raise ValueError(
-            f"{where} holds values up to {np.abs(state).max():g}, beyond the range of "
-            f"the parameters' dtype {np.dtype(dtype)}: call reset() (or load a state "
-            "that fits) before stepping them")
-    return converted
-
-
-def _as_grad(grad, params, where):
-    """``grad`` as a C-contiguous array of ``params``' shape and dtype that
-    does not share memory with it (a copy if it did)."""
-    grad = np.asarray(grad)
-    if grad.dtype.kind not in "biuf":
-        raise ValueError(f"{where}grad must be real numbers, got dtype {grad.dtype}")
-    if grad.shape != params.shape:
-        raise ValueError(f"{where}grad has shape {grad.shape}, params has shape "
-                         f"{params.shape}")
-    if np.may_share_memory(grad, params):
-        grad = grad.copy()      # the kernel writes params while reading grad
-    with np.errstate(over="ignore"):      # beyond float32's range: the step says so
-        return np.asarray(grad, dtype=params.dtype, order="C")   # keeps 0-d arrays 0-d
 
 
 class Optimizer(BaseEstimator):
@@ -271,7 +241,7 @@ class Optimizer(BaseEstimator):
         if self.__dict__.get("_compiled") is None:
             self._compiled = self._compile(self._values())
         params = check_param_array(params, "params")
-        grad = _as_grad(grad, params, "")
+        grad = as_grad(grad, params, "")
         state = self.__dict__.get("_state")
         created = state is None
         if created:
@@ -387,8 +357,6 @@ class Optimizer(BaseEstimator):
         ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'shape', 'step']
         """
         if self.__dict__.get("_groups"):
-            from ._optim_state import groups_state_dict
-
             return groups_state_dict(self)
         state = self.__dict__.get("_state")
         return {
@@ -440,8 +408,6 @@ class Optimizer(BaseEstimator):
         True
         """
         if "param_groups" in state_dict or self.__dict__.get("_groups"):
-            from ._optim_state import load_groups_state_dict
-
             load_groups_state_dict(self, state_dict)
             return self
         self.set_params(**state_dict["params"])
@@ -461,7 +427,7 @@ class Optimizer(BaseEstimator):
             raise ValueError("state_dict['state'] does not match state_dict['shape']")
         if not np.isfinite(state).all():
             raise ValueError("state_dict['state'] contains NaN or infinity")
-        step = _check_step(state_dict["step"], "state_dict['step']")
+        step = check_step(state_dict["step"], "state_dict['step']")
         self._check_state(state)
         self._state, self._shape, self._steps = state, shape, np.array([float(step)])
         return self
@@ -548,12 +514,4 @@ class Optimizer(BaseEstimator):
         return self
 
     def _step_groups(self, grads):
-        from ._optim_state import step_groups
-
         step_groups(self, grads)
-
-
-def _check_step(step, where):
-    if not (isinstance(step, (int, np.integer)) and 0 <= step <= 2**53):
-        raise ValueError(f"{where} must be an integer in [0, 2**53], got {step!r}")
-    return int(step)

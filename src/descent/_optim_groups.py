@@ -1,4 +1,5 @@
-"""Parameter groups of descent.optim (torch.optim's ``param_groups``).
+"""Parameter groups of descent.optim (torch.optim's ``param_groups``), and
+the checks of the arrays a step reads (parameters, gradients, state, step).
 
 A group is the arrays it steps, the hyper-parameters it sets for itself (the
 others are the optimizer's, looked up at each compile) and, once stepped, one
@@ -11,7 +12,14 @@ from numbers import Real
 
 import numpy as np
 
-__all__ = ["ParamGroup", "as_groups", "check_param_array"]
+from . import _kernels
+
+__all__ = ["LAYOUT", "ParamGroup", "as_grad", "as_groups", "check_param_array", "check_step",
+           "state_as"]
+
+# The kernel's step codes that name a fault of the arrays (not of their values).
+LAYOUT = (_kernels.StepCode.STEP_PARAMS_LAYOUT, _kernels.StepCode.STEP_GRAD_LAYOUT,
+          _kernels.StepCode.STEP_SHAPE, _kernels.StepCode.STEP_STATE)
 
 
 def check_param_array(p, where):
@@ -333,3 +341,38 @@ class ParamGroup(dict):
         {'lr': 0.5, 'name': 'w'}
         """
         return {k: v for k, v in dict.items(self) if k != "params"}
+
+
+def state_as(state, dtype, where):
+    """The state converted to the dtype of the parameters it steps (a float64
+    state given float32 parameters, after a checkpoint or a change of
+    arrays), or a ValueError naming ``where`` if its values do not fit."""
+    with np.errstate(over="ignore"):
+        converted = state.astype(dtype)
+    if not np.isfinite(converted).all():
+        raise ValueError(
+            f"{where} holds values up to {np.abs(state).max():g}, beyond the range of "
+            f"the parameters' dtype {np.dtype(dtype)}: call reset() (or load a state "
+            "that fits) before stepping them")
+    return converted
+
+
+def as_grad(grad, params, where):
+    """``grad`` as a C-contiguous array of ``params``' shape and dtype that
+    does not share memory with it (a copy if it did)."""
+    grad = np.asarray(grad)
+    if grad.dtype.kind not in "biuf":
+        raise ValueError(f"{where}grad must be real numbers, got dtype {grad.dtype}")
+    if grad.shape != params.shape:
+        raise ValueError(f"{where}grad has shape {grad.shape}, params has shape "
+                         f"{params.shape}")
+    if np.may_share_memory(grad, params):
+        grad = grad.copy()      # the kernel writes params while reading grad
+    with np.errstate(over="ignore"):      # beyond float32's range: the step says so
+        return np.asarray(grad, dtype=params.dtype, order="C")   # keeps 0-d arrays 0-d
+
+
+def check_step(step, where):
+    if not (isinstance(step, (int, np.integer)) and 0 <= step <= 2**53):
+        raise ValueError(f"{where} must be an integer in [0, 2**53], got {step!r}")
+    return int(step)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._optim_base import _LAYOUT, _as_grad, _check_step, state_as
-from ._optim_groups import check_param_array
+from ._optim_groups import LAYOUT, as_grad, check_param_array, check_step, state_as
 
 __all__ = ["groups_state_dict", "load_groups_state_dict", "step_groups"]
 
@@ -68,7 +67,7 @@ def _fix(code, i, params, grads, states):
     if p.size * 3 != states[i].size:
         raise ValueError(f"{where} changed size from {states[i].size // 3} to {p.size} "
                          "between steps; call reset() to start over")
-    g = _as_grad(grads[i], p, f"grads[{i}]: ")
+    g = as_grad(grads[i], p, f"grads[{i}]: ")
     if any(np.may_share_memory(g, q) for q in params):
         g = g.copy()            # a view of a parameter updated before it is read
     grads[i] = g
@@ -79,7 +78,7 @@ def _run(opt, kernel, lr, params, grads, states, steps, mode, offset=0):
     converts one more gradient); a bad value raises its error."""
     for _ in range(len(params) + 1):
         code = kernel.step(lr, params, grads, states, steps, mode)
-        if code not in _LAYOUT:
+        if code not in LAYOUT:
             break
         _fix(code, kernel.failed, params, grads, states)
     if code:
@@ -166,7 +165,7 @@ def _loaded_state(opt, entry, p, where):
     shape = entry.get("shape")
     if shape is None or tuple(shape) != p.shape:
         raise ValueError(f"{where}['shape'] is {shape!r}, the parameter's shape is {p.shape}")
-    step = _check_step(entry.get("step"), f"{where}['step']")
+    step = check_step(entry.get("step"), f"{where}['step']")
     state = np.zeros((3, p.size), dtype=p.dtype)
     for row, name in enumerate(opt._state_names):
         if not name:
