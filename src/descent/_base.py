@@ -1,10 +1,8 @@
 """What descent's SGD estimators share: the training call (the model state,
-the kernel's Workspace, the stopping rule, divergence and rollback), the
-fitted attributes it publishes, prediction from them, sparsify/densify.
+the kernel's Workspace, the stopping rule, divergence and rollback); the
+model it publishes is descent._model's.
 
-The public ``coef_`` and ``intercept_`` are the model: ``predict`` reads
-them, and a fit goes on from them (an assigned ``coef_`` is honoured, as in
-scikit-learn). The private state is what the algorithm carries between calls:
+The private state is what the algorithm carries between calls:
 ``_theta`` (the iterate, K rows of coef and intercept, in the fitted target
 space), ``_avg`` (the running average of the iterates), ``_rule_state`` (the
 update rule's moments), ``_q`` and ``_u`` (the cumulative L1 penalty),
@@ -23,19 +21,18 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._losses import LOSSES, loss_parameter
 from ._lr_base import LRSchedule
 from ._lr_drive import copy_state, make_driver
+from ._model import LinearModel
 from ._optimal import optimal_t0, search_optimal_eta0
 from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan
 from ._scaling import LOSS_POWER, TargetScaling
 from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
 from ._validation import (
-    FLOATS,
     check_data,
     check_params,
     kernel_X,
@@ -57,7 +54,7 @@ _FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init"
            "validation_loss_curve_", "best_epoch_")
 
 
-class BaseSGD(CallbackSupportMixin, BaseEstimator):
+class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
     """The training call of descent's SGD estimators (not public); with
     scikit-learn >= 1.9, its callbacks (``set_callbacks``: descent._callbacks)."""
 
@@ -137,136 +134,6 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
         eta = search_optimal_eta0(plan, self._theta, X, y, sample_weight, train_idx,
                                   seed, self.alpha)
         return optimal_t0(eta, self.alpha)
-
-    # -- public methods shared ------------------------------------------------
-    def sparsify(self):
-        """Store ``coef_`` as a scipy.sparse CSR matrix.
-
-        Worth it when most coefficients are 0 (e.g. with an L1 penalty): the
-        matrix holds the non-zeros only. ``predict`` and further training
-        work with it; ``intercept_`` is unchanged.
-
-        Returns
-        -------
-        self : object
-            The estimator, its ``coef_`` a CSR matrix of shape (1,
-            n_features) or (n_outputs, n_features).
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the estimator has no ``coef_``.
-
-        See Also
-        --------
-        densify : Back to a dense ``coef_``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import descent
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.standard_normal((200, 20))
-        >>> y = X[:, 0] - X[:, 1]                     # 2 of 20 features matter
-        >>> model = descent.SGDRegressor(penalty="l1", alpha=0.05, optimizer="adam",
-        ...                              random_state=0).fit(X, y)
-        >>> model.sparsify().coef_.nnz < 20
-        True
-        >>> model.predict(X[:2]).shape
-        (2,)
-        """
-        check_is_fitted(self, "coef_")
-        self.coef_ = sp.csr_matrix(np.atleast_2d(self.coef_))
-        return self
-
-    def densify(self):
-        """Store ``coef_`` as a dense NumPy array again (the default).
-
-        Undoes :meth:`sparsify`; no effect on a dense ``coef_``.
-
-        Returns
-        -------
-        self : object
-            The estimator, its ``coef_`` an ndarray of the shape a fit gives.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the estimator has no ``coef_``.
-
-        See Also
-        --------
-        sparsify : Store ``coef_`` as a sparse matrix.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import descent
-        >>> X = np.random.default_rng(0).standard_normal((100, 3))
-        >>> model = descent.SGDRegressor(random_state=0).fit(X, X[:, 0]).sparsify()
-        >>> type(model.densify().coef_).__name__, model.coef_.shape
-        ('ndarray', (3,))
-        """
-        check_is_fitted(self, "coef_")
-        if sp.issparse(self.coef_):
-            dense = self.coef_.toarray()
-            self.coef_ = dense if self._coef_is_2d() else dense.ravel()
-        return self
-
-    def _decision(self, X):
-        """X @ coef_.T + intercept_, from the public attributes."""
-        check_is_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, reset=False)
-        coef, intercept = self._public_model()
-        if X.dtype == np.float32:      # a float32 model's product stays float32
-            coef, intercept = coef.astype(np.float32), intercept.astype(np.float32)
-        if X.shape[1] != coef.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} features, but the model has "
-                             f"{coef.shape[1]} coefficients per target")
-        out = np.asarray(X @ coef.T) + intercept
-        return out if self._coef_is_2d() else out[:, 0]
-
-    def _coef_is_2d(self):
-        """Whether the model has several targets (coef_ 2-D), also for a
-        coef_ assigned to an estimator that was never fitted."""
-        if hasattr(self, "_multi_output"):
-            return self._multi_output
-        if sp.issparse(self.coef_):
-            return self.coef_.shape[0] > 1
-        return np.ndim(self.coef_) == 2
-
-    def _public_model(self):
-        """(coef (K, d) dense, intercept (K,)) as published or assigned."""
-        coef = self.coef_.toarray() if sp.issparse(self.coef_) else np.asarray(
-            self.coef_, dtype=np.float64)
-        coef = np.atleast_2d(coef)
-        intercept = np.broadcast_to(np.asarray(self.intercept_, dtype=np.float64).ravel(),
-                                    (coef.shape[0],))
-        return coef, intercept
-
-    # scikit-learn's names for the state of averaging (present only with it)
-    @property
-    def _standard_coef(self):
-        return self._averaging_part(0)[0]
-
-    @property
-    def _standard_intercept(self):
-        return self._averaging_part(0)[1]
-
-    @property
-    def _average_coef(self):
-        return self._averaging_part(1)[0]
-
-    @property
-    def _average_intercept(self):
-        return self._averaging_part(1)[1]
-
-    def _averaging_part(self, which):
-        if not self.average or not hasattr(self, "_theta"):
-            raise AttributeError("only an averaged model has its standard and average parts")
-        model = self._scaling.decode(self._theta if which == 0 else self._avg[:, :-1])
-        coef = model[:, :-1] if self._multi_output else model[0, :-1]
-        return coef, model[:, -1]
 
     # -- fit / partial_fit ----------------------------------------------------
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
@@ -613,31 +480,6 @@ class BaseSGD(CallbackSupportMixin, BaseEstimator):
             for name, value in backup.items():
                 setattr(self, name, value)
 
-    def _averaging(self, t):
-        """Whether the published model is the running average at update count t."""
-        return bool(self.average) and self.average <= t - 1.0
-
-    def _published_model(self, t):
-        """(coef_, intercept_) of the state at update count t (averaged if
-        on), in the targets' unit and X's dtype: new arrays."""
-        theta = self._avg[:, :-1] if self._averaging(t) else self._theta
-        model = self._scaling.decode(theta).astype(getattr(self, "_dtype", np.float64),
-                                                   copy=False)
-        coef = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
-        return coef, model[:, -1].copy()
-
-    def _publish(self):
-        """coef_ / intercept_ from the state; remembered to notice later
-        assignments."""
-        self.coef_, self.intercept_ = self._published_model(self.t_)
-        self._published = (np.atleast_2d(self.coef_).copy(), self.intercept_.copy())
-
-    def _fitted_attributes(self, ws):
-        """What a copy of the estimator needs to predict with the model a
-        running Workspace holds (the callbacks' ``fitted_estimator``)."""
-        coef, intercept = self._published_model(ws.t)
-        return {"coef_": coef, "intercept_": intercept, "n_iter_": ws.n_epochs,
-                "t_": ws.t}
 
 
 def penalty_parts(penalty, alpha, l1_ratio):
