@@ -1,12 +1,12 @@
 # The compiled module of descent: the Workspace a training call runs its
-# epochs in and the one switch that acts on the training path; included at
+# epochs in (the switch on the training path is kernel/paths.pxd); included at
 # the end, descent.optim's step (kernel/optim_step.pxi) and the py_* wrappers
 # through which the tests reach the layers (kernel/py_wrappers.pxi).
 #
 # The layers live in src/descent/kernel/ as .pxd files of `cdef inline`
 # functions, compiled into this one module (docs/architecture.md):
 #   platform -> (types: _kernels.pxd) -> rows -> losses, penalties -> rules
-#   -> lazy -> evaluate, loop_plain, loop_rule, loop_lazy, loop_hogwild.
+#   -> lazy -> evaluate, loop_plain, loop_rule, loop_lazy, loop_hogwild -> paths.
 # Every helper is `noexcept nogil`; an epoch runs with the GIL released.
 # Directives (boundscheck, wraparound, cdivision, ...) come from CMake and the
 # build type, never from these files.
@@ -24,17 +24,9 @@ from descent.kernel.evaluate cimport (
 )
 from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_init
 from descent.kernel.optim_pass cimport SCAN_OK, scan_inputs, update_pass
-from descent.kernel.loop_hogwild cimport hogwild_dense, hogwild_sparse
-from descent.kernel.loop_lazy cimport epoch_lazy
-from descent.kernel.loop_plain cimport epoch_plain, epoch_plain_by_feature
-from descent.kernel.loop_rule cimport (
-    batch_gradient, epoch_batched, epoch_rule, gradient_chunks, gradient_stride,
-)
-from descent.kernel.losses cimport (
-    EpsilonInsensitiveT, HingeT, HuberT, LogLossT, LossT, ModifiedHuberT, SoftmaxT,
-    SquaredEpsilonInsensitiveT, SquaredErrorT, SquaredHingeT, any_loss_grad,
-    softmax_loss_grad,
-)
+from descent.kernel.loop_rule cimport gradient_chunks, gradient_stride
+from descent.kernel.losses cimport any_loss_grad, softmax_loss_grad
+from descent.kernel.paths cimport is_hogwild, run_layout
 from descent.kernel.penalties cimport penalty_value
 from descent.kernel.platform cimport (
     DESCENT_BUILD_TYPE, DESCENT_HAVE_OPENMP, DESCENT_MAX_THREADS, DESCENT_SIMD, descent_align64,
@@ -63,76 +55,6 @@ def max_threads():
     build without OpenMP)."""
     return DESCENT_MAX_THREADS()
 
-
-# ---------------------------------------------------------------------------
-# The path switch: the loss and the row layout pick the compiled instance
-# (fused tag types), the path the loop family.
-
-cdef double run_path(LossT* kind, LayoutT* lay, const Data* D, const Settings* s,
-                     const RuleParams* rp, const row_t* idx, Py_ssize_t n, Buffers* B,
-                     Progress* P) noexcept nogil:
-    if s.path == PLAIN:
-        if D.K == 1:
-            return epoch_plain(kind, lay, <OneTargetT*>NULL, D, s, idx, n, B, P)
-        if B.by_feature != NULL:       # CSR rows, no averaging (_allocate)
-            return epoch_plain_by_feature(kind, lay, D, s, idx, n, B, P)
-        return epoch_plain(kind, lay, <ManyTargetsT*>NULL, D, s, idx, n, B, P)
-    if s.path == RULE:
-        return epoch_rule(kind, lay, D, s, rp, idx, n, B, P)
-    if s.path == MINI_BATCH:
-        return epoch_batched(kind, lay, D, s, rp, idx, n, s.batch_size, B, P)
-    if s.path == FULL_BATCH:
-        return epoch_batched(kind, lay, D, s, rp, idx, n, n, B, P)
-    if s.path == GRADIENT:     # into B.g; the model does not move
-        return batch_gradient(kind, lay, D, s, idx, n, B.theta, B, s.n_threads)
-    if LayoutT is SparseT or LayoutT is Sparse32T:
-        if s.path == LAZY:
-            return epoch_lazy(kind, lay, D, s, rp, idx, n, B, P)
-        return hogwild_sparse(kind, lay, D, s, rp, idx, n, B, P)     # HOGWILD_*
-    else:
-        return hogwild_dense(kind, lay, D, s, rp, idx, n, B, P)      # HOGWILD_*
-
-
-cdef double run_loss(LayoutT* lay, const Data* D, const Settings* s, const RuleParams* rp,
-                     const row_t* idx, Py_ssize_t n, Buffers* B,
-                     Progress* P) noexcept nogil:
-    if s.loss == SQUARED_ERROR:
-        return run_path(<SquaredErrorT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == HUBER:
-        return run_path(<HuberT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == EPSILON_INSENSITIVE:
-        return run_path(<EpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == SQUARED_EPSILON_INSENSITIVE:
-        return run_path(<SquaredEpsilonInsensitiveT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == HINGE:
-        return run_path(<HingeT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == LOG_LOSS:
-        return run_path(<LogLossT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == MODIFIED_HUBER:
-        return run_path(<ModifiedHuberT*>NULL, lay, D, s, rp, idx, n, B, P)
-    elif s.loss == SQUARED_HINGE:
-        return run_path(<SquaredHingeT*>NULL, lay, D, s, rp, idx, n, B, P)
-    return run_path(<SoftmaxT*>NULL, lay, D, s, rp, idx, n, B, P)
-
-
-cdef double run_layout(const Data* D, const Settings* s, const RuleParams* rp,
-                       const row_t* idx, Py_ssize_t n, Buffers* B,
-                       Progress* P) noexcept nogil:
-    # The switch on the row layout: dense or CSR, float64 or float32.
-    if D.sparse:
-        if D.single:
-            return run_loss(<Sparse32T*>NULL, D, s, rp, idx, n, B, P)
-        return run_loss(<SparseT*>NULL, D, s, rp, idx, n, B, P)
-    if D.single:
-        return run_loss(<Dense32T*>NULL, D, s, rp, idx, n, B, P)
-    return run_loss(<DenseT*>NULL, D, s, rp, idx, n, B, P)
-
-
-cdef inline bint is_hogwild(int path) noexcept nogil:
-    return path == HOGWILD_PLAIN or path == HOGWILD_RULE
-
-
-# ---------------------------------------------------------------------------
 
 cdef class Workspace:
     """One training call: the rows, the model, and the work buffers its path needs.
@@ -317,7 +239,7 @@ cdef class Workspace:
     cdef _allocate(self):
         # The work buffers of this path, all freed in __dealloc__.
         cdef Py_ssize_t K = self.D.K, d = self.D.d, nth = self.s.n_threads
-        cdef Py_ssize_t stride = gradient_stride(K, d), S, size, nnz
+        cdef Py_ssize_t stride = gradient_stride(K, d)
         cdef int path = self.s.path
         cdef Buffers* B = &self.B
         B.wscale = <double*>malloc(K * sizeof(double))
@@ -331,26 +253,7 @@ cdef class Workspace:
                                      * sizeof(double))
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
-        # an epoch's non-zeros (its rows' mean times its rows)
-        nnz = (self.D.indptr[self.D.n_rows] // max(1, self.D.n_rows) * self.train_idx.shape[0]
-               if self.D.sparse else 0)
-        if self.D.sparse and K > 1 and (
-                (path == LAZY and nnz >= 2 * (d + 1))
-                or (path == PLAIN and self.s.average_start == 0.0 and nnz >= d + 1)):
-            # the model (and q, or the rule's state) feature-major for the
-            # epochs (kernel/rows.pxd), zeroed (the padding is read by the
-            # weight scale's fold): PLAIN (d + 1) runs, then d runs of q for L1;
-            # LAZY (d + 1) blocks of 4 runs. Only for epochs whose rows
-            # outweigh copying the model in and out: measured, 20 classes of
-            # 100,000 features, lazy Adam on 200 rows of 20 non-zeros took
-            # 208 ms with the copy, 115 without; 20,000 rows 2.1 s, 2.8 s
-            S = feature_stride(K)
-            size = ((d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0)
-                    if path == PLAIN else (d + 1) * 4 * S)
-            self.by_feature_raw = calloc(size + 8, sizeof(double))
-            if self.by_feature_raw == NULL:
-                raise MemoryError("descent could not allocate its work buffers")
-            B.by_feature = descent_align64(self.by_feature_raw)
+        self._allocate_by_feature()
         if path == LAZY or (is_hogwild(path) and self.D.sparse):
             B.lazy = <double*>malloc(7 * d * sizeof(double))
             if B.lazy == NULL:
@@ -359,6 +262,31 @@ cdef class Workspace:
             self._allocate_thread_copies()
         if is_hogwild(path) and self.D.sparse:
             self._allocate_feature_shares()
+
+    cdef _allocate_by_feature(self):
+        # The model (and q, or the rule's state) feature-major for the epochs
+        # of several targets on CSR rows (kernel/rows.pxd), zeroed (the padding
+        # is read by the weight scale's fold): PLAIN (d + 1) runs, then d runs
+        # of q for L1; LAZY (d + 1) blocks of 4 runs. Only for epochs whose
+        # non-zeros outweigh copying the model in and out: measured, 20
+        # classes of 100,000 features, lazy Adam on 200 rows of 20 non-zeros
+        # took 208 ms with the copy, 115 without; 20,000 rows 2.1 s, 2.8 s.
+        cdef Py_ssize_t K = self.D.K, d = self.D.d, S, size, nnz
+        cdef int path = self.s.path
+        if not self.D.sparse or K == 1:
+            return
+        # an epoch's non-zeros (its rows' mean times its rows)
+        nnz = self.D.indptr[self.D.n_rows] // max(1, self.D.n_rows) * self.train_idx.shape[0]
+        if not ((path == LAZY and nnz >= 2 * (d + 1))
+                or (path == PLAIN and self.s.average_start == 0.0 and nnz >= d + 1)):
+            return
+        S = feature_stride(K)
+        size = ((d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0)
+                if path == PLAIN else (d + 1) * 4 * S)
+        self.by_feature_raw = calloc(size + 8, sizeof(double))
+        if self.by_feature_raw == NULL:
+            raise MemoryError("descent could not allocate its work buffers")
+        self.B.by_feature = descent_align64(self.by_feature_raw)
 
     cdef _allocate_thread_copies(self):
         # Dense Hogwild!: per thread, loss, dloss (K), weight scales (K), model

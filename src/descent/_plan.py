@@ -3,7 +3,7 @@ epochs run on and the settings the kernel takes.
 
 Every "which loop runs?" question is answered here, in :func:`make_plan`, and
 carried to the kernel as the ``path`` field of its ``Settings`` struct, where
-one switch acts on it (``_kernels.pyx``, ``run_path``). The paths:
+one switch acts on it (``kernel/paths.pxd``, ``run_path``). The paths:
 
 =============== ==============================================================
 ``PLAIN``        per-sample scikit-learn SGD: ``optimizer="sgd"`` (the string)
