@@ -7,9 +7,6 @@ of the rows)."""
 from __future__ import annotations
 
 import math
-import os
-import sys
-import types
 import warnings
 
 import dask
@@ -18,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._scaling import scaling_from_moments
+from ._warnings import user_stacklevel
 
 __all__ = ["dask_inputs", "pack_block", "persist_blocks", "preset_classes",
            "global_scaling"]
@@ -33,7 +31,6 @@ SKEW_SHARES = 0.2
 SKEW_ABOVE = 0.25
 SKEW_TOGETHER = 0.05
 MEDIAN_SAMPLE = 20_000      # rows drawn (over all blocks) to estimate the median
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def dask_inputs(X, y, sample_weight):
@@ -236,11 +233,6 @@ def _warn_skewed_above(above, n_rows, ids):
 
 
 def _warn_skewed(what):
-    # attributed to the caller's line: the first frame outside this package
-    frame: types.FrameType | None = sys._getframe(0)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
     warnings.warn(
         f"fit_dask: {what}. fit_dask trains on the rows block by block, so a "
         "block that is not a random sample of the rows (sorted by label, target "
@@ -248,7 +240,7 @@ def _warn_skewed(what):
         "result depends on which worker holds which block. Shuffle the rows "
         "before blocking them, e.g. perm = numpy.random.default_rng(0)"
         ".permutation(n_samples); X, y = X[perm], y[perm].",
-        UserWarning, stacklevel=level)
+        UserWarning, stacklevel=user_stacklevel())
 
 
 # ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from . import _kernels
 from ._plan import PENALTIES, make_plan
 from ._sgd import SGDRegressor
 from ._validation import check_params
+from ._warnings import user_stacklevel
 
 __all__ = ["LRFindResult", "lr_find"]
 
@@ -505,7 +506,8 @@ def _warn_at_edges(i_min, n_tried, diverged):
     if i_min == 0 and n_tried > 1:
         warnings.warn("the smoothed objective was lowest at the first step size: the "
                       "suggestion lies below the range tried; lower min_lr",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=user_stacklevel())
     elif i_min == n_tried - 1 and not diverged:
         warnings.warn("the smoothed objective was still falling at max_lr: the "
-                      "suggestion may be too small; raise max_lr", UserWarning, stacklevel=3)
+                      "suggestion may be too small; raise max_lr", UserWarning,
+                      stacklevel=user_stacklevel())

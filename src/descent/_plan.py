@@ -38,6 +38,7 @@ from joblib import effective_n_jobs
 from . import _kernels
 from ._losses import loss_parameter
 from ._lr_base import LRSchedule
+from ._warnings import user_stacklevel
 from .optim import Optimizer, make_optimizer
 
 Path = _kernels.Path
@@ -72,7 +73,7 @@ def n_threads(n_jobs):
         if effective_n_jobs(n_jobs) > 1:
             warnings.warn(
                 f"n_jobs={n_jobs!r}: this build of descent has no OpenMP, so it runs "
-                "on one thread (descent.show_config())", UserWarning, stacklevel=6)
+                "on one thread (descent.show_config())", UserWarning, stacklevel=user_stacklevel())
         return 1
     return min(effective_n_jobs(n_jobs), max(1, _kernels.max_threads()))
 

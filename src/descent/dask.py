@@ -118,6 +118,7 @@ from ._lr_drive import check_schedule, schedule_of
 from ._plan import make_plan
 from ._sgd import SGDRegressor
 from ._stopping import Outcome, StoppingRule
+from ._warnings import user_stacklevel
 
 __all__ = ["fit_dask"]
 
@@ -415,7 +416,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
         warnings.warn(
             "Maximum number of iteration reached before convergence. "
             "Consider increasing max_iter to improve the fit.", ConvergenceWarning,
-            stacklevel=2)
+            stacklevel=user_stacklevel())
     return estimator
 
 
