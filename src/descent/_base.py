@@ -39,6 +39,7 @@ from ._validation import (
     start_point,
     validation_split,
 )
+from ._warnings import user_stacklevel
 from .optim import OPTIMIZER_NAMES, Optimizer
 
 MAX_INT = np.iinfo(np.int32).max
@@ -334,7 +335,10 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
             early_stopping=self.early_stopping, reference=reference,
             verbose=self.verbose, probe=probe if fitting else None,
-            unit=1.0 if plan.plain else objective_unit, max_iter=max_iter,
+            # scikit-learn's rule in its units on its own path; elsewhere in
+            # those of standardized targets, as the probe's
+            unit=1.0 if plan.plain else objective_unit if weights is not None
+            else probe_unit, max_iter=max_iter,
             deterministic=plan.path == int(_kernels.Path.FULL_BATCH))
         best = {}
 
@@ -364,11 +368,13 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 else ws.objective(max_rows=FINAL_CHECK_ROWS), ws.finite, reference):
             outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
+            message = (         # before _undo, which forgets the optimal schedule's t0
+                f"Training ({self._optimizer_name()}) diverged at epoch {ws.n_epochs}: "
+                "the weights overflowed or the training objective grew by orders of "
+                "magnitude. Scale the data (e.g. StandardScaler) or "
+                + self._lower_step(plan) + ".")
             self._undo(first and fitting, backup)
-            raise ValueError(
-                f"SGD diverged at epoch {ws.n_epochs}: the weights overflowed or the "
-                "training objective grew by orders of magnitude. Scale the data "
-                "(e.g. StandardScaler) or " + self._lower_step(plan) + ".")
+            raise ValueError(message)
         if best and self.early_stopping:
             self._theta[:], self._avg[:] = best["theta"], best["avg"]
             self.best_epoch_ = rule.best_epoch
@@ -398,19 +404,30 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             return
         gap = probe() if (cause is None and not self.early_stopping
                           and probe is not None) else rule.gap
+        limit = self.tol * (1.0 if probe is None else probe.tol_scale())
+        if cause is None and gap is not None and gap.decrease <= limit:
+            return      # stationary within tol: the epochs ran out, not the fit
         message = ("Maximum number of iteration reached before convergence. Consider "
                    "increasing max_iter to improve the fit." if cause is None
                    else f"Stopped before convergence: {cause}.")
         if gap is not None:
             curve = np.asarray(self.loss_curve_[-10:])
             noisy = len(curve) > 2 and np.any(np.diff(curve) > 0)
+            scaled = ("" if limit > 0.9 * self.tol else
+                      f"; the stop needs at most {limit:.3g}, tol scaled down for an "
+                      "objective this small")
             message += (
-                f" The training objective is still about {gap.decrease:.3g} above its "
-                f"minimum ({gap.relative:.1%} of it; {self._GAP_UNIT}"
-                "estimated from its gradient and curvature on the training rows). "
-                + "Standardize X (StandardScaler) if it is not; "
-                + self._advice(noisy))
-        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+                f" The training objective is still about {gap.relative:.1%} above its "
+                f"minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
+                f"gradient, curvature and a line search on the training rows{scaled}). "
+                + self._advice(noisy, probe, stalled=cause is not None))
+        warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
+
+    def _optimizer_name(self):
+        """The optimizer as the messages name it: optimizer='adam', or the class."""
+        if isinstance(self.optimizer, Optimizer):
+            return type(self.optimizer).__name__
+        return f"optimizer={self.optimizer!r}"
 
     def _lower_step(self, plan):
         """How to lower this plan's step, in the divergence message."""
@@ -424,24 +441,43 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             ", or the optimizer's lr" if isinstance(self.optimizer, Optimizer) else "")
             + f"; it is {plan.lr!r})")
 
-    def _advice(self, noisy):
-        """What to change, for a loss curve that is noisy at its end or not."""
-        schedule = make_plan(self, sparse=False, threads=1).fields["schedule"]
+    def _advice(self, noisy, probe, stalled):
+        """What to change, for the cause the fit shows: a loss nearly absolute
+        (epsilon far below the targets' spread), unscaled targets on an
+        update rule's path, the optimal schedule, or the loss curve's end
+        (noisy or not; ``stalled``: stopped before max_iter, where more
+        epochs would not help)."""
+        plan = make_plan(self, sparse=False, threads=1)
+        schedule = plan.fields["schedule"]
+        if self.loss in ("huber", "epsilon_insensitive") and probe.tol_scale() < 0.1:
+            return (f"The loss is nearly the absolute error (epsilon={self.epsilon:g} is "
+                    "small next to the targets' spread), whose gradient does not shrink "
+                    "near the optimum: use optimizer='adam', or a larger epsilon.")
+        if (not plan.plain and getattr(self, "scale_targets", "auto") is False
+                and not 1e-2 <= probe.unit <= 1e2):
+            return (f"The targets' variance is {probe.unit:.3g} and scale_targets=False "
+                    "fits them as they are, out of reach of steps of the size of lr: "
+                    "leave scale_targets='auto', or standardize y.")
+        prefix = "Standardize X (StandardScaler) if it is not; "
         if schedule == int(_kernels.Schedule.OPTIMAL):
             # eta0 is not the optimal schedule's: its steps are 1 / (alpha t)
-            return ("the optimal schedule's steps 1 / (alpha t) shrink slowly for a "
-                    "small alpha: use average=True, or optimizer='adam', or increase "
-                    "max_iter." if not self.average else
-                    "use optimizer='adam' or a full batch (batch_size=None), or "
-                    "increase max_iter.")
+            return (prefix + "the optimal schedule's steps 1 / (alpha t) shrink slowly "
+                    "for a small alpha: use optimizer='adam', or increase max_iter.")
+        if not noisy and stalled:
+            # measured: full-batch fits of breast cancer's log loss (alpha 1e-4,
+            # nearly separable) stalled 75-80 % above the optimum whatever
+            # max_iter; per-sample "sgd" reached 0.6 %
+            return (prefix + "the loss curve decreases steadily but too slowly for more "
+                    "epochs to help (an ill-conditioned objective, e.g. a small alpha): "
+                    "raise eta0 or alpha, or use per-sample steps (batch_size=1).")
         if not noisy:
-            return ("the loss curve decreases steadily but slowly: raise eta0, or "
-                    "increase max_iter.")
+            return (prefix + "the loss curve decreases steadily but slowly: raise eta0, "
+                    "or increase max_iter.")
         if schedule == int(_kernels.Schedule.ADAPTIVE):
-            return ("the loss curve goes up and down at the end: lower eta0, or use "
-                    "average=True (the adaptive schedule already divides the step by "
-                    "5 on each plateau).")
-        return ("the loss curve goes up and down at the end: lower eta0, or use "
+            return (prefix + "the loss curve goes up and down at the end: lower eta0, or "
+                    "use average=True (the adaptive schedule already divides the step "
+                    "by 5 on each plateau).")
+        return (prefix + "the loss curve goes up and down at the end: lower eta0, or use "
                 "learning_rate='adaptive' or average=True.")
 
     def _record(self, ws, rule, fitting):

@@ -19,6 +19,7 @@ from ._losses import LOSSES, LossTable, loss_info
 from ._optimal import optimal_t0
 from ._plan import CLASSIFIER_DEFAULTS, max_row_norm
 from ._validation import FLOATS, check_csr, check_rows, validation_split
+from ._warnings import user_stacklevel
 
 __all__ = ["SGDClassifier"]
 
@@ -186,7 +187,8 @@ descent.schedules schedule, default="auto"
         coefficient at every step (the iterates of dense X); ``"auto"`` is
         lazy without ``average``, dense with it. ``"lazy"`` with ``average``
         or ``batch_size != 1`` raises ``ValueError``, and so does ``"dense"``
-        with Hogwild! threads on sparse X.
+        with Hogwild! threads on sparse X; on dense X every step updates every
+        coefficient, whatever ``sparse_update`` says.
     multi_class : {"ovr", "multinomial"}, default="ovr"
         ``"ovr"``: one binary problem per class (scikit-learn's). With
         ``loss="log_loss"``, ``"multinomial"`` fits the softmax model:
@@ -451,7 +453,8 @@ descent.schedules schedule, default="auto"
             warnings.warn(
                 "Negative values for `power_t` are deprecated in version 1.8 "
                 "and will raise an error in 1.10. "
-                "Use values in the range [0.0, inf) instead.", FutureWarning, stacklevel=3)
+                "Use values in the range [0.0, inf) instead.", FutureWarning,
+                stacklevel=user_stacklevel())
         # the classes are y's (descent.dask presets those of all the blocks)
         self._classes_arg = getattr(self, "_preset_classes", None)
         if hasattr(self, "classes_"):

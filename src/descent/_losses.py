@@ -31,7 +31,10 @@ class LossInfo:
     # model of the objective (the Gauss-Newton curvature) is trusted. Not for
     # the hinges and the modified Huber loss, whose curvature is 0 or jumps
     # across the margin: their model's gap overshot the objective itself
-    # (measured, iris and breast cancer), so scikit-learn's rule alone.
+    # (measured, iris and breast cancer), so scikit-learn's rule alone. (A
+    # line search alone as their check, tried: the default linear SVM of
+    # iris warned 24 % above its minimum at 0.97 accuracy, and scikit-learn's
+    # own n_iter_ tests failed.)
     probe: bool = True
 
 

@@ -16,8 +16,10 @@ when the rule wants to stop, a :class:`StationarityProbe` measures how far the
 model is from stationary: the exact gradient of the objective on the training
 rows (one pass), and the decrease one exact step along it (with the L1 part
 as a pseudo-gradient, a line search on the squared-loss model of the
-curvature: a second pass) would make. The run stops only if that decrease is
-at most ``tol`` in the units of the objective of standardized targets;
+curvature: a second pass) would make, confirmed, when it is small, by the
+exact objective along that step (a few more passes). The run stops only if
+that decrease is at most ``tol`` in the units of the objective of
+standardized targets;
 otherwise it goes on, and at ``max_iter`` the warning names the decrease that
 was left: a lower bound of the gap to the optimum.
 """
@@ -77,6 +79,8 @@ class Gap:
 # gain stops them.
 PROBE_MAX_ITERATIONS = 25
 PROBE_RTOL = 1e-4
+# Objective passes of the probe's line search (doubling or halving the step).
+LINE_SEARCH_STEPS = 8
 
 
 class StationarityProbe:
@@ -92,7 +96,10 @@ class StationarityProbe:
     curvature stands in where the loss's derivative jumps, Huber's upper
     bound 1 where it is capped) plus the penalty's L2 part ``l2``; the L1
     part ``l1`` enters as the minimum-norm subgradient, the coefficients it
-    holds at zero left out of the step.
+    holds at zero left out of the step. When that model's decrease is small
+    (at most the caller's threshold), a line search along its step measures
+    the exact objective's decrease (:meth:`_line_search`), and the gap is the
+    larger of the two.
     ``unit`` is what the fitted problem's objective counts per unit of the
     check's (1 on scaled paths; the targets' variance, or standard deviation
     for epsilon-insensitive, on the PLAIN path); ``objective_unit`` the same
@@ -112,6 +119,7 @@ class StationarityProbe:
         self.unit = unit
         self.objective_unit = objective_unit
         self.objective = math.nan        # the workspace's, at the last probe
+        self._tol_scale = None
 
     def pseudo_gradient(self):
         """The gradient of the objective at the model, with the L1 part's
@@ -141,23 +149,54 @@ class StationarityProbe:
         out[~free] = 0.0
         return out
 
-    def __call__(self):
+    def tol_scale(self):
+        """What ``tol`` is multiplied by for this objective: 1, or less where
+        even the model at the start of the targets (coefficients 0, the
+        intercept at the targets' shift) has an objective below 0.5, that of
+        standardized targets under the squared error, in the check's unit.
+        Huber with an ``epsilon`` far below the targets' spread is an absolute
+        loss times epsilon: on diabetes (epsilon 0.1 against a standard
+        deviation of 77) its whole objective is about 1e-3 in that unit, so
+        an absolute ``tol`` of 1e-3 accepted a model 7 % above the optimum.
+        One pass, on the first call."""
+        if self._tol_scale is None:
+            start = np.zeros_like(self.theta)
+            value = self.workspace.objective(start) / self.objective_unit
+            self._tol_scale = min(1.0, value / 0.5) if value == value else 1.0
+        return self._tol_scale
+
+    def __call__(self, threshold=math.inf):
+        """The :class:`Gap` of the published model; the line search runs only
+        if the quadratic model's decrease is at most ``threshold`` (a gap the
+        model already puts above it needs no confirming)."""
         model = None if self.published is None else self.published()
         if model is None:
-            return self._measure()
+            return self._measure(threshold)
         iterate = self.theta.copy()
         self.theta[:] = model
         try:
-            return self._measure()
+            return self._measure(threshold)
         finally:
             self.theta[:] = iterate
 
-    def _measure(self):
+    def _measure(self, threshold):
         g, free = self.pseudo_gradient()
         self.objective = self.workspace.objective()
+        decrease, x = self._newton_model(g, free)
+        decrease /= self.unit
+        if decrease <= threshold:
+            decrease = max(decrease, self._line_search(x) / self.objective_unit)
+        objective = self.objective / self.objective_unit
+        return Gap(decrease, decrease / max(objective, 1e-300), math.sqrt(float(np.sum(g * g))))
+
+    def _newton_model(self, g, free):
+        """The decrease of the quadratic model's minimum (conjugate gradients
+        on H x = g, in the fitted problem's unit) and the step x found; inf
+        and the gradient if the model has no curvature along a descent
+        direction."""
         r = g.copy()
+        x = np.zeros_like(g)
         rs = float(np.sum(r * r))
-        gnorm = math.sqrt(rs)
         decrease = 0.0
         p = r.copy()
         for _ in range(PROBE_MAX_ITERATIONS):
@@ -166,20 +205,46 @@ class StationarityProbe:
             hp = self._hessian(p, free)
             php = float(np.sum(p * hp))
             if not php > 0.0:
-                decrease = math.inf       # no curvature along a descent direction
-                break
+                return math.inf, g
             step = rs / php
             gain = 0.5 * step * rs        # what this CG iteration adds
             decrease += gain
+            x += step * p
             r -= step * hp
             new = float(np.sum(r * r))
             if gain <= PROBE_RTOL * decrease:
                 break
             p = r + (new / rs) * p
             rs = new
-        decrease /= self.unit
-        objective = self.objective / self.objective_unit
-        return Gap(decrease, decrease / max(objective, 1e-300), gnorm)
+        return decrease, x
+
+    def _line_search(self, x):
+        """The largest decrease of the exact objective found along the model's
+        step -x (in the workspace's unit): the step, then doubled while the
+        objective keeps falling, or halved while it does not fall. A real
+        point, so a lower bound of the gap that no model can overstate: where
+        the curvature stands in for a capped or jumping derivative (Huber with
+        large residuals, the hinges) the model's step is far too short, and
+        its decrease alone said "stationary" 12-49 % above the optimum
+        (Huber regression on unscaled diabetes targets, measured)."""
+        if not np.any(x):
+            return 0.0
+        trial = np.empty_like(self.theta)
+        best, scale, grow = 0.0, 1.0, None
+        for _ in range(LINE_SEARCH_STEPS):
+            np.subtract(self.theta, scale * x, out=trial)
+            found = self.objective - self.workspace.objective(trial)
+            if found > best:
+                best = found
+                if grow is False:      # the first shorter step that falls
+                    break
+                grow = True
+            elif grow:                 # a longer step fell less: past the minimum
+                break
+            else:                      # the model's step rose: shorter
+                grow = False
+            scale = scale * 2.0 if grow else scale * 0.5
+        return best
 
 
 class StoppingRule:
@@ -211,7 +276,7 @@ class StoppingRule:
         falling, or (``deterministic``, full-batch steps) extrapolated would not
         reach ``tol`` within ten times ``max_iter`` epochs; or (stochastic
         steps, whose gaps are too noisy to extrapolate) ``PATIENCE`` times
-        ``n_iter_no_change`` epochs after the first probe.
+        ``n_iter_no_change`` epochs after the last probe that halved the gap.
     max_iter : int
     deterministic : bool
         The epochs are exact full-batch steps.
@@ -241,6 +306,8 @@ class StoppingRule:
         self.best_epoch = 0
         self.no_improvement = 0
         self.gap: Gap | None = None
+        self.limit = self.tol               # tol scaled by the probe (tol_scale)
+        self.patience_from, self.patience_gap = 0, math.inf   # _out_of_patience
         self.probes: list[tuple[int, float]] = []   # (epoch, gap) of each probe
         self.hold = n_iter_no_change        # epochs before the next probe, doubling
         self.next_probe = 0
@@ -290,9 +357,10 @@ class StoppingRule:
         if self.probe is not None and not self.early_stopping:
             if self.n_epochs < self.next_probe and not self.adaptive:
                 return Outcome.CONTINUE       # too soon after a probe that said no
-            self.gap = self.probe()
+            self.limit = self.tol * self.probe.tol_scale()
+            self.gap = self.probe(self.limit)
             self.probes.append((self.n_epochs, self.gap.decrease))
-            if self.gap.decrease > self.tol:
+            if self.gap.decrease > self.limit:
                 if self.adaptive or self._hopeless() or self._out_of_patience():
                     return Outcome.STALLED
                 self.no_improvement = 0
@@ -306,11 +374,19 @@ class StoppingRule:
 
     def _out_of_patience(self):
         """Stochastic steps: give up PATIENCE * n_iter_no_change epochs after
-        the first probe (their gaps are too noisy to extrapolate; a budget
-        that grows with n_iter_no_change keeps longer patience stopping later)."""
+        the last probe whose gap was at most half the gap that last restarted
+        the count (the first probe's at first). Their gaps are too noisy to
+        extrapolate, but halving is progress: counted from the first probe
+        alone, the default log-loss fit of breast cancer gave up at epoch 203,
+        11 % above the optimum, where it reaches 0.06 % by epoch 2,000 (a
+        budget that grows with n_iter_no_change keeps longer patience
+        stopping later)."""
         if self.deterministic:
             return False
-        return self.n_epochs - self.probes[0][0] >= PATIENCE * self.n_iter_no_change
+        epoch, gap = self.probes[-1]
+        if len(self.probes) == 1 or gap <= 0.5 * self.patience_gap:
+            self.patience_from, self.patience_gap = epoch, gap
+        return self.n_epochs - self.patience_from >= PATIENCE * self.n_iter_no_change
 
     def _hopeless(self):
         """Whether the gaps of the probes so far, as a power of the epoch count
@@ -329,7 +405,7 @@ class StoppingRule:
             return True                   # no progress at all (a noise floor)
         if not self.deterministic:
             return False
-        log_needed = (math.log(self.tol) - intercept) / slope
+        log_needed = (math.log(max(self.limit, 1e-300)) - intercept) / slope
         return log_needed > math.log(10 * self.max_iter)
 
 

@@ -15,6 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._lr_drive import check_schedule
 from ._plan import hogwild_requested
+from ._warnings import user_stacklevel
 from .optim import Optimizer
 
 # The dtypes of X the kernels read in place (float32 widened as it is read);
@@ -45,6 +46,8 @@ def check_params(est, for_partial_fit=False):
         raise ValueError(
             "average is not supported with n_jobs > 1 and batch_size=1 (lock-free "
             "Hogwild! updates): use n_jobs=1, or batch_size > 1 / None")
+    if isinstance(est.batch_size, (bool, np.bool_)):
+        raise ValueError(f"batch_size must be an int >= 1 or None, got {est.batch_size!r}")
     if est.sparse_update == "lazy" and (est.average or est.batch_size != 1):
         raise ValueError(
             "sparse_update='lazy' is for per-sample steps without averaging "
@@ -85,7 +88,7 @@ def check_data(est, X, y, sample_weight, reset):
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please "
             "change the shape of y to (n_samples,), for example using ravel().",
-            DataConversionWarning, stacklevel=4)
+            DataConversionWarning, stacklevel=user_stacklevel())
         y = y[:, 0]
     multi_output = y.ndim == 2
     y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)  # (n, K)
