@@ -467,3 +467,29 @@ def test_plateau_schedule_reads_the_objective():
 def test_schedule_must_be_a_schedule():
     with pytest.raises(ValueError, match=r"schedule must be a descent\.schedules"):
         descent.minimize(lambda x: x @ x, np.ones(2), schedule=0.1)
+
+
+@pytest.mark.parametrize(("fun", "options", "match"), [
+    # reproduced: "TypeError: only 0-dimensional arrays can be converted"
+    (lambda x: x**2, {}, r"fun must return a real number .* shape \(3,\)"),
+    (lambda x: "a", {}, r"fun must return a real number .* dtype <U1"),
+    # reproduced: a bare reshape error that named neither jac nor x0
+    (lambda x: (x**2).sum(), {"jac": lambda x: np.ones(5)},
+     r"jac must be the gradient, of x0's shape \(3,\); got shape \(5,\)"),
+    (lambda x: ((x**2).sum(), np.ones(2)), {"jac": True},
+     r"fun's second value \(jac=True\) must be the gradient"),
+])
+def test_what_fun_and_jac_return_is_checked(fun, options, match):
+    x0 = np.ones(3)
+    with pytest.raises(ValueError, match=match):
+        minimize(fun, x0, **options)
+    assert_array_equal(x0, np.ones(3))
+
+
+def test_a_one_element_array_is_a_value():
+    # scipy accepts fun returning shape (1,); so does descent
+    result = minimize(lambda x: np.array([(x**2).sum()]), np.ones(3), method="adam",
+                      options={"maxiter": 5})
+    reference = minimize(lambda x: (x**2).sum(), np.ones(3), method="adam",
+                         options={"maxiter": 5})
+    assert_array_equal(result.x, reference.x)

@@ -17,7 +17,7 @@ from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 from sklearn.model_selection import ShuffleSplit
 
 import _reference as ref
-from descent import SGDRegressor, _kernels
+from descent import SGDClassifier, SGDRegressor, _kernels
 from descent._stopping import StationarityProbe
 from descent.optim import OPTIMIZER_NAMES
 
@@ -305,3 +305,17 @@ def test_restore_best_weights_and_validation_curves():
     mse = np.mean((y[val] - last.predict(X[val])) ** 2) / 2
     assert last.validation_loss_curve_[-1] == pytest.approx(mse, rel=1e-9)
     assert len(last.validation_loss_curve_) == len(last.validation_scores_)
+
+
+@pytest.mark.parametrize("Estimator", [SGDRegressor, SGDClassifier])
+def test_warm_start_on_other_features_names_the_kept_coef(Estimator):
+    # reproduced: "Provided coef_init does not match dataset" for a coef_init
+    # the caller never gave (warm_start's own coef_)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 3)), np.arange(50) % 2
+    model = Estimator(warm_start=True, random_state=0).fit(X, y)
+    X4 = rng.standard_normal((50, 4))
+    with pytest.raises(ValueError, match=r"X has 4 features .* coef_ \(kept by "
+                                         r"warm_start=True, or assigned\)"):
+        model.fit(X4, y)
+    assert model.set_params(warm_start=False).fit(X4, y).coef_.shape[-1] == 4

@@ -139,6 +139,8 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
     # -- fit / partial_fit ----------------------------------------------------
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
         check_params(self)
+        kept = (self.warm_start and getattr(self, "coef_", None) is not None
+                and coef_init is None)
         if self.warm_start and getattr(self, "coef_", None) is not None:
             coef, intercept = self._public_model()
             if coef_init is None:
@@ -147,7 +149,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 intercept_init = intercept
         self._reset()
         self._call(X, y, sample_weight, self.max_iter, coef_init, intercept_init,
-                   first=True, fitting=True)
+                   first=True, fitting=True, kept=kept)
         return self
 
     def _partial_fit(self, X, y, sample_weight):
@@ -167,7 +169,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
 
     # -- one call -------------------------------------------------------------
     def _call(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *, first,
-              fitting):
+              fitting, kept=False):
         given = (X, y, None if sample_weight is None else {"sample_weight": sample_weight})
         X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
                                                              reset=first)
@@ -187,7 +189,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(0, MAX_INT))
         plan = make_plan(self, sparse=sp.issparse(X))
         self._prepare_state(X, y, sample_weight, train_idx, plan, coef_init,
-                            intercept_init)
+                            intercept_init, kept)
         plan, probe_unit = self._fitted_problem(X, y, sample_weight, train_idx, plan)
         if plan.fields["schedule"] == int(_kernels.Schedule.OPTIMAL) and \
                 not hasattr(self, "_optimal_init"):
@@ -207,7 +209,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                              f"{coef.shape[1]} coefficients per target")
 
     def _prepare_state(self, X, y, sample_weight, train_idx, plan, coef_init,
-                       intercept_init):
+                       intercept_init, kept):
         """The private state of this call: allocated on a first call,
         rebuilt from coef_ / intercept_ where they were assigned."""
         n_features, K = X.shape[1], y.shape[1]
@@ -218,12 +220,13 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 plan)
             if coef_init is None and intercept_init is None and \
                     getattr(self, "coef_", None) is not None:
+                kept = True
                 coef_init, intercept_init = self._public_model()      # assigned
                 if not self._multi_output:
                     coef_init = coef_init[0]
                 intercept_init = np.array(intercept_init)
             model = start_point(coef_init, intercept_init, n_features, K,
-                                self._multi_output)
+                                self._multi_output, kept=kept)
             if intercept_init is None:
                 model[:, -1] = self._scaling.shift      # the targets' mean
             self._theta = self._scaling.encode(model)

@@ -127,9 +127,10 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
         ``x0``. At the first step: a hyper-parameter out of its range (e.g.
         ``lr < 0``, ``eps < 1e-300``; the message names it). During the run:
         a gradient of magnitude 1e150 or more for the rules that square it
-        (every method but the SGD ones), a gradient that cannot be
-        reshaped to ``x0``'s shape, or a schedule that ends before ``maxiter``
-        steps (OneCycleLR's ``total_steps``).
+        (every method but the SGD ones), ``fun`` returning something other
+        than a real number (an array of several values, a string), a gradient
+        with another number of elements than ``x0``, or a schedule that ends
+        before ``maxiter`` steps (OneCycleLR's ``total_steps``).
     Exception
         Whatever ``fun``, ``jac`` or ``callback`` raise (other than the
         callback's ``StopIteration``) is passed on.
@@ -253,7 +254,7 @@ class _Problem:
     def value(self, x):
         self.nfev += 1
         out = self.fun(x, *self.args)
-        return out[0] if self.jac is True else out
+        return _real(out[0] if self.jac is True else out)
 
     def __call__(self, x):
         """(value, gradient) at x."""
@@ -261,6 +262,7 @@ class _Problem:
             self.nfev += 1
             self.njev += 1
             value, grad = self.fun(x, *self.args)
+            value = _real(value)
         else:
             value = self.value(x)
             if callable(self.jac):
@@ -268,7 +270,12 @@ class _Problem:
                 grad = self.jac(x, *self.args)
             else:
                 grad = self._forward_differences(x, float(value))
-        return float(value), np.asarray(grad, dtype=np.float64).reshape(self.shape)
+        grad = np.asarray(grad, dtype=np.float64)
+        if grad.size != math.prod(self.shape):
+            where = "fun's second value (jac=True)" if self.jac is True else "jac"
+            raise ValueError(f"{where} must be the gradient, of x0's shape {self.shape}; "
+                             f"got shape {grad.shape}")
+        return value, grad.reshape(self.shape)
 
     def _forward_differences(self, x, f0):
         # one call per element, reusing f(x): h = sqrt(eps) max(1, |x_i|)
@@ -280,6 +287,16 @@ class _Problem:
             step[i] += h
             grad[i] = (self.value(step.reshape(self.shape)) - f0) / h
         return grad
+
+
+def _real(value):
+    """fun's value as a float, or a ValueError saying what fun returned."""
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "biuf":
+        raise ValueError("fun must return a real number (the objective at x), got "
+                         f"{type(value).__name__} of shape {array.shape} and dtype "
+                         f"{array.dtype}")
+    return float(array.reshape(()))
 
 
 def _as_callback(callback):

@@ -141,9 +141,11 @@ def kernel_X(X):
             np.ascontiguousarray(X.indptr, dtype=np.int32), X.shape[1])
 
 
-def start_point(coef_init, intercept_init, n_features, n_targets, multi_output):
+def start_point(coef_init, intercept_init, n_features, n_targets, multi_output,
+                kept=False):
     """theta, (n_targets, n_features + 1): each row a target's coef and
-    intercept, from ``coef_init`` / ``intercept_init`` (zeros if None)."""
+    intercept, from ``coef_init`` / ``intercept_init`` (zeros if None);
+    ``kept``: they are the estimator's own ``coef_`` (warm_start, assigned)."""
     theta = np.zeros((n_targets, n_features + 1))
     coef_shape = (n_targets, n_features) if multi_output else (n_features,)
     for name, value in (("coef_init", coef_init), ("intercept_init", intercept_init)):
@@ -155,6 +157,12 @@ def start_point(coef_init, intercept_init, n_features, n_targets, multi_output):
             coef_init = coef_init.ravel()
         elif n_targets == 1 and coef_init.ndim == 1:
             coef_init = coef_init[None, :]    # a binary classifier's row, given 1-D
+        if coef_init.shape != coef_shape and kept:
+            raise ValueError(
+                f"X has {n_features} features and {n_targets} target(s), but the "
+                f"estimator's coef_ (kept by warm_start=True, or assigned) has shape "
+                f"{coef_init.shape}: fit with warm_start=False, or delete coef_, to "
+                "start afresh")
         if coef_init.shape != coef_shape:
             raise ValueError(
                 f"Provided coef_init does not match dataset: shape "
