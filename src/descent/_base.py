@@ -139,6 +139,12 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
     # -- fit / partial_fit ----------------------------------------------------
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
         check_params(self)
+        if self.power_t < 0:      # scikit-learn's deprecation, in fit only
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 "
+                "and will raise an error in 1.10. "
+                "Use values in the range [0.0, inf) instead.", FutureWarning,
+                stacklevel=user_stacklevel())
         kept = (self.warm_start and getattr(self, "coef_", None) is not None
                 and coef_init is None)
         if self.warm_start and getattr(self, "coef_", None) is not None:
@@ -323,26 +329,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             except ValueError:
                 self._undo(first, backup)
                 raise
-        objective_unit = 1.0 if weights is None else float(np.mean(weights))
-        l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
-        probe = None if not self._loss_info().probe else StationarityProbe(
-            ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
-            unit=probe_unit, objective_unit=probe_unit if weights is None
-            else objective_unit,
-            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None)
-        # a zero model with zero loss (the perceptron): only non-finite weights
-        # are a divergence
-        reference = ws.divergence_reference() or math.inf
-        rule = StoppingRule(
-            tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
-            adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
-            early_stopping=self.early_stopping, reference=reference,
-            verbose=self.verbose, probe=probe if fitting else None,
-            # scikit-learn's rule in its units on its own path; elsewhere in
-            # those of standardized targets, as the probe's
-            unit=1.0 if plan.plain else objective_unit if weights is not None
-            else probe_unit, max_iter=max_iter,
-            deterministic=plan.path == int(_kernels.Path.FULL_BATCH))
+        probe, rule = self._stopping(ws, plan, weights, probe_unit, max_iter, fitting)
         best = {}
 
         def snapshot():
@@ -368,7 +355,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         if outcome is not Outcome.DIVERGED and diverged(
                 probe.objective if (probe is not None and rule.gap is not None
                                     and outcome is Outcome.CONVERGED)
-                else ws.objective(max_rows=FINAL_CHECK_ROWS), ws.finite, reference):
+                else ws.objective(max_rows=FINAL_CHECK_ROWS), ws.finite, rule.reference):
             outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
             message = (         # before _undo, which forgets the optimal schedule's t0
@@ -385,6 +372,32 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         callbacks.end()
         if fitting:
             self._warn_unconverged(outcome, rule, probe, max_iter)
+
+    def _stopping(self, ws, plan, weights, probe_unit, max_iter, fitting):
+        """(StationarityProbe or None, StoppingRule) of a call on ``ws``; the
+        probe only for the losses whose curvature model is trusted, the rule
+        checks with it only in fit (partial_fit's caller decides)."""
+        objective_unit = 1.0 if weights is None else float(np.mean(weights))
+        l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
+        probe = None if not self._loss_info().probe else StationarityProbe(
+            ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
+            unit=probe_unit, objective_unit=probe_unit if weights is None
+            else objective_unit,
+            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None)
+        # a zero model with zero loss (the perceptron): only non-finite weights
+        # are a divergence
+        reference = ws.divergence_reference() or math.inf
+        rule = StoppingRule(
+            tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
+            adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
+            early_stopping=self.early_stopping, reference=reference,
+            verbose=self.verbose, probe=probe if fitting else None,
+            # scikit-learn's rule in its units on its own path; elsewhere in
+            # those of standardized targets, as the probe's
+            unit=1.0 if plan.plain else objective_unit if weights is not None
+            else probe_unit, max_iter=max_iter,
+            deterministic=plan.path == int(_kernels.Path.FULL_BATCH))
+        return probe, rule
 
     def _model_in_units(self, t):
         model = self._scaling.decode(self._theta)

@@ -3,8 +3,6 @@ one-vs-rest from one read of each row, the softmax, and every optimizer."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
@@ -19,7 +17,6 @@ from ._losses import LOSSES, LossTable, loss_info
 from ._optimal import optimal_t0
 from ._plan import CLASSIFIER_DEFAULTS, max_row_norm
 from ._validation import FLOATS, check_csr, check_rows, validation_split
-from ._warnings import user_stacklevel
 
 __all__ = ["SGDClassifier"]
 
@@ -449,12 +446,6 @@ descent.schedules schedule, default="auto"
         (array([0, 1]), (1, 30), 0.99)
         """
         self._check_multi_class()
-        if self.power_t < 0:
-            warnings.warn(
-                "Negative values for `power_t` are deprecated in version 1.8 "
-                "and will raise an error in 1.10. "
-                "Use values in the range [0.0, inf) instead.", FutureWarning,
-                stacklevel=user_stacklevel())
         # the classes are y's (descent.dask presets those of all the blocks)
         self._classes_arg = getattr(self, "_preset_classes", None)
         if hasattr(self, "classes_"):

@@ -4,15 +4,12 @@ per-epoch ``loss_curve_``."""
 
 from __future__ import annotations
 
-import warnings
-
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseSGD
 from ._losses import LOSSES, REGRESSION_LOSSES, LossTable
 from ._scaling import LOSS_POWER, TargetScaling, choose_scaling
-from ._warnings import user_stacklevel
 
 __all__ = ["SGDRegressor"]
 
@@ -499,12 +496,6 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         >>> model.coef_.round(2), model.intercept_.round(2)
         (array([ 1. , -2. ,  0.5]), array([3.]))
         """
-        if self.power_t < 0:
-            warnings.warn(
-                "Negative values for `power_t` are deprecated in version 1.8 "
-                "and will raise an error in 1.10. "
-                "Use values in the range [0.0, inf) instead.", FutureWarning,
-                stacklevel=user_stacklevel())
         return self._fit(X, y, coef_init, intercept_init, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
