@@ -22,15 +22,10 @@ and ``.png`` (the speed ratios). See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import datetime
 import gc
-import hashlib
 import json
-import math
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,19 +35,31 @@ from pathlib import Path
 from statistics import median
 
 import numpy as np
+from sgd_references import (
+    ALPHA,
+    BATCH,
+    LR_ADAM1,
+    LR_FB,
+    LR_MB_ADAM,
+    LR_MB_SGD,
+    SEED,
+    build_c_reference,
+    make_data,
+    numpy_adam_loop,
+    numpy_full_batch,
+    numpy_minibatch,
+    numpy_sgd_loop,
+    objective,
+    torch_adam_minibatch,
+    torch_adam_per_sample,
+)
+from sgd_report import descent_kernel_threads, environment, file_digest, plot, render
 from threadpoolctl import ThreadpoolController, threadpool_info
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 
-SEED = 0
-ALPHA = 1e-4
-BATCH = 256
-LR_ADAM1 = 1e-3      # per-sample Adam
-LR_MB_SGD = 0.05     # mini-batch SGD
-LR_MB_ADAM = 0.01    # mini-batch Adam
-LR_FB = 0.5          # full-batch gradient descent
 MAX_INT = np.iinfo(np.int32).max
 
 CONFIGS = {
@@ -89,184 +96,6 @@ def import_torch():
     except Exception:  # noqa: BLE001 -- any failure: run without torch
         return None
     return torch
-
-
-def build_c_reference(tmpdir):
-    """Compile c_reference.c; return the ctypes library or None (with the reason)."""
-    src = HERE / "c_reference.c"
-    lib = Path(tmpdir) / "libc_reference.so"
-    cmd = [os.environ.get("CC", "cc"), "-O3", "-fno-math-errno", "-shared", "-fPIC",
-           str(src), "-o", str(lib), "-lm"]
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return None, f"{' '.join(cmd)} failed: {getattr(exc, 'stderr', exc)}"
-    c = ctypes.CDLL(str(lib))
-    dp = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
-    ip = np.ctypeslib.ndpointer(np.intp, flags="C_CONTIGUOUS")
-    sz, dbl, i32, u64 = ctypes.c_ssize_t, ctypes.c_double, ctypes.c_int, ctypes.c_uint64
-    c.sgd_plain.restype = dbl
-    c.sgd_plain.argtypes = [dp, dp, sz, sz, dp, dp, dbl, dbl, i32, ip, i32, u64]
-    c.sgd_tuned.restype = dbl
-    c.sgd_tuned.argtypes = [dp, dp, sz, sz, dp, dp, dbl, dbl, i32, ip, i32, u64, i32]
-    c.stream_dot.restype = None
-    c.stream_dot.argtypes = [dp, sz, sz, dp, dp]
-    c.adam_plain.restype = dbl
-    c.adam_plain.argtypes = [dp, dp, sz, sz, dp, dp, dp, dp, dbl, dbl, dbl, dbl, dbl,
-                             i32, ip, i32, u64]
-    return c, " ".join(cmd[:5])
-
-
-# ---------------------------------------------------------------------------
-# Data and the common score.
-
-def make_data(n, d, seed=SEED):
-    rng = np.random.default_rng(seed + d)
-    X = rng.standard_normal((n, d))
-    X -= X.mean(axis=0)
-    X /= X.std(axis=0)
-    w = rng.standard_normal(d) / math.sqrt(d)
-    y = X @ w + 0.5 + 0.5 * rng.standard_normal(n)
-    return np.ascontiguousarray(X), np.ascontiguousarray(y)
-
-
-def objective(X, y, w, b):
-    r = X @ w
-    r += b - y
-    return float(0.5 * np.dot(r, r) / X.shape[0] + 0.5 * ALPHA * np.dot(w, w))
-
-
-# ---------------------------------------------------------------------------
-# Competitors written the way their users would write them.
-
-def numpy_sgd_loop(X, y, eta, alpha):
-    """One epoch of per-sample SGD in storage order, scikit-learn's update."""
-    n, d = X.shape
-    w = np.zeros(d)
-    b = 0.0
-    shrink = 1.0 - eta * alpha
-    ys = y.tolist()
-    for i in range(n):
-        x = X[i]
-        dloss = float(x @ w) + b - ys[i]
-        w *= shrink
-        w += (-eta * dloss) * x
-        b -= eta * dloss
-    return w, b
-
-
-def numpy_adam_loop(X, y, lr, alpha, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One epoch of per-sample Adam (torch.optim.Adam's formulas) on (w, b)."""
-    n, d = X.shape
-    theta = np.zeros(d + 1)
-    m = np.zeros(d + 1)
-    v = np.zeros(d + 1)
-    g = np.empty(d + 1)
-    w = theta[:d]
-    ys = y.tolist()
-    for t in range(1, n + 1):
-        x = X[t - 1]
-        r = float(x @ w) + theta[d] - ys[t - 1]
-        np.multiply(x, r, out=g[:d])
-        g[:d] += alpha * w
-        g[d] = r
-        m += (1.0 - beta1) * (g - m)
-        v *= beta2
-        v += (1.0 - beta2) * g * g
-        denom = np.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + eps
-        theta -= (lr / (1.0 - beta1 ** t)) * m / denom
-    return theta[:d].copy(), float(theta[d])
-
-
-def numpy_minibatch(X, y, epochs, lr, alpha, adam, batch=BATCH, seed=SEED,
-                    beta1=0.9, beta2=0.999, eps=1e-8):
-    """Vectorised mini-batch SGD or Adam, reshuffled each epoch (torch-style
-    rules: mean gradient of the batch plus alpha * w)."""
-    n, d = X.shape
-    rng = np.random.default_rng(seed)
-    theta = np.zeros(d + 1)
-    w = theta[:d]
-    g = np.empty(d + 1)
-    m = np.zeros(d + 1)
-    v = np.zeros(d + 1)
-    t = 0
-    for _ in range(epochs):
-        perm = rng.permutation(n)
-        for start in range(0, n, batch):
-            idx = perm[start:start + batch]
-            Xb = X[idx]
-            r = Xb @ w
-            r += theta[d]
-            r -= y[idx]
-            np.matmul(r, Xb, out=g[:d])
-            g[:d] /= idx.shape[0]
-            g[:d] += alpha * w
-            g[d] = r.mean()
-            if adam:
-                t += 1
-                m += (1.0 - beta1) * (g - m)
-                v *= beta2
-                v += (1.0 - beta2) * g * g
-                denom = np.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + eps
-                theta -= (lr / (1.0 - beta1 ** t)) * m / denom
-            else:
-                theta -= lr * g
-    return theta[:d].copy(), float(theta[d])
-
-
-def numpy_full_batch(X, y, steps, lr, alpha):
-    """Gradient descent, one exact step per epoch: X.T @ (X @ w + b - y)."""
-    n, d = X.shape
-    w = np.zeros(d)
-    b = 0.0
-    r = np.empty(n)
-    g = np.empty(d)
-    for _ in range(steps):
-        np.matmul(X, w, out=r)
-        r += b
-        r -= y
-        np.matmul(r, X, out=g)
-        g /= n
-        g += alpha * w
-        w -= lr * g
-        b -= lr * r.mean()
-    return w, b
-
-
-def torch_adam_per_sample(torch, X, y, lr, alpha):
-    """One epoch of per-sample torch.optim.Adam over the rows, in storage order."""
-    Xt = torch.from_numpy(X)
-    yt = torch.from_numpy(y)
-    d = X.shape[1]
-    w = torch.zeros(d, dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=lr)
-    for i in range(X.shape[0]):
-        opt.zero_grad()
-        loss = 0.5 * (Xt[i] @ w + b - yt[i]).pow(2).sum() + 0.5 * alpha * (w * w).sum()
-        loss.backward()
-        opt.step()
-    return w.detach().numpy().copy(), float(b.detach()[0])
-
-
-def torch_adam_minibatch(torch, X, y, lr, alpha, batch=BATCH, seed=SEED):
-    """One epoch of mini-batch torch.optim.Adam, shuffled (randperm)."""
-    Xt = torch.from_numpy(X)
-    yt = torch.from_numpy(y)
-    n, d = X.shape
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.zeros(d, dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=lr)
-    perm = torch.randperm(n, generator=gen)
-    for start in range(0, n, batch):
-        idx = perm[start:start + batch]
-        opt.zero_grad()
-        loss = (0.5 * (Xt[idx] @ w + b - yt[idx]).pow(2).mean()
-                + 0.5 * alpha * (w * w).sum())
-        loss.backward()
-        opt.step()
-    return w.detach().numpy().copy(), float(b.detach()[0])
 
 
 # ---------------------------------------------------------------------------
@@ -516,13 +345,6 @@ def threads_of(m, descent_threads):
     return 1          # scikit-learn's and the C loops are single-threaded
 
 
-def descent_kernel_threads(descent):
-    """Threads descent's kernels run with: joblib's count of the estimator's
-    n_jobs (the benchmark keeps the default, None = 1)."""
-    from joblib import effective_n_jobs
-    return effective_n_jobs(descent.SGDRegressor().n_jobs)
-
-
 def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
     descent_threads = descent_kernel_threads(descent)
     X, y = make_data(n, d)
@@ -676,193 +498,6 @@ def evaluate_targets(res, quick):
         for t in out:
             t["note"] = (t["note"] + "; " if t["note"] else "") + "quick run: indicative only"
     return out
-
-
-def fmt_ns(x):
-    if x is None:
-        return "-"
-    if x >= 1e4:
-        return f"{x / 1e3:,.1f} us"
-    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
-
-
-def fmt_ratio(x):
-    return "-" if x is None else (f"{x:.2f}x" if x < 100 else f"{x:.0f}x")
-
-
-def render(report):
-    lines = []
-    p = lines.append
-    env = report["environment"]
-    p(f"# descent benchmark ({report['mode']} run, {report['timestamp']})")
-    p("")
-    p(f"- descent {env['descent_version']} ({env['descent_build']}, OpenMP "
-      f"{env['descent_openmp']}, up to {env['descent_max_threads']} threads) at "
-      f"`{env['descent_path']}`, git {env['git']}; kernels built "
-      f"{env['descent_kernels_mtime']}, sha256 {env['descent_kernels_sha256']}"
-      + (" (the installed kernels changed during the run: these numbers are for the "
-         "build loaded at the start)" if env["descent_kernels_changed_during_run"] else ""))
-    p(f"- Python {env['python']}, NumPy {env['numpy']}, scikit-learn {env['sklearn']}, "
-      f"torch {env['torch']}, {env['cpu']} ({env['nproc']} CPUs), "
-      f"load average {env['loadavg_start']} -> {env['loadavg_end']}")
-    p("- BLAS/OpenMP pools (threadpoolctl): "
-      + "; ".join(f"{x['internal_api']} {x.get('version')} {x.get('architecture', '')} "
-                  f"{x['num_threads']} threads ({x['file']})" for x in env["threadpools"]))
-    p(f"- Environment: {env['env_vars'] or 'no OPENBLAS_/OMP_/MKL_ variables set'}")
-    p(f"- C reference: {env['c_reference']}")
-    p(f"- 'threads': descent's kernel thread count (n_threads its estimator passes "
-      f"the kernel: {env['descent_kernel_threads']}); the BLAS limit (threadpoolctl) for "
-      f"NumPy rows; torch.set_num_threads for torch rows. 'cpu/wall': CPU time of the "
-      f"calling thread + of all other threads, over wall time. Main < 1 means the "
-      f"machine took the core away (noise); helpers > 0 with 1 thread is mostly "
-      f"OpenBLAS workers spin-waiting.")
-    p(f"- Per-sample SGD eta0 = max(1e-4, 0.01/d), alpha = {ALPHA}, constant schedule; "
-      f"per-sample Adam lr {LR_ADAM1}; batch {BATCH}: SGD lr {LR_MB_SGD}, Adam lr "
-      f"{LR_MB_ADAM}; full batch lr {LR_FB}.")
-    p("")
-    for res in report["shapes"]:
-        p(f"## {res['n']:,} x {res['d']} ({res['X_bytes'] / 2**20:.0f} MiB, "
-          f"{res['repeats']} repeats)")
-        p("")
-        p("| method | rows x epochs | threads | cpu/wall main+helpers | "
-          "ns / sample / epoch (median) | min-max | competitor / descent | vs | "
-          "objective | d obj |")
-        p("|---|---|---|---|---|---|---|---|---|---|")
-        for r in res["methods"]:
-            if not r["table"]:
-                continue
-            diff = r["obj_rel_diff"]
-            p(f"| {r['label']} | {r['rows']:,} x {r['epochs']} | {r['threads']} | "
-              f"{r['main_cpu_per_wall']:.2f}+{r['helper_cpu_per_wall']:.2f} | "
-              f"{fmt_ns(r['ns'])} | {fmt_ns(r['ns_min'])}-{fmt_ns(r['ns_max'])} | "
-              f"{fmt_ratio(r['speedup']) if r['speedup'] else ''} | "
-              f"{r['counterpart'] or ''} | "
-              f"{'-' if r['objective'] is None else format(r['objective'], '.6f')} | "
-              f"{'' if diff is None else format(diff, '+.1e')} |")
-        p("")
-        p("Targets:")
-        p("")
-        p("| target | measured | needs | |")
-        p("|---|---|---|---|")
-        for t in res["targets"]:
-            p(f"| {t['target']} | {t['value']:.3g} | {t['op']} {t['threshold']} | "
-              f"**{t['status']}**{' (' + t['note'] + ')' if t['note'] else ''} |")
-        p("")
-        p("Diagnostics:")
-        p("")
-        rt = res["ratios"]
-        for key in ("d_sgd/c_plain_sh", "d_sgd/c_tuned_sh16", "d_sgd_ns/c_plain",
-                    "d_adam1/c_adam_sh", "c_adam_sh/c_plain_sh", "d_fb_ns/stream_1t",
-                    "d_fb/c_stream", "d_fb_ns/c_stream", "d_adam_mb/d_sgd_mb"):
-            if key in rt:
-                p(f"- {key}: {rt[key]['median']:.2f} "
-                  f"(range {rt[key]['min']:.2f}-{rt[key]['max']:.2f})")
-        for key, o in res["overhead"].items():
-            p(f"- {key}: marginal {o['marginal_ns_per_sample_epoch']:.3g} ns/sample/epoch "
-              f"({o['marginal_over_stream']:.2f}x a streaming pass); fixed cost of fit "
-              f"{o['fixed_ms']:.1f} ms = {o['fixed_in_streaming_passes']:.1f} streaming passes")
-        p("- peak extra memory (tracemalloc, fraction of X): " + ", ".join(
-            f"{k} {v['fraction_of_X']:.1%} ({v['peak_bytes'] / 2**20:.1f} MiB)"
-            for k, v in res["memory"].items()))
-        p("")
-    p("## Summary")
-    p("")
-    p("| shape | target | measured | needs | |")
-    p("|---|---|---|---|---|")
-    for res in report["shapes"]:
-        for t in res["targets"]:
-            p(f"| {res['n']:,} x {res['d']} | {t['target']} | {t['value']:.3g} | "
-              f"{t['op']} {t['threshold']} | **{t['status']}** |")
-    p("")
-    p(f"Total time {report['elapsed_s']:.0f} s. JSON: `{report['json']}`, chart: "
-      f"`{report['png']}`.")
-    return "\n".join(lines)
-
-
-def plot(report, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shapes = report["shapes"]
-    fig, axes = plt.subplots(1, len(shapes), figsize=(6.5 * len(shapes), 7), squeeze=False)
-    for ax, res in zip(axes[0], shapes):
-        rows = [r for r in res["methods"] if r["speedup"]]
-        labels = [f"{r['label']}\nvs {r['counterpart']}" for r in rows]
-        vals = [r["speedup"] for r in rows]
-        colors = ["tab:green" if v >= 1 else "tab:red" for v in vals]
-        yy = np.arange(len(rows))
-        ax.barh(yy, vals, color=colors)
-        ax.set_yticks(yy, labels, fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xscale("log")
-        ax.axvline(1.0, color="k", lw=0.8)
-        for yi, v in zip(yy, vals):
-            ax.text(v, yi, f" {v:.2f}x" if v < 100 else f" {v:.0f}x", va="center", fontsize=7)
-        ax.set_title(f"{res['n']:,} x {res['d']}")
-        ax.set_xlabel("competitor time / descent time (> 1: descent faster)")
-    fig.suptitle(f"descent vs competitors, ns per sample per epoch ({report['mode']} run)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def environment(descent, torch, c_info):
-    info = []
-    for x in threadpool_info():
-        info.append(dict(user_api=x.get("user_api"), internal_api=x.get("internal_api"),
-                         version=x.get("version"), num_threads=x.get("num_threads"),
-                         architecture=x.get("architecture"),
-                         file=os.path.basename(x.get("filepath", ""))))
-    try:
-        git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"],
-                               capture_output=True, text=True).stdout.strip()
-        git += " (src/ modified)" if dirty else ""
-    except OSError:
-        git = "?"
-    import sklearn
-
-    from descent import _kernels
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    kpath = Path(_kernels.__file__)
-    return dict(
-        python=platform.python_version(), numpy=np.__version__, sklearn=sklearn.__version__,
-        torch=getattr(torch, "__version__", "not installed"),
-        descent_version=getattr(descent, "__version__", "?"),
-        descent_build=getattr(_kernels, "BUILD_TYPE", "?"),
-        descent_openmp=getattr(_kernels, "OPENMP", "?"),
-        descent_max_threads=_kernels.max_threads() if hasattr(_kernels, "max_threads") else "?",
-        descent_path=str(kpath.parent),
-        descent_kernels_mtime=datetime.datetime.fromtimestamp(kpath.stat().st_mtime)
-        .isoformat(timespec="seconds"),
-        descent_kernels_sha256=file_digest(kpath),
-        descent_kernels_file=str(kpath),
-        git=git, cpu=cpu, nproc=os.cpu_count(),
-        loadavg_start=" ".join(f"{x:.2f}" for x in os.getloadavg()),
-        threadpools=info,
-        env_vars=", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
-                           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "GOTO")))
-        or "",
-        c_reference=c_info,
-        descent_kernel_threads=descent_kernel_threads(descent),
-    )
-
-
-def file_digest(path):
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-    except OSError:
-        return "?"
 
 
 T0 = time.perf_counter()
