@@ -183,3 +183,12 @@ def test_a_boolean_batch_size_is_refused(value):
     X, y = load_diabetes(return_X_y=True)
     with pytest.raises(ValueError, match=r"batch_size.* must be an int"):
         SGDRegressor(batch_size=value).fit(X, y)
+
+
+def test_the_advice_to_standardize_x_only_when_a_column_is_not():
+    # reproduced: every warning said "Standardize X ... if it is not", also
+    # for standardized X
+    X, y = load_diabetes(return_X_y=True)        # columns of std 0.048
+    for data, asked in [(X, True), (StandardScaler().fit_transform(X), False)]:
+        caught = fit_recording(SGDRegressor(max_iter=3, random_state=0), data, y)
+        assert ("Standardize X (StandardScaler)" in str(caught[0].message)) is asked

@@ -371,7 +371,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         self._record(ws, rule, fitting)
         callbacks.end()
         if fitting:
-            self._warn_unconverged(outcome, rule, probe, max_iter)
+            self._warn_unconverged(outcome, rule, probe, max_iter, X)
 
     def _stopping(self, ws, plan, weights, probe_unit, max_iter, fitting):
         """(StationarityProbe or None, StoppingRule) of a call on ``ws``; the
@@ -403,7 +403,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         model = self._scaling.decode(self._theta)
         return model[:, :-1], model[:, -1], t
 
-    def _warn_unconverged(self, outcome, rule, probe, max_iter):
+    def _warn_unconverged(self, outcome, rule, probe, max_iter, X):
         if self.tol is None or outcome is Outcome.STOPPED:     # a callback stopped it
             return
         if outcome is Outcome.STALLED:
@@ -436,7 +436,8 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 f" The training objective is still about {gap.relative:.1%} above its "
                 f"minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
                 f"gradient, curvature and a line search on the training rows{scaled}). "
-                + self._advice(noisy, probe, stalled=cause is not None))
+                + _capitalized(self._advice(noisy, probe, stalled=cause is not None,
+                                            unscaled=columns_unscaled(X))))
         warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
 
     def _optimizer_name(self):
@@ -457,7 +458,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             ", or the optimizer's lr" if isinstance(self.optimizer, Optimizer) else "")
             + f"; it is {plan.lr!r})")
 
-    def _advice(self, noisy, probe, stalled):
+    def _advice(self, noisy, probe, stalled, unscaled):
         """What to change, for the cause the fit shows: a loss nearly absolute
         (epsilon far below the targets' spread), unscaled targets on an
         update rule's path, the optimal schedule, or the loss curve's end
@@ -474,7 +475,8 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             return (f"The targets' variance is {probe.unit:.3g} and scale_targets=False "
                     "fits them as they are, out of reach of steps of the size of lr: "
                     "leave scale_targets='auto', or standardize y.")
-        prefix = "Standardize X (StandardScaler) if it is not; "
+        prefix = ("Standardize X (StandardScaler): its columns' scales differ; "
+                  if unscaled else "")
         if schedule == int(_kernels.Schedule.OPTIMAL):
             # eta0 is not the optimal schedule's: its steps are 1 / (alpha t)
             return (prefix + "the optimal schedule's steps 1 / (alpha t) shrink slowly "
@@ -532,6 +534,25 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             for name, value in backup.items():
                 setattr(self, name, value)
 
+
+
+def columns_unscaled(X):
+    """Whether dense X has a column far from standardized: a standard
+    deviation outside [0.2, 5] (constant columns aside) or a mean beyond 5
+    standard deviations, on its first 10,000 rows (a copy of that size at
+    most, when a fit warns). Sparse X is not judged (it is not centred, by
+    design)."""
+    if sp.issparse(X) or X.shape[0] < 2:
+        return False
+    head = np.asarray(X[:10_000], dtype=np.float64)
+    mean, std = head.mean(axis=0), head.std(axis=0)
+    live = std > 0
+    return bool(np.any((std[live] < 0.2) | (std[live] > 5.0)
+                       | (np.abs(mean[live]) > 5.0 * std[live])))
+
+
+def _capitalized(text):
+    return text[:1].upper() + text[1:]
 
 
 def penalty_parts(penalty, alpha, l1_ratio):
