@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -155,12 +156,40 @@ def test_patience_counts_from_the_last_halving_of_the_gap():
 
 # -- what the messages say -------------------------------------------------------
 def test_warnings_name_the_callers_line():
-    # reproduced: every ConvergenceWarning named descent/_base.py:148
+    # reproduced: every ConvergenceWarning named descent/_base.py:148, and
+    # through cross_val_score joblib's parallel.py
     X, y = load_diabetes(return_X_y=True)
     for estimator in [SGDRegressor(max_iter=3, random_state=0),
                       make_pipeline(StandardScaler(), SGDRegressor(max_iter=3, random_state=0))]:
         caught = fit_recording(estimator, X, y)
         assert caught and caught[0].filename == __file__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cross_val_score(SGDRegressor(max_iter=3, random_state=0), X, y, cv=2)
+    assert caught and {w.filename for w in caught} == {__file__}
+
+
+def test_the_gap_is_relative_to_the_minimum_it_bounds():
+    # reproduced: the gap was divided by the objective, so it never read
+    # above 100 %: "98.1 % above its minimum" for a model 5,240 % above
+    # (Adam on targets in millions, left unscaled)
+    X, y = load_diabetes(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = 3e6 + 1e6 * y / y.std()
+    model = SGDRegressor(batch_size=None, scale_targets=False, optimizer="adam",
+                         random_state=0)
+    caught = fit_recording(model, X, y)
+    percent = float(re.search(r"at least ([0-9.]+)% above its minimum",
+                              str(caught[0].message)).group(1))
+
+    def objective(coef, intercept):
+        r = X @ coef + intercept - y
+        return 0.5 * np.mean(r * r) + 0.5e-4 * coef @ coef
+
+    ridge = Ridge(alpha=1e-4 * len(y)).fit(X, y)
+    true_gap = objective(model.coef_, model.intercept_) / objective(ridge.coef_,
+                                                                    ridge.intercept_) - 1
+    assert 1.0 < percent / 100 <= true_gap * (1 + 1e-6)     # over 100 %, and a lower bound
 
 
 def test_divergence_names_the_optimizer_and_the_optimal_first_step():

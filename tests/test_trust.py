@@ -68,7 +68,7 @@ def test_huber_with_a_capped_gradient_reaches_the_slope():
 def test_giving_up_names_the_remaining_gap():
     X, y = diabetes()
     with pytest.warns(ConvergenceWarning, match=r"Maximum number of iteration.*still "
-                      r"about [0-9.]+% above its minimum \([0-9.e-]+ in units"):
+                      r"at least [0-9.]+% above its minimum \([0-9.e-]+ in units"):
         SGDRegressor(max_iter=3, random_state=0).fit(X, y)
     # a fit that cannot get closer (constant, too large a step: a noise floor)
     # stops before max_iter, saying why

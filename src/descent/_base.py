@@ -439,8 +439,8 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                       f"; the stop needs at most {limit:.3g}, tol scaled down for an "
                       "objective this small")
             message += (
-                f" The training objective is still about {gap.relative:.1%} above its "
-                f"minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
+                f" The training objective is still at least {gap.relative:.1%} above "
+                f"its minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
                 f"gradient, curvature and a line search on the training rows{scaled}). "
                 + _capitalized(self._advice(noisy, probe, stalled=cause is not None,
                                             unscaled=columns_unscaled(X))))

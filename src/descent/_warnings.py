@@ -3,8 +3,9 @@
 A warning's ``stacklevel`` counted by hand breaks whenever the call path
 changes (fit, partial_fit, a Pipeline, a callback): every ConvergenceWarning
 once named ``descent/_base.py`` as its origin. :func:`user_stacklevel` counts
-the frames instead, past descent's and scikit-learn's (whose wrappers call
-``fit``), so ``python -W error`` and warning filters by module see the caller.
+the frames instead, past descent's, scikit-learn's and joblib's (whose
+wrappers call ``fit``: Pipeline, cross_val_score), so ``python -W error`` and
+warning filters by module see the caller.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 import os
 import sys
 
+import joblib
 import sklearn
 
 __all__ = ["user_stacklevel"]
 
-_INTERNAL = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
-             os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep)
+_INTERNAL = tuple(os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+                  for module in (sys.modules[__package__], sklearn, joblib))
 
 
 def user_stacklevel():
     """The ``stacklevel`` for ``warnings.warn`` called by this function's
-    caller that names the first frame outside descent and scikit-learn."""
+    caller that names the first frame outside descent, scikit-learn and
+    joblib."""
     frame, level = sys._getframe(1), 1
     while frame.f_back is not None and frame.f_code.co_filename.startswith(_INTERNAL):
         frame, level = frame.f_back, level + 1
