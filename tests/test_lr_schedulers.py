@@ -499,3 +499,32 @@ def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
     assert result.attempted > 0 or module is _lr_base
+
+
+def test_a_group_with_its_own_rate_is_refused_not_left_behind():
+    # reproduced: StepLR attached to SGD([{"params": [W], "lr": 1.0}, {"params": [b]}],
+    # lr=0.1) halved the optimizer's lr only; W's group kept 1.0 for the whole
+    # run (torch scales each group's): W ended at -3.0 where torch's is -1.75
+    from descent.optim import SGD
+    from descent.schedules import OneCycleLR, StepLR
+
+    W, b = np.zeros(2), np.zeros(2)
+    opt = SGD([{"params": [W], "lr": 1.0}, {"params": [b]}], lr=0.1)
+    with pytest.raises(ValueError, match=r"param_groups\[0\] sets its own 'lr'"):
+        StepLR(step_size=1, gamma=0.5).attach(opt)
+    # a group given its own rate after attach: refused at the next step,
+    # before the optimizer's lr changes
+    opt = SGD([{"params": [W]}, {"params": [b]}], lr=0.1)
+    schedule = StepLR(step_size=1, gamma=0.5).attach(opt)
+    opt.param_groups[1]["lr"] = 0.3
+    with pytest.raises(ValueError, match=r"param_groups\[1\]"):
+        schedule.step()
+    assert opt.lr == 0.1
+    # groups that follow the optimizer follow the schedule, as torch's would
+    del opt.param_groups[1]["lr"]
+    schedule.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.05, 0.05]
+    # OneCycleLR's momentum too
+    opt = SGD([{"params": [W], "momentum": 0.5}], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="its own 'momentum'"):
+        OneCycleLR(max_lr=1.0, total_steps=10).attach(opt)

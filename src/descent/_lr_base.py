@@ -256,8 +256,10 @@ class LRSchedule(BaseEstimator):
             If ``optimizer`` is not a :class:`descent.optim.Optimizer`.
         ValueError
             If a parameter is invalid, the optimizer's ``lr`` is negative or
-            not finite, or (OneCycleLR with ``cycle_momentum=True``) the
-            optimizer has neither ``momentum`` nor ``betas``.
+            not finite, a parameter group sets its own ``lr`` (or, with
+            OneCycleLR's ``cycle_momentum``, its own momentum or betas), or
+            (OneCycleLR with ``cycle_momentum=True``) the optimizer has
+            neither ``momentum`` nor ``betas``.
 
         Examples
         --------
@@ -300,8 +302,10 @@ class LRSchedule(BaseEstimator):
             If the run was not started with :meth:`attach` or :meth:`start`.
         ValueError
             If a parameter is invalid, ``metrics`` is given to a schedule that
-            takes none or is missing where one is required, or (OneCycleLR)
-            the step would go beyond ``total_steps``.
+            takes none or is missing where one is required, a parameter group
+            of the attached optimizer sets its own ``lr`` (see
+            :meth:`attach`), or (OneCycleLR) the step would go beyond
+            ``total_steps``.
 
         Examples
         --------
@@ -322,14 +326,17 @@ class LRSchedule(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__}.step takes no metric (torch's deprecated "
                 f"step(epoch) is not supported), got {metrics!r}")
+        if self._optimizer is not None:      # before the run moves on
+            _check_groups_follow(self._optimizer, self._optimizer_values())
         self._advance(metrics)
         self._apply()
 
     def get_last_lr(self) -> list[float]:
         """Return the learning rate at the current step, in a one-element list.
 
-        torch's ``get_last_lr``; descent's optimizers have one parameter group
-        (parameter groups all get the optimizer's ``lr``).
+        torch's ``get_last_lr``, with one learning rate: the optimizer's, which
+        its parameter groups follow (a group with an ``lr`` of its own is
+        refused by :meth:`attach` and :meth:`step`).
 
         Returns
         -------
@@ -454,7 +461,9 @@ class LRSchedule(BaseEstimator):
 
     def _apply(self) -> None:
         if self._optimizer is not None:
-            self._optimizer.set_params(**self._optimizer_values())
+            values = self._optimizer_values()
+            _check_groups_follow(self._optimizer, values)
+            self._optimizer.set_params(**values)
 
     def _check_optimizer(self, optimizer: Any) -> None:
         """Refuse an optimizer the schedule cannot drive (OneCycleLR's momentum)."""
@@ -469,3 +478,19 @@ class LRSchedule(BaseEstimator):
         if not hasattr(self, "_t"):
             raise RuntimeError(f"{type(self).__name__} has no run: call attach(optimizer) "
                                f"or start(base_lr) first")
+
+
+def _check_groups_follow(optimizer: Any, values: dict[str, Any]) -> None:
+    """Refuse to set the optimizer's hyper-parameters while a parameter group
+    sets one of them itself: that group would keep its own rate, silently
+    (torch's schedulers scale each group's; here a schedule drives the
+    optimizer's values, which the groups without their own follow)."""
+    for i, group in enumerate(getattr(optimizer, "param_groups", ())):
+        own = sorted(key for key in values if dict.__contains__(group, key))
+        if own:
+            raise ValueError(
+                f"param_groups[{i}] sets its own {own[0]!r}, which a schedule does not "
+                f"drive: a schedule sets the optimizer's {own[0]!r}, which the groups "
+                f"without one of their own follow. Remove the group's value (del "
+                f"opt.param_groups[{i}][{own[0]!r}]) and give it to the optimizer, or "
+                "use one optimizer (and one schedule) per learning rate")

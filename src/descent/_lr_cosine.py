@@ -177,8 +177,8 @@ class OneCycleLR(LRSchedule):
     Parameters
     ----------
     max_lr : float
-        Peak learning rate, finite and > 0 (one value: descent's optimizers
-        have one parameter group).
+        Peak learning rate, finite and > 0 (one value: a schedule drives the
+        optimizer's one learning rate).
     total_steps : int, optional
         Steps of the cycle, >= 1. If None, ``epochs * steps_per_epoch``.
     epochs : int, optional

@@ -50,7 +50,7 @@ class ReduceLROnPlateau(LRSchedule):
         Steps after a reduction during which no bad step is counted, >= 0.
     min_lr : float, default=0
         Lower bound of the learning rate, finite and >= 0 (a learning rate:
-        one value, since descent's optimizers have one parameter group).
+        one value: a schedule drives the optimizer's one learning rate).
     eps : float, default=1e-8
         A reduction by ``eps`` or less is not made; finite and >= 0.
 

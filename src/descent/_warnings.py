@@ -18,8 +18,8 @@ import sklearn
 
 __all__ = ["user_stacklevel"]
 
-_INTERNAL = tuple(os.path.dirname(os.path.abspath(module.__file__)) + os.sep
-                  for module in (sys.modules[__package__], sklearn, joblib))
+_INTERNAL = tuple(os.path.dirname(os.path.abspath(path)) + os.sep
+                  for path in (__file__, sklearn.__file__, joblib.__file__) if path)
 
 
 def user_stacklevel():

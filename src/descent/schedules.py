@@ -25,8 +25,11 @@ check both). One exception, torch's: its recursive CosineAnnealingLR
 multiplies the rounding error of the step at its trough by about
 ``2 * T_max**2 / pi**2`` on the way back up, 1.4e-12 of the base rate with
 ``T_max=333, eta_min=base_lr / 2``; the closed form does not drift.
-descent's optimizers have one parameter group, so the per-group lists torch
-accepts (``max_lr``, ``min_lr``, ``lr_lambda``) are single values.
+A schedule drives one learning rate, the optimizer's, which its parameter
+groups without an ``lr`` of their own follow; a group with its own ``lr``
+(where torch scales each group's) is refused with a ``ValueError`` when the
+schedule is attached or stepped. So the per-group lists torch accepts
+(``max_lr``, ``min_lr``, ``lr_lambda``) are single values.
 
 Three ways to use a schedule
 ----------------------------
