@@ -319,3 +319,19 @@ def test_warm_start_on_other_features_names_the_kept_coef(Estimator):
                                          r"warm_start=True, or assigned\)"):
         model.fit(X4, y)
     assert model.set_params(warm_start=False).fit(X4, y).coef_.shape[-1] == 4
+
+
+@pytest.mark.parametrize("first", [np.float64, np.float32])
+def test_partial_fit_keeps_the_first_calls_dtype(first):
+    # reproduced: coef_ followed each chunk's dtype, float64 -> float32 ->
+    # float64, rounding a float64 model to float32 on the way
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    other = np.float32 if first is np.float64 else np.float64
+    mixed, same = SGDRegressor(random_state=0), SGDRegressor(random_state=0)
+    for dtype in (first, other, first):
+        mixed.partial_fit(X.astype(dtype), y)
+        same.partial_fit(X.astype(first), y)
+        assert mixed.coef_.dtype == mixed.intercept_.dtype == first
+    # the state is float64 whatever the chunks: only float32 rounding of X differs
+    np.testing.assert_allclose(mixed.coef_, same.coef_, rtol=1e-5, atol=1e-6)

@@ -179,7 +179,12 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         given = (X, y, None if sample_weight is None else {"sample_weight": sample_weight})
         X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
                                                              reset=first)
-        self._dtype = X.dtype        # coef_ and intercept_ follow X's, as scikit-learn's
+        if first:
+            # coef_ and intercept_ follow X's dtype, as scikit-learn's, the
+            # first call's: a partial_fit chunk of another dtype is read as it
+            # is (the state is float64 throughout) and does not round a
+            # float64 model to float32 (scikit-learn raises a TypeError there)
+            self._dtype = X.dtype
         callbacks = EpochCallbacks(self, *given, max_epochs=max_iter,
                                    task_name="fit" if fitting else "partial_fit")
         if first:
