@@ -126,6 +126,19 @@ def test_sparse_blocks(client, data):
     assert abs(objective(model, X, y) - reference) <= 0.01 * reference
 
 
+def test_float32_blocks_are_read_as_they_are(client, data):
+    # reproduced: float32 dask X gave a float64 coef_ (every block was copied
+    # to float64), where fit gives float32 and reads X in place
+    X, y = data
+    X32 = X.astype(np.float32)
+    Xd = da.from_array(X32, chunks=(CHUNK, D))
+    model = fit_dask(SGDRegressor(random_state=0), Xd, da.from_array(y, chunks=CHUNK),
+                     client=client)
+    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+    reference = objective(SGDRegressor(random_state=0).fit(X32, y), X, y)
+    assert abs(objective(model, X, y) - reference) <= 0.01 * reference
+
+
 @pytest.mark.parametrize("params", [dict(), dict(optimizer="adam", average=True)])
 def test_mixing_identities(data, params):
     # No cluster: the mixing rule itself. Mixing one model gives it back. Mixing

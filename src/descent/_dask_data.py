@@ -58,12 +58,15 @@ def dask_inputs(X, y, sample_weight):
 
 
 def pack_block(X, y, sample_weight, labels=False):
-    """One training block: X (C float64, or CSR), y (float64 targets, or a
-    classifier's labels as they are), sample_weight, together."""
+    """One training block: X (C float64 or float32, read as they are like
+    ``fit`` reads them; another dtype converted to float64; or CSR), y
+    (float64 targets, or a classifier's labels as they are), sample_weight,
+    together."""
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float64)
+        X = sp.csr_matrix(X, dtype=dtype)
     else:
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = np.ascontiguousarray(X, dtype=dtype)
     y = np.asarray(y) if labels else np.asarray(y, dtype=np.float64)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
