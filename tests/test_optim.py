@@ -696,3 +696,14 @@ def test_two_optimizers_are_independent():
     for k in range(20):
         fresh.step(r, grad_fn(r, k))
     assert_array_equal(p, r)
+
+
+def test_a_state_dict_of_another_class_is_named_as_such():
+    # reproduced: "Invalid parameter 'amsgrad' for estimator SGD()" (set_params's)
+    w = np.ones(3)
+    adam = Adam()
+    adam.step(w, w)
+    sgd = SGD(lr=0.5)
+    with pytest.raises(ValueError, match=r"saved from another optimizer class"):
+        sgd.load_state_dict(adam.state_dict())
+    assert sgd.lr == 0.5 and sgd.n_steps == 0

@@ -384,8 +384,9 @@ class Optimizer(BaseEstimator):
         Raises
         ------
         ValueError
-            If the state does not match the parameters, holds NaN or
-            infinity or negative sums of squares, or a step count is not an
+            If the state was saved from another optimizer class (hyper-parameters
+            this one does not have), does not match the parameters, holds NaN
+            or infinity or negative sums of squares, or a step count is not an
             integer in [0, 2**53]. Nothing is changed then (except, for one
             array, the hyper-parameters, which are validated at the next step).
         KeyError
@@ -410,6 +411,12 @@ class Optimizer(BaseEstimator):
         if "param_groups" in state_dict or self.__dict__.get("_groups"):
             load_groups_state_dict(self, state_dict)
             return self
+        unknown = sorted(set(state_dict["params"]) - set(self.get_params()))
+        if unknown:
+            raise ValueError(
+                f"state_dict holds hyper-parameters {unknown} that {type(self).__name__} "
+                "does not have: it was saved from another optimizer class; load it "
+                "into one of that class")
         self.set_params(**state_dict["params"])
         state = state_dict["state"]
         if state is None:
