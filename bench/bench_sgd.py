@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import types
 import warnings
 from pathlib import Path
 from statistics import median
@@ -135,25 +136,42 @@ def fit_descent(est, X, y):
 
 
 def build_methods(cfg, X, y, descent, torch, clib, blas_default):
-    from sklearn.linear_model import SGDRegressor as SkSGD
-
+    """The timed methods of one shape (descent's, scikit-learn's, plain C,
+    NumPy, torch) and the untimed descent fits the competitors' objectives
+    are compared with on their own row subsets."""
     n, d = X.shape
-    E, EF = cfg["epochs"], cfg["fb_epochs"]
-    eta = eta_sgd(d)
-    m_loop = min(cfg["loop_rows"], n)
-    m_torch = min(cfg["torch_rows"], n)
-    m_torch_mb = min(cfg["torch_mb_rows"], n)
-    Xl, yl = X[:m_loop], y[:m_loop]
-    Xt1, yt1 = X[:m_torch], y[:m_torch]
-    Xtm, ytm = X[:m_torch_mb], y[:m_torch_mb]
-    desc_seed = int(np.random.RandomState(SEED).randint(0, MAX_INT))  # descent's shuffle seed
+    s = types.SimpleNamespace(
+        cfg=cfg, X=X, y=y, n=n, d=d, E=cfg["epochs"], EF=cfg["fb_epochs"], eta=eta_sgd(d),
+        m_loop=min(cfg["loop_rows"], n), m_torch=min(cfg["torch_rows"], n),
+        m_torch_mb=min(cfg["torch_mb_rows"], n),
+        desc_seed=int(np.random.RandomState(SEED).randint(0, MAX_INT)))  # descent's shuffle
+    s.Xl, s.yl = X[:s.m_loop], y[:s.m_loop]
+    s.Xt1, s.yt1 = X[:s.m_torch], y[:s.m_torch]
+    s.Xtm, s.ytm = X[:s.m_torch_mb], y[:s.m_torch_mb]
+    M = (_descent_methods(s, descent) + _sklearn_methods(s)
+         + (_c_methods(s, clib) if clib is not None else [])
+         + _numpy_methods(s, clib, blas_default)
+         + (_torch_methods(s, torch) if torch is not None else []))
+    refs = {
+        "ref_sgd_loop": (s.Xl, s.yl, dict(eta0=s.eta, max_iter=1, shuffle=False)),
+        "ref_adam_loop": (s.Xl, s.yl, dict(optimizer="adam", eta0=LR_ADAM1, max_iter=1,
+                                           shuffle=False)),
+        "ref_adam_torch": (s.Xt1, s.yt1, dict(optimizer="adam", eta0=LR_ADAM1, max_iter=1,
+                                              shuffle=False)),
+        "ref_adam_mb_torch": (s.Xtm, s.ytm, dict(optimizer="adam", batch_size=BATCH,
+                                                 eta0=LR_MB_ADAM, max_iter=1)),
+    }
+    return M, refs
+
+
+def _descent_methods(s, descent):
     M = []
+    n, E, EF, eta, X, y = s.n, s.E, s.EF, s.eta, s.X, s.y
 
     def dsc(key, label, rows=n, epochs=E, Xd=X, yd=y, table=True, **kw):
         M.append(Method(key, label, lambda: fit_descent(descent_estimator(descent, **kw), Xd, yd),
                         rows, epochs, kind="descent", table=table))
 
-    # descent
     dsc("d_sgd", "descent SGD, per-sample, shuffled", eta0=eta, max_iter=E)
     dsc("d_sgd_e1", "descent SGD, per-sample, shuffled, max_iter=1", epochs=1, eta0=eta,
         max_iter=1, table=False)
@@ -170,8 +188,15 @@ def build_methods(cfg, X, y, descent, torch, clib, blas_default):
         max_iter=1, table=False)
     dsc("d_fb_ns", "descent full batch, shuffle=False", epochs=EF, batch_size=None, eta0=LR_FB,
         max_iter=EF, shuffle=False)
+    return M
 
-    # scikit-learn
+
+def _sklearn_methods(s):
+    from sklearn.linear_model import SGDRegressor as SkSGD
+
+    M = []
+    n, E, eta, X, y = s.n, s.E, s.eta, s.X, s.y
+
     def make_sk():
         est = SkSGD(loss="squared_error", penalty="l2", alpha=ALPHA, learning_rate="constant",
                     eta0=eta, tol=None, max_iter=E, shuffle=True, random_state=SEED)
@@ -183,45 +208,55 @@ def build_methods(cfg, X, y, descent, torch, clib, blas_default):
     M.append(Method("sk_sgd", "scikit-learn SGDRegressor, shuffled", make_sk, n, E,
                     counterpart="d_sgd", obj_ref="d_sgd"))
 
-    # plain C
-    if clib is not None:
-        def make_c(shuffle, tuned=None):
-            def make():
-                w = np.zeros(d)
-                b = np.zeros(1)
-                idx = np.arange(n, dtype=np.intp)
+    return M
 
-                def go():
-                    if tuned is None:
-                        clib.sgd_plain(X, y, n, d, w, b, eta, ALPHA, E, idx, shuffle, desc_seed)
-                    else:
-                        clib.sgd_tuned(X, y, n, d, w, b, eta, ALPHA, E, idx, shuffle, desc_seed,
-                                       tuned)
-                    return w.copy(), float(b[0])
-                return go
-            return make
-        M.append(Method("c_plain", "plain C loop, storage order", make_c(0), n, E,
-                        counterpart="d_sgd", obj_ref="d_sgd_ns"))
-        M.append(Method("c_plain_sh", "plain C loop, shuffled", make_c(1), n, E,
-                        counterpart="d_sgd", obj_ref="d_sgd"))
-        M.append(Method("c_tuned_sh1", "C, wscale + 4-acc dot, shuffled, prefetch 1 ahead",
-                        make_c(1, 1), n, E, counterpart="d_sgd", obj_ref="d_sgd"))
-        M.append(Method("c_tuned_sh16", "C, wscale + 4-acc dot, shuffled, prefetch 16 ahead",
-                        make_c(1, 16), n, E, counterpart="d_sgd", obj_ref="d_sgd"))
 
-        def make_c_adam():
-            theta, mm, vv, step = np.zeros(d + 1), np.zeros(d + 1), np.zeros(d + 1), np.zeros(1)
+def _c_methods(s, clib):
+    M = []
+    n, d, E, eta, X, y, desc_seed = s.n, s.d, s.E, s.eta, s.X, s.y, s.desc_seed
+
+    def make_c(shuffle, tuned=None):
+        def make():
+            w = np.zeros(d)
+            b = np.zeros(1)
             idx = np.arange(n, dtype=np.intp)
 
             def go():
-                clib.adam_plain(X, y, n, d, theta, mm, vv, step, LR_ADAM1, 0.9, 0.999, 1e-8,
-                                ALPHA, E, idx, 1, desc_seed)
-                return theta[:d].copy(), float(theta[d])
+                if tuned is None:
+                    clib.sgd_plain(X, y, n, d, w, b, eta, ALPHA, E, idx, shuffle, desc_seed)
+                else:
+                    clib.sgd_tuned(X, y, n, d, w, b, eta, ALPHA, E, idx, shuffle, desc_seed,
+                                   tuned)
+                return w.copy(), float(b[0])
             return go
-        M.append(Method("c_adam_sh", "plain C Adam loop, per-sample, shuffled", make_c_adam,
-                        n, E, counterpart="d_adam1", obj_ref="d_adam1"))
+        return make
+    M.append(Method("c_plain", "plain C loop, storage order", make_c(0), n, E,
+                    counterpart="d_sgd", obj_ref="d_sgd_ns"))
+    M.append(Method("c_plain_sh", "plain C loop, shuffled", make_c(1), n, E,
+                    counterpart="d_sgd", obj_ref="d_sgd"))
+    M.append(Method("c_tuned_sh1", "C, wscale + 4-acc dot, shuffled, prefetch 1 ahead",
+                    make_c(1, 1), n, E, counterpart="d_sgd", obj_ref="d_sgd"))
+    M.append(Method("c_tuned_sh16", "C, wscale + 4-acc dot, shuffled, prefetch 16 ahead",
+                    make_c(1, 16), n, E, counterpart="d_sgd", obj_ref="d_sgd"))
 
-    # NumPy
+    def make_c_adam():
+        theta, mm, vv, step = np.zeros(d + 1), np.zeros(d + 1), np.zeros(d + 1), np.zeros(1)
+        idx = np.arange(n, dtype=np.intp)
+
+        def go():
+            clib.adam_plain(X, y, n, d, theta, mm, vv, step, LR_ADAM1, 0.9, 0.999, 1e-8,
+                            ALPHA, E, idx, 1, desc_seed)
+            return theta[:d].copy(), float(theta[d])
+        return go
+    M.append(Method("c_adam_sh", "plain C Adam loop, per-sample, shuffled", make_c_adam,
+                    n, E, counterpart="d_adam1", obj_ref="d_adam1"))
+    return M
+
+
+def _numpy_methods(s, clib, blas_default):
+    M = []
+    cfg, n, d, E, EF, eta, X, y = s.cfg, s.n, s.d, s.E, s.EF, s.eta, s.X, s.y
+    Xl, yl, m_loop = s.Xl, s.yl, s.m_loop
     M.append(Method("np_sgd_loop", f"NumPy per-sample SGD loop ({m_loop} rows)",
                     lambda: (lambda: numpy_sgd_loop(Xl, yl, eta, ALPHA)), m_loop, 1,
                     counterpart="d_sgd", obj_ref="ref_sgd_loop"))
@@ -265,29 +300,23 @@ def build_methods(cfg, X, y, descent, torch, clib, blas_default):
         M.append(Method("c_stream", "C streaming pass X @ w (4-acc dot per row)",
                         make_c_stream, n, cfg["stream_passes"], counterpart="d_fb"))
 
-    # torch
-    if torch is not None:
-        M.append(Method("torch_adam1", f"torch.optim.Adam per-sample ({m_torch} rows)",
-                        lambda: (lambda: torch_adam_per_sample(torch, Xt1, yt1, LR_ADAM1, ALPHA)),
-                        m_torch, 1, counterpart="d_adam1", obj_ref="ref_adam_torch",
-                        torch_threads=1))
-        M.append(Method("torch_adam_mb", f"torch.optim.Adam batch {BATCH} ({m_torch_mb} rows)",
-                        lambda: (lambda: torch_adam_minibatch(torch, Xtm, ytm, LR_MB_ADAM,
-                                                              ALPHA)),
-                        m_torch_mb, 1, counterpart="d_adam_mb", obj_ref="ref_adam_mb_torch",
-                        torch_threads=1))
+    return M
 
-    # untimed descent fits on the competitors' subsets, for "d obj"
-    refs = {
-        "ref_sgd_loop": (Xl, yl, dict(eta0=eta, max_iter=1, shuffle=False)),
-        "ref_adam_loop": (Xl, yl, dict(optimizer="adam", eta0=LR_ADAM1, max_iter=1,
-                                       shuffle=False)),
-        "ref_adam_torch": (Xt1, yt1, dict(optimizer="adam", eta0=LR_ADAM1, max_iter=1,
-                                          shuffle=False)),
-        "ref_adam_mb_torch": (Xtm, ytm, dict(optimizer="adam", batch_size=BATCH,
-                                             eta0=LR_MB_ADAM, max_iter=1)),
-    }
-    return M, refs
+
+def _torch_methods(s, torch):
+    M = []
+    Xt1, yt1, Xtm, ytm = s.Xt1, s.yt1, s.Xtm, s.ytm
+    m_torch, m_torch_mb = s.m_torch, s.m_torch_mb
+    M.append(Method("torch_adam1", f"torch.optim.Adam per-sample ({m_torch} rows)",
+                    lambda: (lambda: torch_adam_per_sample(torch, Xt1, yt1, LR_ADAM1, ALPHA)),
+                    m_torch, 1, counterpart="d_adam1", obj_ref="ref_adam_torch",
+                    torch_threads=1))
+    M.append(Method("torch_adam_mb", f"torch.optim.Adam batch {BATCH} ({m_torch_mb} rows)",
+                    lambda: (lambda: torch_adam_minibatch(torch, Xtm, ytm, LR_MB_ADAM,
+                                                          ALPHA)),
+                    m_torch_mb, 1, counterpart="d_adam_mb", obj_ref="ref_adam_mb_torch",
+                    torch_threads=1))
+    return M
 
 
 # ---------------------------------------------------------------------------
