@@ -375,12 +375,29 @@ def threads_of(m, descent_threads):
 
 
 def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
-    descent_threads = descent_kernel_threads(descent)
     X, y = make_data(n, d)
     methods, refs = build_methods(cfg, X, y, descent, torch, clib, blas_default)
     by_key = {m.key: m for m in methods}
     log(f"# {n} x {d}: {len(methods)} methods, up to {cfg['repeats']} repeats")
+    done = _time_methods(methods, cfg, torch, deadline, log)
+    objs, seed_spread = _objectives(methods, refs, X, y, descent, cfg)
+    # peak extra memory of descent's fits (and scikit-learn's, for reference)
+    memory = {}
+    for key in ("d_sgd_e1", "d_adam1", "d_adam_mb", "d_fb_e1", "sk_sgd"):
+        if key in by_key:
+            peak = peak_memory(by_key[key].make)
+            memory[key] = dict(peak_bytes=peak, fraction_of_X=peak / X.nbytes)
+    ratios = _ratios(methods, by_key)
+    rows = _method_rows(methods, objs, ratios, descent_kernel_threads(descent))
+    return dict(n=n, d=d, X_bytes=X.nbytes, repeats=done, eta_sgd=eta_sgd(d), methods=rows,
+                seed_spread=seed_spread, ratios=ratios, objectives=objs, memory=memory,
+                overhead=_overhead(by_key, n))
 
+
+def _time_methods(methods, cfg, torch, deadline, log):
+    """Warm up, then time every method once a repeat, in an order rotated from
+    repeat to repeat, until the repeats or the time budget run out; return
+    the repeats done."""
     for m in methods:                                   # warm-up, untimed
         run_once(m, torch)
     min_repeats = min(cfg["repeats"], cfg["min_repeats"])
@@ -400,8 +417,13 @@ def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
             m.result = out
         done += 1
         log(f"#   repeat {rep + 1} done ({time.perf_counter() - T0:.0f} s)")
+    return done
 
-    # objectives
+
+def _objectives(methods, refs, X, y, descent, cfg):
+    """Each method's final objective on its rows, the untimed references',
+    and how much descent's SGD objective moves with the shuffle alone (the
+    yardstick for the 1 % comparison with scikit-learn)."""
     objs = {}
     for m in methods:
         if m.result is not None:
@@ -410,22 +432,17 @@ def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
     for key, (Xr, yr, kw) in refs.items():
         w, b = fit_descent(descent_estimator(descent, **kw), Xr, yr)()
         objs[key] = objective(Xr, yr, w, b)
-    # How much the SGD objective moves with the shuffle alone: the yardstick
-    # for the 1 % comparison with scikit-learn.
     seed_objs = []
     for rs in (1, 2):
-        w, b = fit_descent(descent_estimator(descent, eta0=eta_sgd(d), max_iter=cfg["epochs"],
-                                             random_state=rs), X, y)()
+        w, b = fit_descent(descent_estimator(descent, eta0=eta_sgd(X.shape[1]),
+                                             max_iter=cfg["epochs"], random_state=rs), X, y)()
         seed_objs.append(objective(X, y, w, b))
-    seed_spread = max(abs(o / objs["d_sgd"] - 1.0) for o in seed_objs)
+    return objs, max(abs(o / objs["d_sgd"] - 1.0) for o in seed_objs)
 
-    # peak extra memory of descent's fits (and scikit-learn's, for reference)
-    memory = {}
-    for key in ("d_sgd_e1", "d_adam1", "d_adam_mb", "d_fb_e1", "sk_sgd"):
-        if key in by_key:
-            peak = peak_memory(by_key[key].make)
-            memory[key] = dict(peak_bytes=peak, fraction_of_X=peak / X.nbytes)
 
+def _ratios(methods, by_key):
+    """Medians over repeats of paired time ratios: each method against its
+    counterpart, and the pairs the targets read."""
     def paired(a, b):
         """Median over repeats of ns(a) / ns(b), with the range."""
         ra, rb = by_key[a].ns, by_key[b].ns
@@ -443,8 +460,12 @@ def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
                  ("d_adam1", "c_adam_sh"), ("c_adam_sh", "c_plain_sh")]:
         if a in by_key and b in by_key:
             ratios[f"{a}/{b}"] = paired(a, b)
+    return ratios
 
-    # fixed cost of a fit (validation, setup, the divergence reference pass)
+
+def _overhead(by_key, n):
+    """The fixed cost of a fit (validation, setup, the divergence reference
+    pass): a full fit against its one-epoch twin."""
     overhead = {}
     for full, one in (("d_sgd", "d_sgd_e1"), ("d_fb", "d_fb_e1")):
         mf, m1 = by_key[full], by_key[one]
@@ -457,7 +478,11 @@ def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
             fixed_in_streaming_passes=median(f / s for f, s in zip(fixed, stream)),
             marginal_over_stream=median(p / s for p, s in zip(per_epoch, stream)),
         )
+    return overhead
 
+
+def _method_rows(methods, objs, ratios, descent_threads):
+    """One report row per method: times, threads, objective against its reference."""
     rows = []
     for m in methods:
         ref = objs.get(m.obj_ref) if m.obj_ref else None
@@ -477,9 +502,7 @@ def run_shape(cfg, n, d, descent, torch, clib, blas_default, deadline, log):
             objective=obj, obj_ref=m.obj_ref, obj_ref_value=ref,
             obj_rel_diff=(obj / ref - 1.0) if (obj is not None and ref) else None,
         ))
-    return dict(n=n, d=d, X_bytes=X.nbytes, repeats=done, eta_sgd=eta_sgd(d), methods=rows,
-                seed_spread=seed_spread,
-                ratios=ratios, objectives=objs, memory=memory, overhead=overhead)
+    return rows
 
 
 # ---------------------------------------------------------------------------
