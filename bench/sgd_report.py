@@ -30,6 +30,29 @@ def fmt_ratio(x):
 
 
 def render(report):
+    """The markdown report of a run: its environment, a section per shape,
+    the summary of the targets."""
+    lines = _header(report)
+    for res in report["shapes"]:
+        lines += _shape_section(res)
+    p = lines.append
+    p("## Summary")
+    p("")
+    p("| shape | target | measured | needs | |")
+    p("|---|---|---|---|---|")
+    for res in report["shapes"]:
+        for t in res["targets"]:
+            p(f"| {res['n']:,} x {res['d']} | {t['target']} | {t['value']:.3g} | "
+              f"{t['op']} {t['threshold']} | **{t['status']}** |")
+    p("")
+    p(f"Total time {report['elapsed_s']:.0f} s. JSON: `{report['json']}`, chart: "
+      f"`{report['png']}`.")
+    return "\n".join(lines)
+
+
+
+
+def _header(report):
     lines = []
     p = lines.append
     env = report["environment"]
@@ -59,63 +82,57 @@ def render(report):
       f"per-sample Adam lr {LR_ADAM1}; batch {BATCH}: SGD lr {LR_MB_SGD}, Adam lr "
       f"{LR_MB_ADAM}; full batch lr {LR_FB}.")
     p("")
-    for res in report["shapes"]:
-        p(f"## {res['n']:,} x {res['d']} ({res['X_bytes'] / 2**20:.0f} MiB, "
-          f"{res['repeats']} repeats)")
-        p("")
-        p("| method | rows x epochs | threads | cpu/wall main+helpers | "
-          "ns / sample / epoch (median) | min-max | competitor / descent | vs | "
-          "objective | d obj |")
-        p("|---|---|---|---|---|---|---|---|---|---|")
-        for r in res["methods"]:
-            if not r["table"]:
-                continue
-            diff = r["obj_rel_diff"]
-            p(f"| {r['label']} | {r['rows']:,} x {r['epochs']} | {r['threads']} | "
-              f"{r['main_cpu_per_wall']:.2f}+{r['helper_cpu_per_wall']:.2f} | "
-              f"{fmt_ns(r['ns'])} | {fmt_ns(r['ns_min'])}-{fmt_ns(r['ns_max'])} | "
-              f"{fmt_ratio(r['speedup']) if r['speedup'] else ''} | "
-              f"{r['counterpart'] or ''} | "
-              f"{'-' if r['objective'] is None else format(r['objective'], '.6f')} | "
-              f"{'' if diff is None else format(diff, '+.1e')} |")
-        p("")
-        p("Targets:")
-        p("")
-        p("| target | measured | needs | |")
-        p("|---|---|---|---|")
-        for t in res["targets"]:
-            p(f"| {t['target']} | {t['value']:.3g} | {t['op']} {t['threshold']} | "
-              f"**{t['status']}**{' (' + t['note'] + ')' if t['note'] else ''} |")
-        p("")
-        p("Diagnostics:")
-        p("")
-        rt = res["ratios"]
-        for key in ("d_sgd/c_plain_sh", "d_sgd/c_tuned_sh16", "d_sgd_ns/c_plain",
-                    "d_adam1/c_adam_sh", "c_adam_sh/c_plain_sh", "d_fb_ns/stream_1t",
-                    "d_fb/c_stream", "d_fb_ns/c_stream", "d_adam_mb/d_sgd_mb"):
-            if key in rt:
-                p(f"- {key}: {rt[key]['median']:.2f} "
-                  f"(range {rt[key]['min']:.2f}-{rt[key]['max']:.2f})")
-        for key, o in res["overhead"].items():
-            p(f"- {key}: marginal {o['marginal_ns_per_sample_epoch']:.3g} ns/sample/epoch "
-              f"({o['marginal_over_stream']:.2f}x a streaming pass); fixed cost of fit "
-              f"{o['fixed_ms']:.1f} ms = {o['fixed_in_streaming_passes']:.1f} streaming passes")
-        p("- peak extra memory (tracemalloc, fraction of X): " + ", ".join(
-            f"{k} {v['fraction_of_X']:.1%} ({v['peak_bytes'] / 2**20:.1f} MiB)"
-            for k, v in res["memory"].items()))
-        p("")
-    p("## Summary")
+    return lines
+
+
+def _shape_section(res):
+    lines = []
+    p = lines.append
+    p(f"## {res['n']:,} x {res['d']} ({res['X_bytes'] / 2**20:.0f} MiB, "
+      f"{res['repeats']} repeats)")
     p("")
-    p("| shape | target | measured | needs | |")
-    p("|---|---|---|---|---|")
-    for res in report["shapes"]:
-        for t in res["targets"]:
-            p(f"| {res['n']:,} x {res['d']} | {t['target']} | {t['value']:.3g} | "
-              f"{t['op']} {t['threshold']} | **{t['status']}** |")
+    p("| method | rows x epochs | threads | cpu/wall main+helpers | "
+      "ns / sample / epoch (median) | min-max | competitor / descent | vs | "
+      "objective | d obj |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
+    for r in res["methods"]:
+        if not r["table"]:
+            continue
+        diff = r["obj_rel_diff"]
+        p(f"| {r['label']} | {r['rows']:,} x {r['epochs']} | {r['threads']} | "
+          f"{r['main_cpu_per_wall']:.2f}+{r['helper_cpu_per_wall']:.2f} | "
+          f"{fmt_ns(r['ns'])} | {fmt_ns(r['ns_min'])}-{fmt_ns(r['ns_max'])} | "
+          f"{fmt_ratio(r['speedup']) if r['speedup'] else ''} | "
+          f"{r['counterpart'] or ''} | "
+          f"{'-' if r['objective'] is None else format(r['objective'], '.6f')} | "
+          f"{'' if diff is None else format(diff, '+.1e')} |")
     p("")
-    p(f"Total time {report['elapsed_s']:.0f} s. JSON: `{report['json']}`, chart: "
-      f"`{report['png']}`.")
-    return "\n".join(lines)
+    p("Targets:")
+    p("")
+    p("| target | measured | needs | |")
+    p("|---|---|---|---|")
+    for t in res["targets"]:
+        p(f"| {t['target']} | {t['value']:.3g} | {t['op']} {t['threshold']} | "
+          f"**{t['status']}**{' (' + t['note'] + ')' if t['note'] else ''} |")
+    p("")
+    p("Diagnostics:")
+    p("")
+    rt = res["ratios"]
+    for key in ("d_sgd/c_plain_sh", "d_sgd/c_tuned_sh16", "d_sgd_ns/c_plain",
+                "d_adam1/c_adam_sh", "c_adam_sh/c_plain_sh", "d_fb_ns/stream_1t",
+                "d_fb/c_stream", "d_fb_ns/c_stream", "d_adam_mb/d_sgd_mb"):
+        if key in rt:
+            p(f"- {key}: {rt[key]['median']:.2f} "
+              f"(range {rt[key]['min']:.2f}-{rt[key]['max']:.2f})")
+    for key, o in res["overhead"].items():
+        p(f"- {key}: marginal {o['marginal_ns_per_sample_epoch']:.3g} ns/sample/epoch "
+          f"({o['marginal_over_stream']:.2f}x a streaming pass); fixed cost of fit "
+          f"{o['fixed_ms']:.1f} ms = {o['fixed_in_streaming_passes']:.1f} streaming passes")
+    p("- peak extra memory (tracemalloc, fraction of X): " + ", ".join(
+        f"{k} {v['fraction_of_X']:.1%} ({v['peak_bytes'] / 2**20:.1f} MiB)"
+        for k, v in res["memory"].items()))
+    p("")
+    return lines
 
 
 def plot(report, path):
