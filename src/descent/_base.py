@@ -364,7 +364,7 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
             message = (         # before _undo, which forgets the optimal schedule's t0
-                f"Training ({self._optimizer_name()}) diverged at epoch {ws.n_epochs}: "
+                f"Training (optimizer={self.optimizer!r}) diverged at epoch {ws.n_epochs}: "
                 "the weights overflowed or the training objective grew by orders of "
                 "magnitude. Scale the data (e.g. StandardScaler) or "
                 + self._lower_step(plan) + ".")
@@ -444,12 +444,6 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 + _capitalized(self._advice(noisy, probe, stalled=cause is not None,
                                             unscaled=columns_unscaled(X))))
         warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
-
-    def _optimizer_name(self):
-        """The optimizer as the messages name it: optimizer='adam', or the class."""
-        if isinstance(self.optimizer, Optimizer):
-            return type(self.optimizer).__name__
-        return f"optimizer={self.optimizer!r}"
 
     def _lower_step(self, plan):
         """How to lower this plan's step, in the divergence message."""

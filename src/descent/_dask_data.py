@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._scaling import scaling_from_moments
+from ._validation import FLOATS
 from ._warnings import user_stacklevel
 
 __all__ = ["dask_inputs", "pack_block", "persist_blocks", "preset_classes",
@@ -62,7 +63,7 @@ def pack_block(X, y, sample_weight, labels=False):
     ``fit`` reads them; another dtype converted to float64; or CSR), y
     (float64 targets, or a classifier's labels as they are), sample_weight,
     together."""
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    dtype = X.dtype if X.dtype in FLOATS else np.float64
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
     else:
