@@ -72,7 +72,6 @@ class Gap:
 
     decrease: float
     relative: float
-    gradient_norm: float
 
 
 # Conjugate-gradient iterations of the probe (a pass over the rows each), and
@@ -190,7 +189,7 @@ class StationarityProbe:
         # relative to the minimum it bounds (objective - decrease), not to the
         # objective: a gap of 50 times the minimum read "98 %" (measured)
         minimum = self.objective / self.objective_unit - decrease
-        return Gap(decrease, decrease / max(minimum, 1e-300), math.sqrt(float(np.sum(g * g))))
+        return Gap(decrease, decrease / max(minimum, 1e-300))
 
     def _newton_model(self, g, free):
         """The decrease of the quadratic model's minimum (conjugate gradients
@@ -310,7 +309,8 @@ class StoppingRule:
         self.no_improvement = 0
         self.gap: Gap | None = None
         self.limit = self.tol               # tol scaled by the probe (tol_scale)
-        self.patience_from, self.patience_gap = 0, math.inf   # _out_of_patience
+        # the probe that last halved the gap (the first probe's at first)
+        self.patience_from, self.patience_gap = 0, math.inf
         self.probes: list[tuple[int, float]] = []   # (epoch, gap) of each probe
         self.hold = n_iter_no_change        # epochs before the next probe, doubling
         self.next_probe = 0
@@ -363,6 +363,8 @@ class StoppingRule:
             self.limit = self.tol * self.probe.tol_scale()
             self.gap = self.probe(self.limit)
             self.probes.append((self.n_epochs, self.gap.decrease))
+            if len(self.probes) == 1 or self.gap.decrease <= 0.5 * self.patience_gap:
+                self.patience_from, self.patience_gap = self.n_epochs, self.gap.decrease
             if self.gap.decrease > self.limit:
                 if self.adaptive or self._hopeless() or self._out_of_patience():
                     return Outcome.STALLED
@@ -386,9 +388,6 @@ class StoppingRule:
         stopping later)."""
         if self.deterministic:
             return False
-        epoch, gap = self.probes[-1]
-        if len(self.probes) == 1 or gap <= 0.5 * self.patience_gap:
-            self.patience_from, self.patience_gap = epoch, gap
         return self.n_epochs - self.patience_from >= PATIENCE * self.n_iter_no_change
 
     def _hopeless(self):
