@@ -17,6 +17,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import _reference as ref
 from descent import SGDClassifier, SGDRegressor
 from descent._stopping import StationarityProbe
 
@@ -40,16 +41,13 @@ def huber_problem():
 
     def objective(params):
         w, b = params[:-1], params[-1]
-        r = X @ w + b - y
-        small = np.abs(r) <= epsilon
-        loss = np.where(small, 0.5 * r * r, epsilon * np.abs(r) - 0.5 * epsilon**2)
-        dloss = np.where(small, r, epsilon * np.sign(r))
-        grad = np.append(X.T @ dloss / len(y) + alpha * w, dloss.mean())
-        return loss.mean() + 0.5 * alpha * w @ w, grad
+        dloss = ref.dloss("huber", y, X @ w + b, epsilon)
+        return (ref.objective(X, y, w, b, "l2", alpha, loss="huber", epsilon=epsilon),
+                np.append(X.T @ dloss / len(y) + alpha * w, dloss.mean()))
 
     best = minimize(objective, np.append(np.zeros(X.shape[1]), np.median(y)), jac=True,
                     method="L-BFGS-B", options=dict(maxiter=10000, gtol=1e-12, ftol=1e-15))
-    return X, y, lambda m: objective(np.append(m.coef_, m.intercept_))[0], best.fun
+    return X, y, lambda m: ref.model_objective(m, X, y), best.fun
 
 
 @pytest.mark.parametrize("params", [
@@ -182,13 +180,9 @@ def test_the_gap_is_relative_to_the_minimum_it_bounds():
     percent = float(re.search(r"at least ([0-9.]+)% above its minimum",
                               str(caught[0].message)).group(1))
 
-    def objective(coef, intercept):
-        r = X @ coef + intercept - y
-        return 0.5 * np.mean(r * r) + 0.5e-4 * coef @ coef
-
     ridge = Ridge(alpha=1e-4 * len(y)).fit(X, y)
-    true_gap = objective(model.coef_, model.intercept_) / objective(ridge.coef_,
-                                                                    ridge.intercept_) - 1
+    true_gap = (ref.model_objective(model, X, y)
+                / ref.objective(X, y, ridge.coef_, ridge.intercept_) - 1)
     assert 1.0 < percent / 100 <= true_gap * (1 + 1e-6)     # over 100 %, and a lower bound
 
 
