@@ -433,6 +433,39 @@ def test_grad_errors_leave_everything_unchanged(cls):
         assert_array_equal(opt.state_dict()["state"], state["state"])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_bad_value_anywhere_is_found_before_anything_is_written(dtype):
+    # kernel/optim_pass.pxd scans every array before the pass writes: eight
+    # doubles an iteration (SSE2), a vectorised loop for float32, then a
+    # scalar tail. A bad value is put in each part of those loops (first and
+    # last element, the last of a vector iteration, 4 KB from the end), for
+    # sizes below, at and past one iteration, and the step must change nothing.
+    big = 1e16 if dtype == np.float32 else 1e151    # past each dtype's bound
+    cases = [("grad", np.nan, "grad contains NaN or infinity"),
+             ("grad", -np.inf, "grad contains NaN or infinity"),
+             ("grad", big, "above 1e"),
+             ("params", np.nan, "params contains NaN or infinity"),
+             ("params", np.inf, "params contains NaN or infinity")]
+    ahead = 4096 // np.dtype(dtype).itemsize
+    for n in (1, 15, 16, 17, 33, ahead - 1, ahead + 8, 3 * ahead + 5):
+        positions = {0, n // 2, n - 1, max(n - ahead - 1, 0), n - ahead, (n // 16) * 16 - 1}
+        for pos in sorted(p for p in positions if 0 <= p < n):
+            for where, value, message in cases:
+                opt = Adam(lr=0.1)
+                p = np.linspace(-1, 1, n).astype(dtype)
+                opt.step(p, np.ones(n, dtype=dtype))
+                state, p_before = opt.state_dict()["state"].copy(), p.copy()
+                g = np.full(n, 0.5, dtype=dtype)
+                (g if where == "grad" else p)[pos] = value
+                with pytest.raises(ValueError, match=message):
+                    opt.step(p, g)
+                if where == "params":
+                    p_before[pos] = value
+                assert_array_equal(p, p_before, err_msg=f"n={n} pos={pos} {where}={value}")
+                assert_array_equal(opt.state_dict()["state"], state)
+                assert opt.n_steps == 1
+
+
 @pytest.mark.parametrize("cls", ALL_DEFAULT, ids=lambda c: c.__name__)
 def test_shape_change_between_steps(cls):
     opt = cls()
