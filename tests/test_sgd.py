@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
@@ -110,11 +111,36 @@ def test_accepted_input_forms_give_the_same_model():
     ]
     for Xf, yf in forms:
         np.testing.assert_array_equal(SGDRegressor(**FAST).fit(Xf, yf).coef_, ref)
-    # float32 and int inputs work (converted once to float64)
+    # float32 (read in place) and int (converted to float64) inputs work
     coef32 = SGDRegressor(**FAST).fit(X.astype(np.float32), y).coef_
     np.testing.assert_allclose(coef32, ref, rtol=1e-3, atol=1e-4)
     Xi = np.round(X * 3).astype(np.int64)
     assert np.isfinite(SGDRegressor(**FAST).fit(Xi, y).coef_).all()
+
+
+@pytest.mark.parametrize("d", [37, 100])      # dot32's four partial sums, then eight
+@pytest.mark.parametrize("csr", [False, True])
+def test_float32_rows_fit_as_their_float64_values(d, csr):
+    # float32 rows are widened to float64 as they are read (kernel/rows.pxd):
+    # a fit on them is the fit on the same values in float64, up to the order
+    # of the dot product's sums (BLAS's for float64 rows from d = 64).
+    rng = np.random.default_rng(3)
+    X32 = rng.standard_normal((300, d)).astype(np.float32)
+    if csr:
+        X32[rng.random(X32.shape) < 0.8] = 0.0
+    y = X32.astype(np.float64) @ rng.standard_normal(d) + 0.1 * rng.standard_normal(300)
+    X64 = X32.astype(np.float64)
+    if csr:
+        X32, X64 = sp.csr_matrix(X32), sp.csr_matrix(X64)
+    for extra in (dict(), dict(average=True), dict(penalty="elasticnet", alpha=1e-3),
+               dict(optimizer="adam"), dict(optimizer="rmsprop", batch_size=16),
+               dict(optimizer="momentum", batch_size=None, max_iter=30)):
+        kw = {"max_iter": 5, "tol": None, "random_state": 0, **extra}
+        a = SGDRegressor(**kw).fit(X32, y)
+        b = SGDRegressor(**kw).fit(X64, y)
+        assert a.coef_.dtype == np.float32 and b.coef_.dtype == np.float64
+        rel = np.max(np.abs(a.coef_ - b.coef_.astype(np.float32))) / np.max(np.abs(b.coef_))
+        assert rel <= 3e-7, (kw, rel)      # float32's rounding of coef_ (6e-8) and a little
 
 
 def test_pandas_input_sets_feature_names():

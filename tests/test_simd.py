@@ -147,6 +147,10 @@ cases["float32 per-sample adam"] = lambda: SGDRegressor(optimizer="adam", **base
 cases["float32 mini-batch rmsprop"] = lambda: SGDRegressor(
     optimizer="rmsprop", batch_size=16, **base).fit(X32, y)
 cases["float32 sparse adagrad"] = lambda: SGDRegressor(optimizer="adagrad", **base).fit(Xs32, ys)
+X2_32 = X2.astype(np.float32)                 # dot32's eight partial sums (d >= 64)
+cases["float32 per-sample sgd d=100"] = lambda: SGDRegressor(**base).fit(X2_32, y2)
+cases["float32 per-sample adam d=100"] = lambda: SGDRegressor(
+    optimizer="adam", **base).fit(X2_32, y2)
 cases["classifier log-loss ovr adam"] = lambda: SGDClassifier(
     loss="log_loss", optimizer="adam", **base).fit(X, labels)
 cases["classifier softmax rmsprop"] = lambda: SGDClassifier(

@@ -54,10 +54,34 @@ cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexce
 
 
 # float32 rows are widened to float64 as they are read: the products and
-# sums are float64 (no BLAS: its sdot/saxpy would sum in float32).
+# sums are float64 (no BLAS: its sdot/saxpy would sum in float32). From
+# BLAS_MIN_D coordinates on, eight partial sums instead of four: the compiler
+# turns them into one AVX-512, two AVX2 or four SSE2 accumulators, where four
+# left the wider variants waiting on one add chain. Measured (C, this build's
+# flags, the dot and the axpy of one sample in L1, the 2-vCPU AVX-512 VM,
+# medians of 11; baseline / avx2 / avx512): d = 100 101 / 89 / 85 ns -> 98 /
+# 66 / 63; d = 1000 644 / 765 / 521 -> 598 / 516 / 314. Sixteen sums gain
+# 10 % more on AVX-512 but cost 3-20 % on SSE2 (registers spill); below
+# BLAS_MIN_D eight sums leave a longer scalar tail (d = 10: 15.5 -> 17.1 ns).
 cdef inline double dot32(const float* x, const double* w, Py_ssize_t d) noexcept nogil:
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
     cdef Py_ssize_t j = 0
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            s0 += <double>x[j] * w[j]
+            s1 += <double>x[j + 1] * w[j + 1]
+            s2 += <double>x[j + 2] * w[j + 2]
+            s3 += <double>x[j + 3] * w[j + 3]
+            s4 += <double>x[j + 4] * w[j + 4]
+            s5 += <double>x[j + 5] * w[j + 5]
+            s6 += <double>x[j + 6] * w[j + 6]
+            s7 += <double>x[j + 7] * w[j + 7]
+            j += 8
+        s0 += s4
+        s1 += s5
+        s2 += s6
+        s3 += s7
     while j + 4 <= d:
         s0 += <double>x[j] * w[j]
         s1 += <double>x[j + 1] * w[j + 1]
