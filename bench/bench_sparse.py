@@ -19,7 +19,8 @@ coefficients (O(n_features) once per epoch) is spread over fewer samples.
 "obj. rel. diff" is lazy's training objective (mean squared error / 2 +
 alpha/2 |w|^2) relative to dense's, both fitted on those same rows.
 scikit-learn's sparse per-sample SGD (and descent's, optimizer="sgd", both
-O(nnz) by a weight scale) are timed on all rows for reference.
+O(nnz) by a weight scale), plain and averaged (``average=True``: both keep
+the average lazily, O(nnz)), are timed on all rows for reference.
 """
 
 from __future__ import annotations
@@ -79,8 +80,6 @@ def timed(make, X, y, epochs):
 
 
 def main(argv=None):
-    import sklearn.linear_model as sklm
-
     from descent import SGDRegressor
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,15 +120,25 @@ def main(argv=None):
             print(f"| {d:,} | {nnz} | {name} | {median(lazy):,.0f} | "
                   f"{median(lazy_same):,.0f} | {median(dense):,.0f} | "
                   f"{median(ratios):,.0f}x | {rel:+.1e} |", flush=True)
+        sgd_rows(X, y, d, nnz, repeats, epochs)
+
+
+def sgd_rows(X, y, d, nnz, repeats, epochs):
+    """scikit-learn's and descent's per-sample SGD, plain and averaged (both keep
+    the average lazily, O(nnz) per sample), interleaved."""
+    import sklearn.linear_model as sklm
+
+    from descent import SGDRegressor
+
+    for average in (False, True):
+        kw = dict(alpha=ALPHA, learning_rate="constant", eta0=1e-3, max_iter=epochs,
+                  tol=None, random_state=0, average=average)
         sk, ours = [], []
         for _ in range(repeats):
-            sk.append(timed(lambda: sklm.SGDRegressor(
-                alpha=ALPHA, learning_rate="constant", eta0=1e-3, max_iter=epochs,
-                tol=None, random_state=0), X, y, epochs)[0])
-            ours.append(timed(lambda: SGDRegressor(
-                alpha=ALPHA, learning_rate="constant", eta0=1e-3, max_iter=epochs,
-                tol=None, random_state=0), X, y, epochs)[0])
-        print(f"| {d:,} | {nnz} | sgd (scikit-learn / descent) | {median(sk):,.0f} / "
+            sk.append(timed(lambda kw=kw: sklm.SGDRegressor(**kw), X, y, epochs)[0])
+            ours.append(timed(lambda kw=kw: SGDRegressor(**kw), X, y, epochs)[0])
+        name = "sgd, average" if average else "sgd"
+        print(f"| {d:,} | {nnz} | {name} (scikit-learn / descent) | {median(sk):,.0f} / "
               f"{median(ours):,.0f} | | | | |", flush=True)
 
 

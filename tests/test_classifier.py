@@ -378,6 +378,7 @@ CHUNK_CONFIGS = {
     "constant": dict(learning_rate="constant", eta0=0.01),
     "multinomial": dict(loss="log_loss", multi_class="multinomial"),
     "average-elasticnet": dict(average=10, penalty="elasticnet"),
+    "average-l2": dict(average=10, learning_rate="constant", eta0=0.05, alpha=0.05),
     "class_weight": dict(loss="log_loss", class_weight={0: 2.0, 1: 0.5, 2: 1.0}),
     "squared_hinge-search": dict(loss="squared_hinge"),
     "adam": dict(optimizer="adam", eta0=0.01),

@@ -64,8 +64,11 @@ def test_chunked_partial_fit_equals_whole_array(files, params):
             assert chunked.partial_fit(X[s], y[s]) is chunked
         whole.partial_fit(np.array(X), np.array(y))
     assert chunked.t_ == whole.t_ == 1 + 2 * N
-    np.testing.assert_allclose(chunked.coef_, whole.coef_, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(chunked.intercept_, whole.intercept_, rtol=0, atol=1e-12)
+    # per-sample "sgd" keeps its average lazily and folds it at the end of each
+    # call (kernel/loop_plain.pxd): the chunks round it at other points
+    tol = 1e-11 if params == dict(average=True) else 1e-12
+    np.testing.assert_allclose(chunked.coef_, whole.coef_, rtol=0, atol=tol)
+    np.testing.assert_allclose(chunked.intercept_, whole.intercept_, rtol=0, atol=tol)
     assert [sha256(p) for p in files] == before      # read only, unchanged
     assert not X.flags.writeable
 

@@ -137,6 +137,9 @@ ctypedef struct Buffers:
     double* g             # gradient accumulator (K * (d + 1)), zeroed
     double* gthreads      # per-chunk accumulators of threaded batch gradients
     double* wscale        # per target: w = wscale * v (PLAIN), K
+    # PLAIN averaging: per target a, b of the lazy average and the weight scale
+    # at its last fold, 3 K (kernel/loop_plain.pxd); or NULL
+    double* avg_ab
     # PLAIN and LAZY on CSR rows with K > 1 targets: the model feature-major
     # (kernel/rows.pxd), with q (PLAIN) or the rule's state (LAZY), 64-byte
     # aligned; or NULL (loop_plain.pxd, loop_lazy.pxd)

@@ -254,6 +254,10 @@ cdef class Workspace:
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         self._allocate_by_feature()
+        if path == PLAIN and self.s.average_start > 0.0:
+            B.avg_ab = <double*>malloc(3 * K * sizeof(double))
+            if B.avg_ab == NULL:
+                raise MemoryError("descent could not allocate its work buffers")
         if path == LAZY or (is_hogwild(path) and self.D.sparse):
             B.lazy = <double*>malloc(7 * d * sizeof(double))
             if B.lazy == NULL:
@@ -335,6 +339,7 @@ cdef class Workspace:
         free(self.B.g)
         free(self.B.gthreads)
         free(self.B.lazy)
+        free(self.B.avg_ab)
         free(self.by_feature_raw)
         free(self.B.inv_freq)
         free(self.B.hog)
