@@ -13,7 +13,7 @@
 
 from descent._kernels cimport (
     NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
-    TargetsT, row_t,
+    Sparse32T, SparseT, TargetsT, row_t,
 )
 from descent.kernel.losses cimport LossT, sample_loss_grad, sample_loss_grad_by_feature
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
@@ -81,29 +81,46 @@ cdef inline double shrink(double* v, double ws, double z, Py_ssize_t d) noexcept
 # (scikit-learn folds at 1e-9 only: measured, its average 6e-9 off the
 # running mean of the iterates under an L2 shrink of 0.75 a sample; with
 # these folds, 1e-13: tests/test_sgd_numerics.py).
-# With an L1 part the iterates are averaged as they are (penalties.pxd's
-# update_average, after the L1 step): a weight clipped to 0 in every iterate
-# then averages to exactly 0, where the compensations of its add and its clip
-# would leave a rounding residue. (scikit-learn compensates its adds only, so
-# its clips reach back into the iterates already averaged:
-# docs/user_guide/sklearn_differences.rst.)
+# With an L1 part each iterate is averaged after its L1 step: its clips are
+# compensated too. On CSR rows a coordinate's add and clip are compensated as
+# one change (add_clip_averaged), so a weight clipped back to 0 in every
+# iterate averages to exactly 0 (an add and a clip compensated apart leave a
+# rounding residue); dense rows are averaged as they are (penalties.pxd's
+# update_average, O(d) like their update). scikit-learn compensates its adds
+# only, so its clips reach back into the iterates already averaged
+# (docs/user_guide/sklearn_differences.rst).
 
-cdef inline void average_sample(LayoutT* lay, const Data* D, Py_ssize_t i, double* avg,
-                                double* ab, double intercept, double ws, double update,
+cdef inline void average_sample(double* avg, double* ab, double intercept, double ws,
                                 Py_ssize_t d) noexcept nogil:
-    # The sample's iterate into the average (scikit-learn's add_average: its
-    # update compensated, then a and b), and the intercept's running mean;
-    # avg[d + 1] counts the iterates averaged.
+    # The sample's iterate into the average (scikit-learn's add_average, after
+    # its changes of v are compensated: a and b), and the intercept's running
+    # mean; avg[d + 1] counts the iterates averaged.
     cdef double k, mu
     avg[d + 1] += 1.0
     k = avg[d + 1]
     mu = 1.0 / k
-    if update != 0.0:
-        row_axpy(lay, D, i, ab[0] * (-update / ws), avg)
     if k > 1.0:
         ab[1] /= 1.0 - mu
     ab[0] += mu * ab[1] * ws
     avg[d] += (intercept - avg[d]) / k
+
+
+cdef inline void add_clip_averaged(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
+                                   double* q, double ws, double u, double update,
+                                   double* aw, double a) noexcept nogil:
+    # A CSR row's add and cumulative_l1's clip, coordinate by coordinate (each
+    # coordinate's the same arithmetic as row_axpy's then clipped_l1's), and
+    # their net change compensated in the lazy average: a weight back where it
+    # was (0 after its clip) leaves aw exactly as it was.
+    cdef Py_ssize_t j, k
+    cdef double old, c = update / ws
+    for k in range(D.indptr[i], D.indptr[i + 1]):
+        j = D.indices[k]
+        old = v[j]
+        if update != 0.0:
+            v[j] += c * csr_value(lay, D, k)
+        clipped_l1(v + j, q + j, ws, u)
+        aw[j] -= a * (v[j] - old)
 
 
 cdef inline void average_fold(double* avg, double* ab, const double* v,
@@ -118,6 +135,18 @@ cdef inline void average_fold(double* avg, double* ab, const double* v,
     ab[0], ab[1] = 0.0, 1.0
 
 
+cdef inline double shrink_folding(double* v, double ws, double z, double* avg, double* ab,
+                                  Py_ssize_t d) noexcept nogil:
+    # shrink, folding the lazy average first where it must (see above).
+    cdef double zc = z if z > 0.0 else 0.0
+    if ws * zc < 1e-9 or ws * zc < ab[2] * 1e-4:
+        average_fold(avg, ab, v, d)
+        ws = shrink(v, ws, z, d)
+        ab[2] = ws
+        return ws
+    return shrink(v, ws, z, d)
+
+
 cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data* D,
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
@@ -125,7 +154,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef Py_ssize_t k, i, j, tt, d = D.d, K
     cdef double* v
     cdef double* ab
-    cdef double update, ws, z, loss_sum = 0.0
+    cdef double update, ws, loss_sum = 0.0
     cdef double one_wscale[1]
     cdef double one_dl[1]
     cdef double* wscale
@@ -140,7 +169,8 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef bint has_l2 = s.penalty != NO_PENALTY and l1r < 1.0
     cdef bint has_l1 = s.penalty != NO_PENALTY and l1r > 0.0
     cdef bint averaging = s.average_start > 0.0
-    cdef bint lazy_average = averaging and not has_l1
+    cdef bint lazy_average = averaging and (not has_l1 or LayoutT is SparseT
+                                            or LayoutT is Sparse32T)
     cdef double fi = 1.0 if s.fit_intercept else 0.0
     for tt in range(K):
         wscale[tt] = 1.0
@@ -158,23 +188,27 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             v = B.theta + tt * (d + 1)
             ws = wscale[tt]
             update = -eta * dl[tt]
-            if has_l2:
-                z = 1.0 - eta * shrink_coef
-                ab = B.avg_ab + 3 * tt
-                if lazy_average and ws * (z if z > 0.0 else 0.0) < max(ab[2] * 1e-4, 1e-9):
-                    average_fold(B.avg + tt * (d + 2), ab, v, d)
-                    ab[2] = -1.0        # the weight scale after this shrink, below
-                ws = shrink(v, ws, z, d)
-                if lazy_average and ab[2] < 0.0:
-                    ab[2] = ws
-            if update != 0.0:
-                row_axpy(lay, D, i, update / ws, v)
-                v[d] += update * s.intercept_decay * fi
-            if has_l1:
-                cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u)
+            if has_l2 and lazy_average:
+                ws = shrink_folding(v, ws, 1.0 - eta * shrink_coef, B.avg + tt * (d + 2),
+                                    B.avg_ab + 3 * tt, d)
+            elif has_l2:
+                ws = shrink(v, ws, 1.0 - eta * shrink_coef, d)
+            if lazy_average and has_l1:     # CSR rows (lazy_average)
+                add_clip_averaged(lay, D, i, v, B.q + tt * d, ws, u, update,
+                                  B.avg + tt * (d + 2), B.avg_ab[3 * tt])
+                if update != 0.0:
+                    v[d] += update * s.intercept_decay * fi
+            else:
+                if update != 0.0:
+                    row_axpy(lay, D, i, update / ws, v)
+                    v[d] += update * s.intercept_decay * fi
+                if has_l1:
+                    cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u)
+                if lazy_average and update != 0.0:
+                    row_axpy(lay, D, i, B.avg_ab[3 * tt] * (-update / ws),
+                             B.avg + tt * (d + 2))
             if lazy_average and t >= s.average_start:
-                average_sample(lay, D, i, B.avg + tt * (d + 2), B.avg_ab + 3 * tt,
-                               v[d], ws, update, d)
+                average_sample(B.avg + tt * (d + 2), B.avg_ab + 3 * tt, v[d], ws, d)
             elif averaging and t >= s.average_start:
                 update_average(B.avg + tt * (d + 2), v, ws, d)
             wscale[tt] = ws
