@@ -66,8 +66,8 @@ cdef inline double shrink(double* v, double ws, double z, Py_ssize_t d) noexcept
     return ws
 
 
-# Averaged SGD without an L1 part keeps its average lazily, as scikit-learn
-# does (Bottou 2012, "Stochastic gradient descent tricks", section 5.3;
+# Averaged SGD keeps its average lazily (but on dense rows with an L1 part,
+# below), as scikit-learn does (Bottou 2012, "Stochastic gradient descent tricks", section 5.3;
 # sklearn/utils/_weight_vector.pyx.tp): within an epoch, avg[0:d] holds aw
 # and ab = (a, b) such that the average of the iterates is (aw + a v) / b,
 # and each update of v is compensated in aw (aw -= a dv). A sample then costs
