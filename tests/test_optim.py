@@ -438,7 +438,7 @@ def test_a_bad_value_anywhere_is_found_before_anything_is_written(dtype):
     # kernel/optim_pass.pxd scans every array before the pass writes: eight
     # doubles an iteration (SSE2), a vectorised loop for float32, then a
     # scalar tail. A bad value is put in each part of those loops (first and
-    # last element, the last of a vector iteration, 4 KB from the end), for
+    # last element, the last of a vector iteration, a page from the end), for
     # sizes below, at and past one iteration, and the step must change nothing.
     big = 1e16 if dtype == np.float32 else 1e151    # past each dtype's bound
     cases = [("grad", np.nan, "grad contains NaN or infinity"),
@@ -446,9 +446,9 @@ def test_a_bad_value_anywhere_is_found_before_anything_is_written(dtype):
              ("grad", big, "above 1e"),
              ("params", np.nan, "params contains NaN or infinity"),
              ("params", np.inf, "params contains NaN or infinity")]
-    ahead = 4096 // np.dtype(dtype).itemsize
-    for n in (1, 15, 16, 17, 33, ahead - 1, ahead + 8, 3 * ahead + 5):
-        positions = {0, n // 2, n - 1, max(n - ahead - 1, 0), n - ahead, (n // 16) * 16 - 1}
+    page = 4096 // np.dtype(dtype).itemsize
+    for n in (1, 15, 16, 17, 33, page - 1, page + 8, 3 * page + 5):
+        positions = {0, n // 2, n - 1, max(n - page - 1, 0), n - page, (n // 16) * 16 - 1}
         for pos in sorted(p for p in positions if 0 <= p < n):
             for where, value, message in cases:
                 opt = Adam(lr=0.1)

@@ -133,8 +133,8 @@ def test_float32_rows_fit_as_their_float64_values(d, csr):
     if csr:
         X32, X64 = sp.csr_matrix(X32), sp.csr_matrix(X64)
     for extra in (dict(), dict(average=True), dict(penalty="elasticnet", alpha=1e-3),
-               dict(optimizer="adam"), dict(optimizer="rmsprop", batch_size=16),
-               dict(optimizer="momentum", batch_size=None, max_iter=30)):
+                  dict(optimizer="adam"), dict(optimizer="rmsprop", batch_size=16),
+                  dict(optimizer="momentum", batch_size=None, max_iter=30)):
         kw = {"max_iter": 5, "tol": None, "random_state": 0, **extra}
         a = SGDRegressor(**kw).fit(X32, y)
         b = SGDRegressor(**kw).fit(X64, y)

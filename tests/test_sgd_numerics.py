@@ -193,7 +193,7 @@ def test_average_not_started_publishes_raw_weights():
 @pytest.mark.parametrize("penalty", ["l2", None])
 @pytest.mark.parametrize("csr", [False, True])
 def test_lazy_average_is_the_running_mean_of_the_iterates(shrink, penalty, csr):
-    # Without an L1 part the average is kept lazily (kernel/loop_plain.pxd:
+    # The average is kept lazily (kernel/loop_plain.pxd:
     # (aw + a v) / b, folded when the L2 weight scale has fallen 1e4 times,
     # where v absorbs it, and at each epoch's end). A shrink of 0.75 a sample
     # falls 1e4 times in 32 samples: folds within every epoch. The reference
