@@ -148,6 +148,28 @@ cdef inline double shrink_folding(double* v, double ws, double z, double* avg, d
     return shrink(v, ws, z, d)
 
 
+cdef inline void add_and_clip(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers* B,
+                              Py_ssize_t tt, double ws, double u, double update,
+                              double intercept_step, bint has_l1,
+                              bint lazy_average) noexcept nogil:
+    # Target tt's add of the sample (update x / ws to v, intercept_step to its
+    # intercept) and L1 clip, each change of v compensated in the lazy average.
+    cdef Py_ssize_t d = D.d
+    cdef double* v = B.theta + tt * (d + 1)
+    if lazy_average and has_l1:         # CSR rows (lazy_average)
+        add_clip_averaged(lay, D, i, v, B.q + tt * d, ws, u, update,
+                          B.avg + tt * (d + 2), B.avg_ab[3 * tt])
+    else:
+        if update != 0.0:
+            row_axpy(lay, D, i, update / ws, v)
+        if has_l1:
+            cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u)
+        if lazy_average and update != 0.0:
+            row_axpy(lay, D, i, B.avg_ab[3 * tt] * (-update / ws), B.avg + tt * (d + 2))
+    if update != 0.0:
+        v[d] += intercept_step
+
+
 cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data* D,
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
@@ -194,20 +216,8 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
                                     B.avg_ab + 3 * tt, d)
             elif has_l2:
                 ws = shrink(v, ws, 1.0 - eta * shrink_coef, d)
-            if lazy_average and has_l1:     # CSR rows (lazy_average)
-                add_clip_averaged(lay, D, i, v, B.q + tt * d, ws, u, update,
-                                  B.avg + tt * (d + 2), B.avg_ab[3 * tt])
-                if update != 0.0:
-                    v[d] += update * s.intercept_decay * fi
-            else:
-                if update != 0.0:
-                    row_axpy(lay, D, i, update / ws, v)
-                    v[d] += update * s.intercept_decay * fi
-                if has_l1:
-                    cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u)
-                if lazy_average and update != 0.0:
-                    row_axpy(lay, D, i, B.avg_ab[3 * tt] * (-update / ws),
-                             B.avg + tt * (d + 2))
+            add_and_clip(lay, D, i, B, tt, ws, u, update, update * s.intercept_decay * fi,
+                         has_l1, lazy_average)
             if lazy_average and t >= s.average_start:
                 average_sample(B.avg + tt * (d + 2), B.avg_ab + 3 * tt, v[d], ws, d)
             elif averaging and t >= s.average_start:
