@@ -213,11 +213,12 @@ def test_sparsify_and_densify(l1_problem):
     assert model.coef_.shape == (20,)
 
 
-@pytest.mark.parametrize("kind", ["ovr", "softmax", "regression"])
+@pytest.mark.parametrize("kind", ["ovr", "softmax", "regression", "three values"])
 def test_divergence_reference_is_the_larger_objective(kind):
     # The reference a diverging epoch is measured against: the larger of the
     # objectives of the zero model and of the start point, whatever the start
-    # (zero, intercepts only: X unread, each target's loss kept per label).
+    # (zero, intercepts only: X unread, each target's loss kept for its last
+    # two distinct y, which "three values" keeps displacing).
     from descent import SGDClassifier
     from descent._plan import make_plan
     rng = np.random.default_rng(0)
@@ -229,6 +230,8 @@ def test_divergence_reference_is_the_larger_objective(kind):
         "softmax": (SGDClassifier(loss="log_loss", multi_class="multinomial"),
                     np.eye(K)[labels], None),
         "regression": (SGDRegressor(loss="huber"), rng.normal(size=(200, K)), None),
+        "three values": (SGDRegressor(loss="huber"),
+                         rng.choice([-1.5, 0.25, 2.0], size=(200, K)), None),
     }[kind]
     plan = make_plan(est, sparse=False)
     idx = np.arange(200, dtype=np.int32)

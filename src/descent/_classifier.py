@@ -554,10 +554,10 @@ descent.schedules schedule, default="auto"
                              order="C", copy=False, accept_large_sparse=False,
                              reset=reset)
         check_csr(X)
-        check_classification_targets(y)
         if reset and self._classes_arg is None:      # fit
-            self.classes_, index = np.unique(y, return_inverse=True)
+            self.classes_, index = _labels.fit_classes(y)
         else:       # partial_fit: sets classes_ on a first call, checks it after
+            check_classification_targets(y)
             _check_partial_fit_first_call(self, self._classes_arg)
             index = _labels.index_in(self.classes_, y)
         classes = self.classes_

@@ -145,7 +145,7 @@ ctypedef struct Buffers:
     # aligned; or NULL (loop_plain.pxd, loop_lazy.pxd)
     double* by_feature
     double* dl            # per target dloss of the current sample, K per thread
-    double* work          # scratch of the serial batch gradient and the evaluations, 3 K
+    double* work          # scratch of the serial batch gradient and the evaluations, 5 K
     double* lazy          # lazy sparse steps: 7 * d (snapshots, a gathered row and its x)
     double* inv_freq      # sparse Hogwild!: n / (training rows containing feature j), d
     double* hog           # sparse Hogwild!: per thread, a gathered row (5 * max_nnz)

@@ -244,7 +244,7 @@ cdef class Workspace:
         cdef Buffers* B = &self.B
         B.wscale = <double*>malloc(K * sizeof(double))
         B.dl = <double*>malloc(nth * K * sizeof(double))
-        B.work = <double*>malloc(3 * K * sizeof(double))
+        B.work = <double*>malloc(5 * K * sizeof(double))
         if B.wscale == NULL or B.dl == NULL or B.work == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         # zeroed: CSR rows are scattered into it (and the gradient() probe)
