@@ -14,10 +14,10 @@ from descent import SGDClassifier
 from descent import _kernels as K
 
 # decision values: the margins' edges (y p = -1, 0, 1), the log-loss
-# branches of the kernel (-37, -2, 18) and beyond, and extremes
+# branches of the kernel (-37, 0, 18) and beyond, and extremes
 EDGES = np.array([-1e4, -800.0, -40.0, -37.0, -36.9, -18.0, -2.0, -1.999, -1.0, -0.5,
-                  0.0, 0.5, 1.0, 1.5, 2.0, 17.9, 18.0, 18.1, 30.0, 37.0, 40.0, 800.0,
-                  1e4])
+                  -1e-300, 0.0, 1e-300, 0.5, 1.0, 1.5, 2.0, 17.9, 18.0, 18.1, 30.0, 37.0,
+                  40.0, 800.0, 1e4])
 RNG = np.random.default_rng(0)
 P = np.r_[EDGES, RNG.normal(scale=3.0, size=200)]
 
@@ -71,6 +71,21 @@ def test_log_loss_keeps_its_digits_in_the_tails():
     for label in (1.0, -1.0):
         got = K.py_loss(K.Loss.LOG_LOSS, label * y, label * p, 0.0)
         np.testing.assert_allclose(got, exact, rtol=1e-8)
+
+
+def test_log1p_of_the_log_loss_is_within_two_ulp():
+    # the log-loss's own log1p (log1p_unit, vectorised in the epoch loops)
+    # against NumPy's on [0, 1]: both sides of its switch at 1/2, the ends,
+    # subnormals, and the exponentials the loss feeds it
+    a = np.r_[0.0, 5e-324, 1e-310, 1e-300, 2.0**-60, 1e-17, 1e-8,
+              np.nextafter(0.5, 0.0), 0.5, np.nextafter(0.5, 1.0), np.nextafter(1.0, 0.0),
+              1.0, RNG.uniform(0.0, 1.0, 100_000), np.exp(-RNG.uniform(0.0, 40.0, 100_000))]
+    got, want = K.py_log1p_unit(a), np.log1p(a)
+    ulps = np.abs(got - want) / np.spacing(np.maximum(want, 5e-324))
+    assert ulps.max() <= 2.0, (a[ulps.argmax()], ulps.max())
+    assert got[0] == 0.0 and got[1] == 5e-324
+    with pytest.raises(ValueError, match="0 <= a <= 1"):
+        K.py_log1p_unit(np.array([1.5]))
 
 
 # -- the softmax cross-entropy ----------------------------------------------------

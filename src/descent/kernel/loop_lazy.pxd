@@ -14,7 +14,10 @@ from descent.kernel.lazy cimport (
     lazy_factor, lazy_flush, lazy_init, lazy_needs_restart, target_major,
 )
 from descent.kernel.loop_rule cimport csr_row_rule_step, penalty_rules
-from descent.kernel.losses cimport LossT, sample_loss_grad, sample_loss_grad_by_feature
+from descent.kernel.losses cimport (
+    LossT, PendingLoss, pending_start, pending_total, sample_loss_grad,
+    sample_loss_grad_by_feature,
+)
 from descent.kernel.rows cimport (
     copy_layout, csr_row_values, feature_stride, prefetch_ahead, prefetch_ahead_by_feature,
 )
@@ -74,9 +77,11 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
     cdef RuleParams coef_rule, intercept_rule
     cdef StepScalars sc
     cdef Lazy L
+    cdef PendingLoss pend
     cdef bint by_feature = B.by_feature != NULL
     cdef ModelView V = (feature_major(B.by_feature, feature_stride(K)) if by_feature
                         else target_major(B, d))
+    pending_start(&pend, K)
     alpha_l1 = penalty_rules(s, rp, &coef_rule, &intercept_rule)
     lazy_init(&L, &coef_rule, alpha_l1,
               s.schedule == CONSTANT or s.schedule == ADAPTIVE, B.lazy, d)
@@ -97,7 +102,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
             # the Buffers' rows: the copy goes back and forth, a rare step).
             if by_feature:
                 copy_model(B, &V, K, d, False)
-            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
+            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend)
             csr_row_rule_step(lay, D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
             if by_feature:
                 copy_model(B, &V, K, d, True)
@@ -109,7 +114,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
             loss_sum += sample_loss_grad_by_feature(kind, lay, D, s, i, V.w, V.per_feature,
                                                     1.0, B.dl)
         else:
-            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
+            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend)
         gathered_row_step(lay, D, i, &L, &V, &coef_rule, &intercept_rule, &sc, s, B,
                           alpha_l1)
         lazy_advance(&L, &sc, factor)
@@ -120,4 +125,4 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
     lazy_flush(&L, &coef_rule, &sc, &V, d, K, NULL)
     if by_feature:
         copy_model(B, &V, K, d, False)
-    return loss_sum
+    return loss_sum + pending_total(&pend)

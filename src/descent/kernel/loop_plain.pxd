@@ -15,7 +15,10 @@ from descent._kernels cimport (
     NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
     Sparse32T, SparseT, TargetsT, row_t,
 )
-from descent.kernel.losses cimport LossT, sample_loss_grad, sample_loss_grad_by_feature
+from descent.kernel.losses cimport (
+    LossT, PendingLoss, pending_start, pending_total, sample_loss_grad,
+    sample_loss_grad_by_feature,
+)
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
 from descent.kernel.rows cimport (
     copy_layout, csr_value, feature_stride, prefetch_ahead, prefetch_ahead_by_feature, row_axpy,
@@ -178,6 +181,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef double* v
     cdef double* ab
     cdef double update, ws, loss_sum = 0.0
+    cdef PendingLoss pend
     cdef double one_wscale[1]
     cdef double one_dl[1]
     cdef double* wscale
@@ -200,11 +204,12 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         if lazy_average:    # avg holds the average itself between epochs
             ab = B.avg_ab + 3 * tt
             ab[0], ab[1], ab[2] = 0.0, 1.0, 1.0
+    pending_start(&pend, K)
     for k in range(n):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, n, B.theta)
         eta = schedule_eta(s, P, eta, t)
-        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl)
+        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl, &pend)
         if has_l1:
             u += l1r * eta * s.alpha
         for tt in range(K):
@@ -233,7 +238,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
                 v[j] *= wscale[tt]
             wscale[tt] = 1.0
     P.eta, P.t, P.u = eta, t, u
-    return loss_sum
+    return loss_sum + pending_total(&pend)
 
 
 # Many targets on CSR rows (one-vs-rest classes, the softmax):

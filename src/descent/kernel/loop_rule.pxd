@@ -11,7 +11,10 @@ from libc.string cimport memset
 from descent._kernels cimport (
     Buffers, Data, Dense32T, DenseT, LayoutT, Progress, RuleParams, Settings, row_t,
 )
-from descent.kernel.losses cimport LossT, clip_factor, sample_dloss, sample_loss_grad
+from descent.kernel.losses cimport (
+    LossT, PendingLoss, clip_factor, pending_start, pending_total, sample_dloss,
+    sample_loss_grad,
+)
 from descent.kernel.penalties cimport penalty_parts, penalty_value, update_average
 from descent.kernel.rows cimport csr_value, dense_row, dot, prefetch_ahead, row_axpy
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
@@ -91,11 +94,13 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
     cdef double loss_sum = 0.0, alpha_l1
     cdef RuleParams coef_rule, intercept_rule
     cdef StepScalars sc
+    cdef PendingLoss pend
+    pending_start(&pend, K)
     alpha_l1 = penalty_rules(s, rp, &coef_rule, &intercept_rule)
     for k in range(n):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, n, B.theta)
-        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl)
+        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend)
         sc = next_step(s, &coef_rule, P)
         if LayoutT is DenseT or LayoutT is Dense32T:
             # (float32: the row widened into g, which no CSR row uses here)
@@ -106,7 +111,7 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
             csr_row_rule_step(lay, D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
         P.t += 1.0
         average_targets(s, B, P, d, K)
-    return loss_sum
+    return loss_sum + pending_total(&pend)
 
 
 # -- batch gradients ------------------------------------------------------------
@@ -124,7 +129,7 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
     for k in range(lo, hi):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, hi, theta)
-        loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum)
+        loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum, NULL)
         for tt in range(K):
             row_axpy(lay, D, i, dl[tt], g + tt * (d + 1))
             g[tt * (d + 1) + d] += dl[tt]

@@ -29,6 +29,18 @@ def py_dloss(int kind, const double[::1] y, const double[::1] p, double epsilon=
     return out
 
 
+def py_log1p_unit(const double[::1] a):
+    """Element-wise log1p_unit (the log-loss's log1p, for 0 <= a <= 1)."""
+    cdef Py_ssize_t i, n = a.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    for i in range(n):
+        if not 0.0 <= a[i] <= 1.0:
+            raise ValueError(f"log1p_unit takes 0 <= a <= 1, got {a[i]!r}")
+        o[i] = log1p_unit(a[i])
+    return out
+
+
 def py_softmax_loss(const double[:, ::1] y, const double[:, ::1] z):
     """Row-wise softmax cross-entropy of the logits z (n, K) for targets y (n,
     K): (loss (n,), its derivative in z (n, K))."""
