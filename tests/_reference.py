@@ -123,6 +123,12 @@ def sgd_per_sample(X, y, sample_weight=None, *, loss="squared_error", epsilon=0.
     n_iter, etas) where coef/intercept are what ``coef_``/``intercept_`` must
     be (averaged once the averaging has started), loss_curve the per-epoch
     objective and etas the "adaptive" eta of each epoch.
+
+    The objective is scikit-learn's running one (its _plain_sgd's
+    objective_sum / n): each sample's sw * loss plus the penalty of the
+    weights it meets, their norms as its WeightVector keeps them: set after
+    each non-zero update (the dense row's add), scaled by each L2 shrink,
+    not changed by the L1 clip.
     """
     n, d = X.shape
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
@@ -140,6 +146,7 @@ def sgd_per_sample(X, y, sample_weight=None, *, loss="squared_error", epsilon=0.
     q = np.zeros(d)
     t = 1
     curve = []
+    seen_sq = seen_l1 = 0.0         # the norms of w = 0
     rule = StoppingRule(learning_rate, eta0, tol, n_iter_no_change)
     for _ in range(n_epochs):
         loss_sum = 0.0
@@ -149,14 +156,20 @@ def sgd_per_sample(X, y, sample_weight=None, *, loss="squared_error", epsilon=0.
             eta = (rule.eta if learning_rate == "adaptive" else
                    schedule(learning_rate, eta0, power_t, t, alpha, optimal_t0))
             loss_sum += sw[i] * float(loss_value(loss, y[i], p, epsilon))
+            if penalty is not None:
+                loss_sum += alpha * ((1.0 - r) * 0.5 * seen_sq + r * seen_l1)
             g = float(dloss(loss, y[i], p, epsilon)) * sw[i]
             if clip_grad_norm is not None:
                 g *= clip_scale(abs(g) * np.sqrt(x @ x + (1.0 if fit_intercept else 0.0)),
                                 clip_grad_norm)
             update = -eta * g
             if has_l2:
-                w = w * max(0.0, 1.0 - eta * alpha * (1.0 - r))
+                shrink = max(0.0, 1.0 - eta * alpha * (1.0 - r))
+                w = w * shrink
+                seen_sq, seen_l1 = seen_sq * shrink**2, seen_l1 * shrink
             w = w + update * x
+            if update != 0.0:
+                seen_sq, seen_l1 = float(w @ w), float(np.abs(w).sum())
             if fit_intercept:
                 b += update
             if has_l1:
@@ -173,7 +186,7 @@ def sgd_per_sample(X, y, sample_weight=None, *, loss="squared_error", epsilon=0.
                 avg_w = avg_w + (w - avg_w) / count
                 avg_b = avg_b + (b - avg_b) / count
             t += 1
-        curve.append(loss_sum / n + penalty_value(w, penalty, alpha, l1_ratio))
+        curve.append(loss_sum / n)
         if rule.end_epoch(curve[-1]):
             break
     averaged = start and start <= t - 1

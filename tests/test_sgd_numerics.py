@@ -157,6 +157,26 @@ def test_one_epoch_per_sample_matches_numpy(penalty, loss, average, weighted, sc
         assert (est.coef_ == 0.0).any(), "the data should make the L1 step clip"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [7, 70])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_running_penalty_on_wide_and_float32_rows(penalty, d, dtype):
+    # The running penalty's norms come out of the add's loop (rows.axpy_sqnorm:
+    # four partial sums, eight from 64 coordinates; axpy32_sqnorm for float32
+    # rows) or of the L1 clip's: loss_curve_ against the NumPy transcription
+    # of scikit-learn's running objective, on the rows' float64 values.
+    rng = np.random.RandomState(d)
+    X = rng.randn(80, d).astype(dtype)
+    y = X.astype(np.float64) @ rng.randn(d) / np.sqrt(d) + 0.1 * rng.randn(80)
+    est = SGDRegressor(max_iter=3, shuffle=False, tol=None, penalty=penalty, alpha=0.05,
+                       learning_rate="constant", eta0=0.02).fit(X, y)
+    expected = ref.sgd_per_sample(X.astype(np.float64), y, n_epochs=3, penalty=penalty,
+                                  alpha=0.05, learning_rate="constant", eta0=0.02)
+    np.testing.assert_allclose(est.loss_curve_, expected["loss_curve"], rtol=1e-12)
+    np.testing.assert_allclose(est.coef_, expected["coef"].astype(dtype), rtol=1e-6,
+                               atol=1e-7)
+
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
 @pytest.mark.parametrize("average", [False, True, 100], ids=["noavg", "avg1", "avg100"])

@@ -222,9 +222,15 @@ descent.schedules schedule, default="auto"
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         The column names of X, when X had string column names.
     loss_curve_ : list of float
-        The training objective of each epoch (the running mean over the
-        epoch's updates for per-sample and mini-batch steps), summed over the
-        one-vs-rest problems; ``partial_fit`` appends its epoch's.
+        The training objective of each epoch, summed over the one-vs-rest
+        problems; ``partial_fit`` appends its epoch's. Per-sample and
+        mini-batch steps record the running mean over the epoch's updates of
+        each loss (before its update) plus the penalty: per-sample ``"sgd"``
+        on one thread that of the model each update met, as scikit-learn's
+        stopping rule counts it (on CSR rows with scikit-learn's norms: those
+        of each row's coordinates), the other optimizers, mini-batches and
+        threads the penalty at the end of the epoch; full batch the exact
+        objective at the start of its step.
     validation_scores_ : list of float
         With ``early_stopping``: the score (``scoring``) on the held-out rows
         after each epoch.

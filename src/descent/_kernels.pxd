@@ -125,6 +125,14 @@ ctypedef struct Data:
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
 
 
+# A target's norms for the PLAIN loop's running penalty (kernel/loop_plain.pxd).
+ctypedef struct Norms:
+    double seen_sq        # |w|^2, |w|_1 as the next sample's penalty counts them
+    double seen_l1
+    double sq             # scratch: a CSR row's sums
+    double l1
+
+
 # Where the loops read and write: the model and the rule's state (owned by
 # the estimator, kept across calls) and the work buffers of a Workspace.
 ctypedef struct Buffers:
@@ -140,6 +148,7 @@ ctypedef struct Buffers:
     # PLAIN averaging: per target a, b of the lazy average and the weight scale
     # at its last fold, 3 K (kernel/loop_plain.pxd); or NULL
     double* avg_ab
+    Norms* norms          # PLAIN: per target, K; or NULL
     # PLAIN and LAZY on CSR rows with K > 1 targets: the model feature-major
     # (kernel/rows.pxd), with q (PLAIN) or the rule's state (LAZY), 64-byte
     # aligned; or NULL (loop_plain.pxd, loop_lazy.pxd)
@@ -163,6 +172,7 @@ ctypedef struct Progress:
     double step           # updates done
     double u              # total L1 shrink (cumulative penalty)
     double penalty_start  # penalty at the start of a full-batch step
+    double penalty_sum    # PLAIN: the epoch's running penalties (kernel/loop_plain.pxd)
     double beta1_pow      # beta1 ** step, beta2 ** step (Adam's bias corrections)
     double beta2_pow
     # The RATES schedule: the learning rates of this epoch's updates, computed

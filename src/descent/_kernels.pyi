@@ -120,6 +120,7 @@ class Workspace:
     n_epochs: int
     finite: bool
     last_objective: float
+    divergence_objective: float
     eta: float
     def __init__(
         self,

@@ -24,6 +24,7 @@ from descent.kernel.evaluate cimport (
 )
 from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor, lazy_init
 from descent.kernel.optim_pass cimport SCAN_OK, scan_inputs, update_pass
+from descent.kernel.loop_plain cimport norms_start
 from descent.kernel.loop_rule cimport gradient_chunks, gradient_stride
 from descent.kernel.losses cimport any_loss_grad, log1p_unit, softmax_loss_grad
 from descent.kernel.paths cimport is_hogwild, run_layout
@@ -99,6 +100,7 @@ cdef class Workspace:
     cdef readonly Py_ssize_t n_epochs
     cdef readonly bint finite           # every coefficient finite after the last epoch
     cdef readonly double last_objective
+    cdef readonly double divergence_objective
 
     def __cinit__(self, X, const double[:, ::1] y, const double[::1] sample_weight,
                   row_t[::1] train_idx, const row_t[::1] val_idx, double[:, ::1] theta,
@@ -238,7 +240,7 @@ cdef class Workspace:
 
     cdef _allocate(self):
         # The work buffers of this path, all freed in __dealloc__.
-        cdef Py_ssize_t K = self.D.K, d = self.D.d, nth = self.s.n_threads
+        cdef Py_ssize_t tt, K = self.D.K, d = self.D.d, nth = self.s.n_threads
         cdef Py_ssize_t stride = gradient_stride(K, d)
         cdef int path = self.s.path
         cdef Buffers* B = &self.B
@@ -254,6 +256,12 @@ cdef class Workspace:
         if B.g == NULL or B.gthreads == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         self._allocate_by_feature()
+        if path == PLAIN:       # the running penalty's norms, from the start point
+            B.norms = <Norms*>malloc(K * sizeof(Norms))
+            if B.norms == NULL:
+                raise MemoryError("descent could not allocate its work buffers")
+            for tt in range(K):
+                norms_start(&B.norms[tt], B.theta + tt * (d + 1), d)
         if path == PLAIN and self.s.average_start > 0.0:
             B.avg_ab = <double*>malloc(3 * K * sizeof(double))
             if B.avg_ab == NULL:
@@ -340,6 +348,7 @@ cdef class Workspace:
         free(self.B.gthreads)
         free(self.B.lazy)
         free(self.B.avg_ab)
+        free(self.B.norms)
         free(self.by_feature_raw)
         free(self.B.inv_freq)
         free(self.B.hog)
@@ -349,13 +358,17 @@ cdef class Workspace:
         """Run one epoch (shuffling first if asked); return its objective.
 
         The objective is the mean weighted loss of the epoch's samples (each
-        at the model it met) plus the penalty at the end of the epoch, or, for
-        FULL_BATCH, the exact objective at the start of its step. Sets
+        at the model it met) plus, for PLAIN, the mean penalty of those models
+        (scikit-learn's running objective, kernel/loop_plain.pxd), for the
+        other per-sample and mini-batch paths, the penalty at the end of the
+        epoch, or, for FULL_BATCH, the exact objective at the start of its
+        step. ``divergence_objective`` is set to the mean loss plus the
+        penalty at the end of the epoch (FULL_BATCH: the objective). Sets
         ``finite`` to whether every coefficient is finite afterwards.
         """
         cdef Py_ssize_t j, n = self.train_idx.shape[0]
         cdef Py_ssize_t size = self.D.K * (self.D.d + 1)
-        cdef double loss_sum, obj
+        cdef double loss_sum, obj, end
         cdef unsigned long long fp_mode
         cdef bint finite = True
         if self.s.schedule == RATES and not self._rates_cover_epoch():
@@ -368,16 +381,19 @@ cdef class Workspace:
             loss_sum = run_layout(&self.D, &self.s, &self.rp, &self.train_idx[0], n,
                                   &self.B, &self.P)
             if self.s.path == FULL_BATCH:
-                obj = loss_sum / n + self.P.penalty_start
+                obj = end = loss_sum / n + self.P.penalty_start
             else:
-                obj = loss_sum / n + penalty_value(&self.s, self.B.theta, self.D.d,
-                                                   self.D.K, self.D.d + 1, self.D.tw)
+                obj = end = loss_sum / n + penalty_value(&self.s, self.B.theta, self.D.d,
+                                                         self.D.K, self.D.d + 1, self.D.tw)
+                if self.s.path == PLAIN:    # scikit-learn's running penalty (loop_plain.pxd)
+                    obj = (loss_sum + self.P.penalty_sum) / n
             for j in range(size):
                 finite = finite and isfinite(self.B.theta[j])
             descent_restore_fp(fp_mode)
         self.n_epochs += 1
         self.finite = finite
         self.last_objective = obj
+        self.divergence_objective = end
         return obj
 
     def divergence_reference(self):

@@ -58,7 +58,8 @@ def search_optimal_eta0(plan, theta, X, y, sample_weight, train_idx, seed, alpha
                                 np.zeros((3, K * (d + 1))), np.zeros(K * d), settings,
                                 plan.rule_params)
         reference = ws.divergence_reference()
-        if diverged(ws.epoch(), ws.finite, reference):
+        ws.epoch()
+        if diverged(ws.divergence_objective, ws.finite, reference):
             return np.inf
         pred = np.asarray(Xs @ trial[:, :-1].T) + trial[:, -1]
         losses = _kernels.py_loss(loss, ys.ravel(), pred.ravel(), epsilon).reshape(ys.shape)

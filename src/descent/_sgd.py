@@ -248,9 +248,13 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         The training objective (mean weighted loss plus penalty, in the
         targets' units) of each epoch of the last ``fit``, ``n_iter_`` values;
         ``partial_fit`` appends its epoch's. Per-sample and mini-batch steps
-        record the running mean over the epoch's updates (each loss before
-        its update), plus the penalty at the end of the epoch; full batch the
-        exact objective at the start of its step.
+        record the running mean over the epoch's updates of each loss (before
+        its update) plus the penalty: per-sample ``"sgd"`` on one thread that
+        of the model each update met, as scikit-learn's stopping rule counts
+        it (on CSR rows with scikit-learn's norms: those of each row's
+        coordinates), the other optimizers, mini-batches and threads the
+        penalty at the end of the epoch; full batch the exact objective at
+        the start of its step.
     validation_scores_ : list of float
         With ``early_stopping``: the R² of the model on the held-out rows
         after each epoch.

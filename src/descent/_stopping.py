@@ -321,16 +321,18 @@ class StoppingRule:
         return len(self.loss_curve)
 
     def update(self, objective, *, finite=True, score=None, validation_loss=None,
-               eta=math.inf, model=None):
+               eta=math.inf, model=None, divergence_objective=None):
         """Record one epoch's objective and decide what comes next.
 
         ``score`` and ``validation_loss`` are callables (called only if the
         epoch did not diverge, with early stopping); ``eta`` the current step
         size; ``model`` a callable returning (coef, intercept, t) for the
-        verbose lines.
+        verbose lines; ``divergence_objective`` what divergence is judged on
+        if not the objective (``Workspace.divergence_objective``).
         """
         self.loss_curve.append(objective)
-        if diverged(objective, finite, self.reference):
+        if diverged(objective if divergence_objective is None else divergence_objective,
+                    finite, self.reference):
             return Outcome.DIVERGED
         if self.verbose and model is not None:
             coef, intercept, t = model()
@@ -448,7 +450,8 @@ def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=Non
             outcome = rule.update(
                 objective, finite=workspace.finite,
                 score=workspace.validation_score if score is None else score,
-                validation_loss=validation_loss, eta=workspace.eta, model=model)
+                validation_loss=validation_loss, eta=workspace.eta, model=model,
+                divergence_objective=workspace.divergence_objective)
             if on_best is not None and rule.best_epoch != best:
                 on_best()
             if outcome is Outcome.DIVERGED:

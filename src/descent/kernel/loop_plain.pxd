@@ -11,9 +11,11 @@
 # only its own coordinates (O(nnz) per sample). Each target has its own v,
 # wscale and q; all are updated from the same row.
 
+from libc.math cimport fabs
+
 from descent._kernels cimport (
-    NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, OneTargetT, Progress, Settings,
-    Sparse32T, SparseT, TargetsT, row_t,
+    NO_PENALTY, Buffers, Data, Dense32T, DenseT, LayoutT, Norms, OneTargetT, Progress,
+    Settings, Sparse32T, SparseT, TargetsT, row_t,
 )
 from descent.kernel.losses cimport (
     LossT, PendingLoss, pending_start, pending_total, sample_loss_grad,
@@ -21,8 +23,59 @@ from descent.kernel.losses cimport (
 )
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
 from descent.kernel.rows cimport (
-    copy_layout, csr_value, feature_stride, prefetch_ahead, prefetch_ahead_by_feature, row_axpy,
+    copy_layout, csr_value, dot, feature_stride, prefetch_ahead, prefetch_ahead_by_feature,
+    dense_axpy_sqnorm, row_axpy,
 )
+
+
+# The running penalty. scikit-learn's stopping rule reads each epoch's
+# running objective: each sample's loss plus the penalty of the model the
+# sample meets, averaged over the epoch (objective_sum in
+# sklearn/linear_model/_sgd_fast.pyx.tp), with the norms its WeightVector
+# keeps (sklearn/utils/_weight_vector.pyx.tp): exact when a training call
+# starts, set by each add to the norms of the row's coordinates after it (all
+# of them for a dense row; a CSR row's alone, which are not the model's),
+# scaled with the weights, left as they are by the L1 clip. The PLAIN loop
+# keeps the same norms (Norms.seen_*: carried from epoch to epoch of a
+# Workspace, as scikit-learn's within a call) and the same sum
+# (Progress.penalty_sum; Workspace.epoch adds it to the losses'), so that its
+# fits stop where scikit-learn's do. A dense row's norms come out of the loop
+# of its add (rows.dense_axpy_sqnorm) or of its L1 clip, a CSR row's out of
+# csr_add_clip's. (They are not the model's after an L1 clip: under a strong L1
+# penalty this objective can be orders of magnitude above the model's, which
+# is why divergence is judged on the penalty at the end of the epoch.)
+
+cdef inline double abs_sum(const double* v, Py_ssize_t d) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double total = 0.0
+    for j in range(d):
+        total += fabs(v[j])
+    return total
+
+
+cdef inline void norms_start(Norms* N, const double* v, Py_ssize_t d) noexcept nogil:
+    # The norms of the coefs v (the weight scale 1): a training call's start.
+    N.seen_sq = dot(v, v, d)
+    N.seen_l1 = abs_sum(v, d)
+
+
+cdef inline double running_penalty(const Norms* N, const Settings* s, double l1r,
+                                   Py_ssize_t K, const double* tw) noexcept nogil:
+    # The penalty the sample about to be met counts, over the K targets
+    # (target t's weighed by tw[t] if tw is given, as penalties.penalty_value).
+    cdef Py_ssize_t tt
+    cdef double total = 0.0, p
+    for tt in range(K):
+        p = s.alpha * ((1.0 - l1r) * 0.5 * N[tt].seen_sq + l1r * N[tt].seen_l1)
+        total += p if tw == NULL else tw[tt] * p
+    return total
+
+
+cdef inline void norms_shrunk(Norms* N, double z) noexcept nogil:
+    # The coefs' norms after their shrink by z (clamped at 0, as shrink's).
+    cdef double zc = z if z > 0.0 else 0.0
+    N.seen_sq *= zc * zc
+    N.seen_l1 *= zc
 
 
 cdef inline void clipped_l1(double* v, double* q, double ws, double u) noexcept nogil:
@@ -41,10 +94,12 @@ cdef inline void clipped_l1(double* v, double* q, double ws, double u) noexcept 
 
 
 cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
-                               double* q, double ws, double u) noexcept nogil:
+                               double* q, double ws, double u, double* norms) noexcept nogil:
     # clipped_l1 on the row's coordinates (the others catch up on u when a
-    # row next touches them).
+    # row next touches them); with norms, |v|^2 and |v|_1 of the coordinates
+    # before their clip into norms[0], norms[1].
     cdef Py_ssize_t j, jj, nnz
+    cdef double sq = 0.0, l1 = 0.0
     if LayoutT is DenseT or LayoutT is Dense32T:
         nnz = D.d
     else:
@@ -54,7 +109,12 @@ cdef inline void cumulative_l1(LayoutT* lay, const Data* D, Py_ssize_t i, double
             j = jj
         else:
             j = D.indices[D.indptr[i] + jj]
+        if norms != NULL:
+            sq += v[j] * v[j]
+            l1 += fabs(v[j])
         clipped_l1(v + j, q + j, ws, u)
+    if norms != NULL:
+        norms[0], norms[1] = sq, l1
 
 
 cdef inline double shrink(double* v, double ws, double z, Py_ssize_t d) noexcept nogil:
@@ -109,22 +169,32 @@ cdef inline void average_sample(double* avg, double* ab, double intercept, doubl
     avg[d] += (intercept - avg[d]) / k
 
 
-cdef inline void add_clip_averaged(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
-                                   double* q, double ws, double u, double update,
-                                   double* aw, double a) noexcept nogil:
-    # A CSR row's add and cumulative_l1's clip, coordinate by coordinate (each
-    # coordinate's the same arithmetic as row_axpy's then clipped_l1's), and
-    # their net change compensated in the lazy average: a weight back where it
-    # was (0 after its clip) leaves aw exactly as it was.
+cdef inline void csr_add_clip(LayoutT* lay, const Data* D, Py_ssize_t i, double* v,
+                              double* q, double ws, double u, double update, bint has_l1,
+                              double* aw, double a, Norms* N) noexcept nogil:
+    # A CSR row's add (update x / ws) and, with has_l1, cumulative_l1's clip,
+    # coordinate by coordinate (each coordinate's arithmetic that of row_axpy
+    # then clipped_l1: the rows are canonical, no column twice). With aw, the
+    # net change of each weight compensated in the lazy average (a weight back
+    # where it was, 0 after its clip, leaves aw exactly as it was). With N
+    # and a non-zero update, N's norms set by the add (the running penalty).
     cdef Py_ssize_t j, k
-    cdef double old, c = update / ws
+    cdef double old, added, c = update / ws, sq = 0.0, l1 = 0.0
     for k in range(D.indptr[i], D.indptr[i + 1]):
         j = D.indices[k]
         old = v[j]
         if update != 0.0:
             v[j] += c * csr_value(lay, D, k)
-        clipped_l1(v + j, q + j, ws, u)
-        aw[j] -= a * (v[j] - old)
+        added = v[j]
+        sq += added * added
+        l1 += fabs(added)
+        if has_l1:
+            clipped_l1(v + j, q + j, ws, u)
+        if aw != NULL:
+            aw[j] -= a * (v[j] - old)
+    if N != NULL and update != 0.0:
+        N.seen_sq = sq * (ws * ws)
+        N.seen_l1 = l1 * ws
 
 
 cdef inline void average_fold(double* avg, double* ab, const double* v,
@@ -153,22 +223,33 @@ cdef inline double shrink_folding(double* v, double ws, double z, double* avg, d
 
 cdef inline void add_and_clip(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers* B,
                               Py_ssize_t tt, double ws, double u, double update,
-                              double intercept_step, bint has_l1,
-                              bint lazy_average) noexcept nogil:
+                              double intercept_step, bint has_l1, bint lazy_average,
+                              Norms* N) noexcept nogil:
     # Target tt's add of the sample (update x / ws to v, intercept_step to its
-    # intercept) and L1 clip, each change of v compensated in the lazy average.
+    # intercept) and L1 clip, each change of v compensated in the lazy average,
+    # N's norms set by the add (if N is not NULL: the running penalty).
     cdef Py_ssize_t d = D.d
     cdef double* v = B.theta + tt * (d + 1)
-    if lazy_average and has_l1:         # CSR rows (lazy_average)
-        add_clip_averaged(lay, D, i, v, B.q + tt * d, ws, u, update,
-                          B.avg + tt * (d + 2), B.avg_ab[3 * tt])
-    else:
+    cdef double norms[2]
+    if LayoutT is SparseT or LayoutT is Sparse32T:
+        csr_add_clip(lay, D, i, v, B.q + tt * d, ws, u, update, has_l1,
+                     B.avg + tt * (d + 2) if lazy_average and has_l1 else NULL,
+                     B.avg_ab[3 * tt] if lazy_average and has_l1 else 0.0, N)
+    elif N == NULL:
         if update != 0.0:
             row_axpy(lay, D, i, update / ws, v)
         if has_l1:
-            cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u)
-        if lazy_average and update != 0.0:
-            row_axpy(lay, D, i, B.avg_ab[3 * tt] * (-update / ws), B.avg + tt * (d + 2))
+            cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u, NULL)
+    elif has_l1:        # the norms after the add from the clip's pass
+        if update != 0.0:
+            row_axpy(lay, D, i, update / ws, v)
+        cumulative_l1(lay, D, i, v, B.q + tt * d, ws, u, norms)
+        if update != 0.0:
+            N.seen_sq, N.seen_l1 = norms[0] * (ws * ws), norms[1] * ws
+    elif update != 0.0:
+        N.seen_sq = dense_axpy_sqnorm(lay, D, i, update / ws, v) * (ws * ws)
+    if lazy_average and not has_l1 and update != 0.0:
+        row_axpy(lay, D, i, B.avg_ab[3 * tt] * (-update / ws), B.avg + tt * (d + 2))
     if update != 0.0:
         v[d] += intercept_step
 
@@ -176,12 +257,14 @@ cdef inline void add_and_clip(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers
 cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data* D,
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
-    # One epoch over the rows idx[0:n]; returns the sum of their weighted losses.
+    # One epoch over the rows idx[0:n]; returns the sum of their weighted
+    # losses, and sets P.penalty_sum to that of their running penalties (above).
     cdef Py_ssize_t k, i, j, tt, d = D.d, K
     cdef double* v
     cdef double* ab
-    cdef double update, ws, loss_sum = 0.0
+    cdef double update, ws, z, loss_sum = 0.0, penalty_sum = 0.0
     cdef PendingLoss pend
+    cdef Norms* N = NULL
     cdef double one_wscale[1]
     cdef double one_dl[1]
     cdef double* wscale
@@ -204,25 +287,31 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         if lazy_average:    # avg holds the average itself between epochs
             ab = B.avg_ab + 3 * tt
             ab[0], ab[1], ab[2] = 0.0, 1.0, 1.0
+    if s.penalty != NO_PENALTY:
+        N = B.norms         # (NULL in a Hogwild! thread's run: loop_hogwild.pxd)
     pending_start(&pend, K)
     for k in range(n):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, n, B.theta)
         eta = schedule_eta(s, P, eta, t)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl, &pend)
+        if N != NULL:
+            penalty_sum += running_penalty(N, s, l1r, K, D.tw)
         if has_l1:
             u += l1r * eta * s.alpha
         for tt in range(K):
             v = B.theta + tt * (d + 1)
             ws = wscale[tt]
             update = -eta * dl[tt]
+            z = 1.0 - eta * shrink_coef
+            if has_l2 and N != NULL:
+                norms_shrunk(N + tt, z)
             if has_l2 and lazy_average:
-                ws = shrink_folding(v, ws, 1.0 - eta * shrink_coef, B.avg + tt * (d + 2),
-                                    B.avg_ab + 3 * tt, d)
+                ws = shrink_folding(v, ws, z, B.avg + tt * (d + 2), B.avg_ab + 3 * tt, d)
             elif has_l2:
-                ws = shrink(v, ws, 1.0 - eta * shrink_coef, d)
+                ws = shrink(v, ws, z, d)
             add_and_clip(lay, D, i, B, tt, ws, u, update, update * s.intercept_decay * fi,
-                         has_l1, lazy_average)
+                         has_l1, lazy_average, N + tt if N != NULL else NULL)
             if lazy_average and t >= s.average_start:
                 average_sample(B.avg + tt * (d + 2), B.avg_ab + 3 * tt, v[d], ws, d)
             elif averaging and t >= s.average_start:
@@ -237,7 +326,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             for j in range(d):
                 v[j] *= wscale[tt]
             wscale[tt] = 1.0
-    P.eta, P.t, P.u = eta, t, u
+    P.eta, P.t, P.u, P.penalty_sum = eta, t, u, penalty_sum
     return loss_sum + pending_total(&pend)
 
 
@@ -274,21 +363,49 @@ cdef inline void cumulative_l1_by_feature(LayoutT* lay, const Data* D, Py_ssize_
             clipped_l1(W + j + tt, Q + j + tt, ws, u)
 
 
+cdef inline void add_by_feature(LayoutT* lay, const Data* D, Py_ssize_t i, double* W,
+                                Py_ssize_t S, const double* step, double ws, bint has_l1,
+                                Norms* N) noexcept nogil:
+    # The row's add to every target, W feature-major (target tt's multiple
+    # step[tt]); with N, the norms its add sets where it is not 0 (sq and l1:
+    # the row's sums, scratch).
+    cdef Py_ssize_t kk, tt, K = D.K
+    cdef double x
+    cdef double* wj
+    if N != NULL:
+        for tt in range(K):
+            N[tt].sq = N[tt].l1 = 0.0
+    for kk in range(D.indptr[i], D.indptr[i + 1]):
+        x = csr_value(lay, D, kk)
+        wj = W + D.indices[kk] * S
+        for tt in range(K):
+            wj[tt] += step[tt] * x
+            if N != NULL:
+                N[tt].sq += wj[tt] * wj[tt]
+                if has_l1:
+                    N[tt].l1 += fabs(wj[tt])
+    if N != NULL:
+        for tt in range(K):
+            if step[tt] != 0.0:
+                N[tt].seen_sq = N[tt].sq * (ws * ws)
+                N[tt].seen_l1 = N[tt].l1 * ws
+
+
 cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data* D,
                                           const Settings* s, const row_t* idx,
                                           Py_ssize_t n, Buffers* B,
                                           Progress* P) noexcept nogil:
     # epoch_plain for CSR rows and K > 1 targets, on B.by_feature (64-byte
     # aligned, padding zeroed); without averaging (Workspace._allocate gives
-    # the buffer only then).
+    # the buffer only then). With its running penalty (B.norms) as epoch_plain.
     cdef Py_ssize_t k, i, kk, tt, d = D.d, K = D.K
     cdef Py_ssize_t S = feature_stride(K)
     cdef double* W = B.by_feature
     cdef double* Q = B.by_feature + (d + 1) * S
     cdef double* dl = B.dl
     cdef double* step = B.work          # per target: the row's multiple
-    cdef double* wj
-    cdef double x, update, ws = 1.0, loss_sum = 0.0
+    cdef Norms* N = B.norms if s.penalty != NO_PENALTY else NULL
+    cdef double update, z, ws = 1.0, loss_sum = 0.0, penalty_sum = 0.0
     cdef double eta = P.eta, t = P.t, u = P.u
     cdef double l1r = l1_ratio_of(s)
     cdef double shrink_coef = (1.0 - l1r) * s.alpha
@@ -303,20 +420,22 @@ cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data*
         prefetch_ahead_by_feature(lay, D, idx, k, n, W, S, K)
         eta = schedule_eta(s, P, eta, t)
         loss_sum += sample_loss_grad_by_feature(kind, lay, D, s, i, W, S, ws, dl)
+        if N != NULL:
+            penalty_sum += running_penalty(N, s, l1r, K, D.tw)
         if has_l1:
             u += l1r * eta * s.alpha
         if has_l2:
-            ws = shrink_by_feature(W, ws, 1.0 - eta * shrink_coef, d, S)
+            z = 1.0 - eta * shrink_coef
+            if N != NULL:
+                for tt in range(K):
+                    norms_shrunk(N + tt, z)
+            ws = shrink_by_feature(W, ws, z, d, S)
         for tt in range(K):
             update = -eta * dl[tt]
             step[tt] = update / ws
             if update != 0.0:
                 W[d * S + tt] += update * s.intercept_decay * fi
-        for kk in range(D.indptr[i], D.indptr[i + 1]):
-            x = csr_value(lay, D, kk)
-            wj = W + D.indices[kk] * S
-            for tt in range(K):
-                wj[tt] += step[tt] * x
+        add_by_feature(lay, D, i, W, S, step, ws, has_l1, N)
         if has_l1:
             cumulative_l1_by_feature(lay, D, i, W, Q, S, ws, u)
         t += 1.0
@@ -326,5 +445,5 @@ cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data*
     copy_layout(B.theta, W, K, d + 1, S, False)
     if has_l1:
         copy_layout(B.q, Q, K, d, S, False)
-    P.eta, P.t, P.u = eta, t, u
+    P.eta, P.t, P.u, P.penalty_sum = eta, t, u, penalty_sum
     return loss_sum
