@@ -3,6 +3,7 @@
 # the shuffle itself.
 
 cimport scipy.linalg.cython_blas as blas
+from cython cimport floating
 
 from descent._kernels cimport Data, Dense32T, DenseT, LayoutT, Sparse32T, SparseT, row_t
 from descent.kernel.platform cimport DESCENT_CHECK, DESCENT_PREFETCH
@@ -51,51 +52,6 @@ cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexce
         return
     for j in range(d):
         w[j] += a * x[j]
-
-
-cdef inline double axpy_sqnorm(double a, const double* x, double* w,
-                               Py_ssize_t d) noexcept nogil:
-    # axpy, returning |w|^2 after it, from the same loop (a separate pass
-    # cost per-sample SGD in storage order 10 % at d = 10 and 24 % at d =
-    # 1000, BLAS's ddot there, measured); from BLAS_MIN_D on with eight
-    # partial sums, as dot32.
-    cdef Py_ssize_t j = 0
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    if d >= BLAS_MIN_D:
-        while j + 8 <= d:
-            w[j] += a * x[j]
-            w[j + 1] += a * x[j + 1]
-            w[j + 2] += a * x[j + 2]
-            w[j + 3] += a * x[j + 3]
-            w[j + 4] += a * x[j + 4]
-            w[j + 5] += a * x[j + 5]
-            w[j + 6] += a * x[j + 6]
-            w[j + 7] += a * x[j + 7]
-            s0 += w[j] * w[j]
-            s1 += w[j + 1] * w[j + 1]
-            s2 += w[j + 2] * w[j + 2]
-            s3 += w[j + 3] * w[j + 3]
-            s4 += w[j + 4] * w[j + 4]
-            s5 += w[j + 5] * w[j + 5]
-            s6 += w[j + 6] * w[j + 6]
-            s7 += w[j + 7] * w[j + 7]
-            j += 8
-    while j + 4 <= d:
-        w[j] += a * x[j]
-        w[j + 1] += a * x[j + 1]
-        w[j + 2] += a * x[j + 2]
-        w[j + 3] += a * x[j + 3]
-        s0 += w[j] * w[j]
-        s1 += w[j + 1] * w[j + 1]
-        s2 += w[j + 2] * w[j + 2]
-        s3 += w[j + 3] * w[j + 3]
-        j += 4
-    while j < d:
-        w[j] += a * x[j]
-        s0 += w[j] * w[j]
-        j += 1
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 # float32 rows are widened to float64 as they are read: the products and
@@ -153,11 +109,34 @@ cdef inline void axpy32(double a, const float* x, double* w, Py_ssize_t d) noexc
         w[j] += a * <double>x[j]
 
 
-cdef inline double axpy32_sqnorm(double a, const float* x, double* w,
-                                 Py_ssize_t d) noexcept nogil:
-    # axpy32, returning |w|^2 after it (the sums in axpy_sqnorm's order).
+cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
+                               Py_ssize_t d) noexcept nogil:
+    # w += a x (float32 x widened, as axpy32), returning |w|^2 after it from
+    # the same loop (a separate pass cost per-sample SGD in storage order 10 %
+    # at d = 10 and 24 % at d = 1000, BLAS's ddot there, measured); from
+    # BLAS_MIN_D coordinates on with eight partial sums, as dot32.
     cdef Py_ssize_t j = 0
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            w[j] += a * <double>x[j]
+            w[j + 1] += a * <double>x[j + 1]
+            w[j + 2] += a * <double>x[j + 2]
+            w[j + 3] += a * <double>x[j + 3]
+            w[j + 4] += a * <double>x[j + 4]
+            w[j + 5] += a * <double>x[j + 5]
+            w[j + 6] += a * <double>x[j + 6]
+            w[j + 7] += a * <double>x[j + 7]
+            s0 += w[j] * w[j]
+            s1 += w[j + 1] * w[j + 1]
+            s2 += w[j + 2] * w[j + 2]
+            s3 += w[j + 3] * w[j + 3]
+            s4 += w[j + 4] * w[j + 4]
+            s5 += w[j + 5] * w[j + 5]
+            s6 += w[j + 6] * w[j + 6]
+            s7 += w[j + 7] * w[j + 7]
+            j += 8
     while j + 4 <= d:
         w[j] += a * <double>x[j]
         w[j + 1] += a * <double>x[j + 1]
@@ -172,7 +151,7 @@ cdef inline double axpy32_sqnorm(double a, const float* x, double* w,
         w[j] += a * <double>x[j]
         s0 += w[j] * w[j]
         j += 1
-    return (s0 + s1) + (s2 + s3)
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 cdef inline double csr_value(LayoutT* lay, const Data* D, Py_ssize_t k) noexcept nogil:
@@ -243,7 +222,7 @@ cdef inline double dense_axpy_sqnorm(LayoutT* lay, const Data* D, Py_ssize_t i, 
     # row_axpy of a dense row, returning |w|^2 after it (w: d coefs).
     DESCENT_CHECK(0 <= i < D.n_rows)
     if LayoutT is Dense32T:
-        return axpy32_sqnorm(a, D.X32 + i * D.d, w, D.d)
+        return axpy_sqnorm(a, D.X32 + i * D.d, w, D.d)
     return axpy_sqnorm(a, D.X + i * D.d, w, D.d)
 
 
