@@ -26,7 +26,8 @@ def fit_classes(y):
     The check needs y's distinct values too: they are handed to it in the
     dtype metadata of a view of y (scikit-learn's own cache,
     ``sklearn.utils._unique.attach_unique``), so y is sorted once, not
-    twice (1,000,000 labels: 23 ms saved of a 0.5 s fit). Should scikit-learn
+    twice (1,000,000 labels: the check alone took 26-34 ms of a fit whose
+    epochs take about 100 ms each). Should scikit-learn
     stop reading that cache, the check computes them again: slower, the same
     result.
     """
