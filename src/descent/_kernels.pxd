@@ -129,8 +129,6 @@ ctypedef struct Data:
 ctypedef struct Norms:
     double seen_sq        # |w|^2, |w|_1 as the next sample's penalty counts them
     double seen_l1
-    double sq             # scratch: a CSR row's sums
-    double l1
 
 
 # Where the loops read and write: the model and the rule's state (owned by
