@@ -186,8 +186,10 @@ cdef inline void csr_add_clip(LayoutT* lay, const Data* D, Py_ssize_t i, double*
         if update != 0.0:
             v[j] += c * csr_value(lay, D, k)
         added = v[j]
-        sq += added * added
-        l1 += fabs(added)
+        if N != NULL:
+            sq += added * added
+            if has_l1:
+                l1 += fabs(added)
         if has_l1:
             clipped_l1(v + j, q + j, ws, u)
         if aw != NULL:
