@@ -326,6 +326,26 @@ def test_string_labels(method, iris):
     assert_array_equal(pred, est.classes_[numeric.predict(X)])
 
 
+@pytest.mark.parametrize("labels", [
+    np.array([-128, 127, 0, 127], np.int8),             # the full width of int8
+    np.array([7, 3, 900, 3, 7, 7], np.uint16),          # gaps in the range
+    np.array([2**64 - 1, 2**64 - 2, 2**64 - 1], np.uint64),     # past intp: sorted
+    np.array([-2**63, 2**63 - 1, 0]),                   # a range too wide to count
+    np.array([5, 4, 3, 4, 5]),                          # every value of the range
+])
+def test_integer_labels_as_numpy_finds_them(labels):
+    # fit's classes_ (and the rows' class) from integer labels, counted
+    # rather than sorted where their range allows: what np.unique gives.
+    from descent._labels import fit_classes
+    classes, index = fit_classes(labels)
+    expected, expected_index = np.unique(labels, return_inverse=True)
+    assert classes.dtype == labels.dtype
+    assert_array_equal(classes, expected)
+    assert_array_equal(index, expected_index)
+    X = np.arange(2.0 * labels.shape[0]).reshape(-1, 2)
+    assert_array_equal(quiet_fit(SGDClassifier(max_iter=3), X, labels).classes_, expected)
+
+
 def test_callers_arrays_are_untouched_by_a_fit(iris):
     X, y = iris
     X, y = X.copy(), y.copy()

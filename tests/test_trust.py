@@ -246,6 +246,30 @@ def test_divergence_reference_is_the_larger_objective(kind):
             max(ws.objective(zero), ws.objective(theta)), rel=1e-12)
 
 
+@pytest.mark.parametrize("loss", ["hinge", "log_loss", "modified_huber", "squared_hinge",
+                                  "perceptron"])
+@pytest.mark.parametrize("target_weights", [None, [0.5, 2.0, 1.0]])
+def test_divergence_reference_of_unweighted_margin_losses(loss, target_weights):
+    # Without sample or class weights a margin loss's zero model costs its
+    # value at margin 0 on every row, which the reference takes without
+    # reading y: held to the objective's pass over the rows.
+    from descent import SGDClassifier
+    from descent._plan import make_plan
+    rng = np.random.default_rng(1)
+    X, K = rng.normal(size=(50, 4)), 3
+    Y = np.where(np.eye(K)[rng.integers(0, K, 50)] > 0, 1.0, -1.0)
+    plan = make_plan(SGDClassifier(loss=loss), sparse=False)
+    idx = np.arange(50, dtype=np.int32)
+    zero = np.zeros((K, 5))
+    tw = None if target_weights is None else np.array(target_weights)
+    ws = _kernels.Workspace(X, Y, None, idx, idx[:0], zero.copy(), np.zeros((0, 0)),
+                            np.zeros((3, K * 5)), np.zeros(0),
+                            plan.settings(t=1, step=0, seed=0), plan.rule_params, tw, None)
+    expected = ws.objective(zero)
+    assert expected > 0 or loss == "perceptron"
+    assert ws.divergence_reference() == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
 def test_a_blow_up_in_the_last_update_raises():
     X, y = np.array([[1e300], [1.0]]), np.array([0.0, 1e12])
     for how in ("fit", "partial_fit"):
