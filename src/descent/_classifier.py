@@ -603,8 +603,7 @@ descent.schedules schedule, default="auto"
             # search found fine for one epoch diverged over the next ones
             # (digits, squared hinge: 0.002, above the cap 0.0006)
             t0 = super()._optimal_t0(plan, X, y, sample_weight, train_idx, seed)
-            rows = X[train_idx]
-            sw = None if sample_weight is None else sample_weight[train_idx]
+            rows, sw = self._training_rows(train_idx, X, sample_weight)
             norm = max_row_norm(rows, sw, self.fit_intercept)
             cap = 1.0 / (info.curvature * norm)
             if not cap > 0.0:
