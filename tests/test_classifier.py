@@ -346,6 +346,22 @@ def test_integer_labels_as_numpy_finds_them(labels):
     assert_array_equal(quiet_fit(SGDClassifier(max_iter=3), X, labels).classes_, expected)
 
 
+def test_a_class_stopped_early_owes_no_l1_shrink_for_later_epochs(iris):
+    # One-vs-rest classes stop one by one (scikit-learn's binary fits of
+    # iris, hinge, L1: 12, 16 and 44 epochs); the two that stopped first keep
+    # their model of that epoch while the shared cumulative L1 penalty goes on
+    # growing for the third. A partial_fit with a negligible step afterwards
+    # must not shrink them by what the later epochs accumulated (0.048 and
+    # 0.042 before their q was moved with it).
+    X, y = iris
+    est = SGDClassifier(loss="hinge", penalty="l1", alpha=1e-3, learning_rate="constant",
+                        eta0=0.01, shuffle=False).fit(X, y)
+    assert est.n_iter_ == 44
+    before = est.coef_.copy()
+    est.set_params(eta0=1e-300).partial_fit(X, y)
+    assert_allclose(est.coef_, before, rtol=0, atol=1e-14)
+
+
 def test_callers_arrays_are_untouched_by_a_fit(iris):
     X, y = iris
     X, y = X.copy(), y.copy()

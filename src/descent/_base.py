@@ -31,7 +31,14 @@ from ._model import LinearModel
 from ._optimal import optimal_t0, search_optimal_eta0
 from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan, optimizer_name
 from ._scaling import LOSS_POWER, TargetScaling
-from ._stopping import Outcome, StationarityProbe, StoppingRule, diverged, run_epochs
+from ._stopping import (
+    Outcome,
+    StationarityProbe,
+    StoppingRule,
+    TargetRules,
+    diverged,
+    run_epochs,
+)
 from ._validation import (
     check_data,
     check_params,
@@ -226,8 +233,9 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
         n_features, K = X.shape[1], y.shape[1]
         if not hasattr(self, "_theta"):
             preset = getattr(self, "_preset_scaling", None)
+            rows_y, rows_sw = self._training_rows(train_idx, y, sample_weight)
             self._scaling = preset if preset is not None else self._choose_scaling(
-                *self._training_rows(train_idx, y, sample_weight), plan)
+                rows_y, rows_sw, plan)
             if coef_init is None and intercept_init is None and \
                     getattr(self, "coef_", None) is not None:
                 kept = True
@@ -311,7 +319,8 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             plan = plan.with_lr(self._auto_lr)
         unit = 1.0
         if self._scaling.is_identity:
-            unit = self._probe_unit(*self._training_rows(train_idx, y, sample_weight))
+            rows_y, rows_sw = self._training_rows(train_idx, y, sample_weight)
+            unit = self._probe_unit(rows_y, rows_sw)
         return plan, unit
 
     # -- the epochs -------------------------------------------------------------
@@ -340,6 +349,9 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 self._undo(first, backup)
                 raise
         probe, rule = self._stopping(ws, plan, weights, probe_unit, max_iter, fitting)
+        frozen: dict[int, tuple] = {}
+        if fitting and self._stops_per_target(plan, probe):
+            rule = self._target_rules(ws, rule, frozen)
         best = {}
 
         def snapshot():
@@ -354,10 +366,12 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 schedule=schedule, callbacks=callbacks if callbacks.active else None,
                 fitted=lambda: self._fitted_attributes(ws))
         except KeyboardInterrupt:
+            self._thaw(ws, frozen)
             self._record(ws, rule, fitting)
             raise KeyboardInterrupt(
                 f"fit interrupted after epoch {ws.n_epochs}; the model holds the weights "
                 "of that epoch (warm_start=True continues from them)") from None
+        self._thaw(ws, frozen)
         # A blow-up in the call's last updates: the objective at the end, on a
         # few thousand rows of the last order (a divergence is orders of
         # magnitude; a full pass would double a one-epoch partial_fit: 42 ms
@@ -408,6 +422,41 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             else probe_unit, max_iter=max_iter,
             deterministic=plan.path == int(_kernels.Path.FULL_BATCH))
         return probe, rule
+
+    def _stops_per_target(self, plan, probe):
+        """Whether this fit's targets stop one by one (:class:`TargetRules`):
+        the classifier's one-vs-rest classes on scikit-learn's path."""
+        return False
+
+    def _target_rules(self, ws, joint, frozen):
+        """The :class:`TargetRules` over ``joint`` (which then only records
+        and judges divergence), a stopped target's model kept in ``frozen``
+        for :meth:`_thaw`."""
+        ws.track_targets()
+        K, d = self._theta.shape[0], self._theta.shape[1] - 1
+        rules = [StoppingRule(tol=self.tol, n_iter_no_change=joint.n_iter_no_change,
+                              max_iter=joint.max_iter) for _ in range(K)]
+        joint.tol = -math.inf
+
+        def freeze(t):
+            frozen[t] = (self._theta[t].copy(), self._avg[t].copy() if self.average else None,
+                         self._q[t * d:(t + 1) * d].copy(), ws.u)
+        return TargetRules(joint, rules, ws.target_objectives, freeze)
+
+    def _thaw(self, ws, frozen):
+        """Each stopped target's model back as it was when it stopped. Its
+        cumulative L1 shrink is counted as owed up to then only: q moves by
+        the shrink the shared u gained since, in the direction of the
+        weight's sign (q's, or the weight's where q is 0), so that a later
+        partial_fit does not shrink it for epochs it did not train."""
+        d = self._theta.shape[1] - 1
+        for t, (theta, avg, q, u) in frozen.items():
+            self._theta[t] = theta
+            if avg is not None:
+                self._avg[t] = avg
+            sign = np.where(q != 0.0, -np.sign(q), np.sign(theta[:d]))
+            self._q[t * d:(t + 1) * d] = q - sign * (ws.u - u)
+        frozen.clear()
 
     def _model_in_units(self, t):
         model = self._scaling.decode(self._theta)

@@ -147,6 +147,9 @@ ctypedef struct Buffers:
     # at its last fold, 3 K (kernel/loop_plain.pxd); or NULL
     double* avg_ab
     Norms* norms          # PLAIN: per target, K; or NULL
+    # PLAIN with K > 1 targets stopped one by one (Workspace.track_targets):
+    # each target's epoch loss sum (K), then its running penalties' (K); or NULL
+    double* per_target
     # PLAIN and LAZY on CSR rows with K > 1 targets: the model feature-major
     # (kernel/rows.pxd), with q (PLAIN) or the rule's state (LAZY), 64-byte
     # aligned; or NULL (loop_plain.pxd, loop_lazy.pxd)

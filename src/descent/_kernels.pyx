@@ -349,6 +349,7 @@ cdef class Workspace:
         free(self.B.lazy)
         free(self.B.avg_ab)
         free(self.B.norms)
+        free(self.B.per_target)
         free(self.by_feature_raw)
         free(self.B.inv_freq)
         free(self.B.hog)
@@ -395,6 +396,29 @@ cdef class Workspace:
         self.last_objective = obj
         self.divergence_objective = end
         return obj
+
+    def track_targets(self):
+        """Have the PLAIN path's epochs with K > 1 targets also sum each
+        target's running objective (``target_objectives``), for targets
+        stopped one by one as scikit-learn's one-vs-rest binary fits."""
+        if self.s.path != PLAIN or self.D.K < 2:
+            raise ValueError("per-target objectives need the PLAIN path and two "
+                             "targets or more")
+        if self.B.per_target == NULL:
+            self.B.per_target = <double*>calloc(2 * self.D.K, sizeof(double))
+            if self.B.per_target == NULL:
+                raise MemoryError("descent could not allocate its work buffers")
+
+    def target_objectives(self):
+        """Each target's running objective of the last epoch (K,), its
+        weighted losses and penalties as ``epoch``'s (without target weights);
+        after ``track_targets``."""
+        cdef Py_ssize_t tt, K = self.D.K
+        if self.B.per_target == NULL:
+            raise ValueError("target_objectives needs track_targets first")
+        n = self.train_idx.shape[0]
+        return np.array([(self.B.per_target[tt] + self.B.per_target[K + tt]) / n
+                         for tt in range(K)])
 
     def divergence_reference(self):
         """The larger of the objectives of the zero model and of the current

@@ -413,6 +413,44 @@ class StoppingRule:
         return log_needed > math.log(10 * self.max_iter)
 
 
+class TargetRules:
+    """The stopping rule of one-vs-rest classes fitted from one read of each
+    row but stopped one by one, as scikit-learn's separate binary fits stop.
+
+    Each target's running objective (``objectives()``, K values an epoch)
+    goes to its own :class:`StoppingRule`; when a target's rule stops,
+    ``freeze(t)`` keeps that target's model of this epoch (the caller puts it
+    back at the end: the targets are independent on this path, so going on
+    training the others leaves it as its own fit would have ended), and
+    training stops once every target has. ``joint`` (tol None) records the
+    joint objective's curve and judges divergence; the other attributes
+    (``loss_curve``, ``reference``, ...) are its.
+    """
+
+    def __init__(self, joint, rules, objectives, freeze):
+        self.joint, self.rules = joint, rules
+        self.objectives, self.freeze = objectives, freeze
+        self.stopped_at: list[int | None] = [None] * len(rules)
+
+    def __getattr__(self, name):
+        return getattr(self.joint, name)
+
+    def update(self, objective, **kwargs):
+        """:meth:`StoppingRule.update` of the joint objective, then each
+        running target's; CONVERGED once every target has stopped."""
+        outcome = self.joint.update(objective, **kwargs)
+        if outcome is not Outcome.CONTINUE:
+            return outcome
+        for t, value in enumerate(self.objectives()):
+            if self.stopped_at[t] is None and \
+                    self.rules[t].update(value) is Outcome.CONVERGED:
+                self.stopped_at[t] = self.joint.n_epochs
+                self.freeze(t)
+        if all(epoch is not None for epoch in self.stopped_at):
+            return Outcome.CONVERGED
+        return Outcome.CONTINUE
+
+
 def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
     """scikit-learn's verbose lines (over all targets' coefs; mean intercept),
     with the objective and the step size."""

@@ -133,7 +133,7 @@ cdef inline void dense_chunk(LossT* kind, LayoutT* lay, const Data* D, const Set
         for k in range(lo, hi):
             i = idx[k]
             prefetch_ahead(lay, D, idx, k, hi, w)
-            T[0] = T[0] + sample_loss_grad(kind, lay, D, s, i, w, K, NULL, dl, NULL)
+            T[0] = T[0] + sample_loss_grad(kind, lay, D, s, i, w, K, NULL, dl, NULL, NULL)
             sc = next_step(s, coef_rule, &Pt)
             rule_step_targets(coef_rule, intercept_rule, sc, s, w,
                               dense_row(lay, D, i, T + B.local_row), 0, dl, 1.0,
@@ -285,7 +285,7 @@ cdef inline double hogwild_sparse(LossT* kind, LayoutT* lay, const Data* D,
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, n, B.theta)
         dl = B.dl + threadid() * D.K
-        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, D.K, NULL, dl, NULL)
+        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, D.K, NULL, dl, NULL, NULL)
         if plain:
             eta = schedule_eta(s, P, eta_now, t0 + k)
             sparse_plain_step(lay, D, s, B, i, eta, dl, alpha_l1, alpha_l2)

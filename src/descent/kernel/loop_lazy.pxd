@@ -102,7 +102,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
             # the Buffers' rows: the copy goes back and forth, a rare step).
             if by_feature:
                 copy_model(B, &V, K, d, False)
-            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend)
+            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend, NULL)
             csr_row_rule_step(lay, D, i, &coef_rule, &intercept_rule, sc, s, B, alpha_l1)
             if by_feature:
                 copy_model(B, &V, K, d, True)
@@ -112,9 +112,9 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
             lazy_catch_up_targets(&L, &coef_rule, &sc, D.indices[kk], K, &V)
         if by_feature:
             loss_sum += sample_loss_grad_by_feature(kind, lay, D, s, i, V.w, V.per_feature,
-                                                    1.0, B.dl)
+                                                    1.0, B.dl, NULL)
         else:
-            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend)
+            loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend, NULL)
         gathered_row_step(lay, D, i, &L, &V, &coef_rule, &intercept_rule, &sc, s, B,
                           alpha_l1)
         lazy_advance(&L, &sc, factor)

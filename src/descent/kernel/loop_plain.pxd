@@ -60,15 +60,27 @@ cdef inline void norms_start(Norms* N, const double* v, Py_ssize_t d) noexcept n
 
 
 cdef inline double running_penalty(const Norms* N, const Settings* s, double l1r,
-                                   Py_ssize_t K, const double* tw) noexcept nogil:
+                                   Py_ssize_t K, const double* tw,
+                                   double* per_target) noexcept nogil:
     # The penalty the sample about to be met counts, over the K targets
-    # (target t's weighed by tw[t] if tw is given, as penalties.penalty_value).
+    # (target t's weighed by tw[t] if tw is given, as penalties.penalty_value);
+    # with per_target, target t's (unweighed) also added to per_target[K + t].
     cdef Py_ssize_t tt
     cdef double total = 0.0, p
     for tt in range(K):
         p = s.alpha * ((1.0 - l1r) * 0.5 * N[tt].seen_sq + l1r * N[tt].seen_l1)
         total += p if tw == NULL else tw[tt] * p
+        if per_target != NULL:
+            per_target[K + tt] += p
     return total
+
+
+cdef inline void per_target_start(double* per_target, Py_ssize_t K) noexcept nogil:
+    # An epoch's per-target sums (Buffers.per_target) from 0.
+    cdef Py_ssize_t tt
+    if per_target != NULL:
+        for tt in range(2 * K):
+            per_target[tt] = 0.0
 
 
 cdef inline void norms_shrunk(Norms* N, double z) noexcept nogil:
@@ -271,10 +283,11 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef double one_dl[1]
     cdef double* wscale
     cdef double* dl
+    cdef double* per_target = NULL
     if TargetsT is OneTargetT:
         K, wscale, dl = 1, one_wscale, one_dl
     else:
-        K, wscale, dl = D.K, B.wscale, B.dl
+        K, wscale, dl, per_target = D.K, B.wscale, B.dl, B.per_target
     cdef double eta = P.eta, t = P.t, u = P.u
     cdef double l1r = l1_ratio_of(s)
     cdef double shrink_coef = (1.0 - l1r) * s.alpha
@@ -292,13 +305,15 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     if s.penalty != NO_PENALTY:
         N = B.norms         # (NULL in a Hogwild! thread's run: loop_hogwild.pxd)
     pending_start(&pend, K)
+    per_target_start(per_target, K)
     for k in range(n):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, n, B.theta)
         eta = schedule_eta(s, P, eta, t)
-        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl, &pend)
+        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl, &pend,
+                                     per_target)
         if N != NULL:
-            penalty_sum += running_penalty(N, s, l1r, K, D.tw)
+            penalty_sum += running_penalty(N, s, l1r, K, D.tw, per_target)
         if has_l1:
             u += l1r * eta * s.alpha
         for tt in range(K):
@@ -425,13 +440,15 @@ cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data*
     copy_layout(B.theta, W, K, d + 1, S, True)
     if has_l1:
         copy_layout(B.q, Q, K, d, S, True)
+    per_target_start(B.per_target, K)
     for k in range(n):
         i = idx[k]
         prefetch_ahead_by_feature(lay, D, idx, k, n, W, S, K)
         eta = schedule_eta(s, P, eta, t)
-        loss_sum += sample_loss_grad_by_feature(kind, lay, D, s, i, W, S, ws, dl)
+        loss_sum += sample_loss_grad_by_feature(kind, lay, D, s, i, W, S, ws, dl,
+                                                B.per_target)
         if N != NULL:
-            penalty_sum += running_penalty(N, s, l1r, K, D.tw)
+            penalty_sum += running_penalty(N, s, l1r, K, D.tw, B.per_target)
         if has_l1:
             u += l1r * eta * s.alpha
         if has_l2:

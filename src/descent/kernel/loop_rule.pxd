@@ -100,7 +100,7 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
     for k in range(n):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, n, B.theta)
-        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend)
+        loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend, NULL)
         sc = next_step(s, &coef_rule, P)
         if LayoutT is DenseT or LayoutT is Dense32T:
             # (float32: the row widened into g, which no CSR row uses here)
@@ -129,7 +129,7 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
     for k in range(lo, hi):
         i = idx[k]
         prefetch_ahead(lay, D, idx, k, hi, theta)
-        loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum, NULL)
+        loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum, NULL, NULL)
         for tt in range(K):
             row_axpy(lay, D, i, dl[tt], g + tt * (d + 1))
             g[tt * (d + 1) + d] += dl[tt]

@@ -328,7 +328,8 @@ cdef inline double clip_factor(const Settings* s, double gnorm) noexcept nogil:
 
 cdef inline double targets_dloss(LossT* kind, const Data* D, const Settings* s,
                                  Py_ssize_t i, Py_ssize_t K, double* dl,
-                                 double loss_sum, PendingLoss* pend) noexcept nogil:
+                                 double loss_sum, PendingLoss* pend,
+                                 double* per_target) noexcept nogil:
     # dl holds sample i's predictions x_i . w_t + b_t of its K targets; they
     # become dl[t] = w_it dloss(y_it, prediction) (w_it: gradient_weight),
     # the sample's gradient being dl (x) (x_i, 1). Returns loss_sum + sum_t
@@ -336,7 +337,9 @@ cdef inline double targets_dloss(LossT* kind, const Data* D, const Settings* s,
     # targets in one order, whatever the caller). (D.tw weighs each target's
     # loss in the returned sum, not its gradient.) The softmax's loss is one,
     # over the K targets jointly. The log-loss's goes to pend if it is on
-    # (then loss_sum is returned as it was).
+    # (then loss_sum is returned as it was). With per_target, each target's
+    # w_it loss_it is also added to per_target[t] (not weighed by D.tw: the
+    # target's own objective; not the softmax, nor with pend).
     cdef Py_ssize_t tt
     cdef double y, loss, w, a, lin
     cdef double sw = weight(D, i)
@@ -354,6 +357,8 @@ cdef inline double targets_dloss(LossT* kind, const Data* D, const Settings* s,
         else:
             loss = loss_grad(kind, y, dl[tt], s.epsilon, &dl[tt])
             loss_sum += w * loss if D.tw == NULL else w * D.tw[tt] * loss
+            if per_target != NULL:
+                per_target[tt] += w * loss
         dl[tt] = w * dl[tt]
     return loss_sum
 
@@ -361,7 +366,8 @@ cdef inline double targets_dloss(LossT* kind, const Data* D, const Settings* s,
 cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
                                 const Settings* s, Py_ssize_t i, const double* theta,
                                 Py_ssize_t K, const double* wscale, double* dl,
-                                double loss_sum, PendingLoss* pend) noexcept nogil:
+                                double loss_sum, PendingLoss* pend,
+                                double* per_target) noexcept nogil:
     # targets_dloss at the predictions of the model theta: K blocks of
     # (w_t, b_t), the coefs being wscale[t] * w_t when wscale is given (the
     # PLAIN loop's weight scale).
@@ -372,7 +378,7 @@ cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
         if wscale != NULL:
             p *= wscale[tt]
         dl[tt] = p + theta[tt * (d + 1) + d]
-    return targets_dloss(kind, D, s, i, K, dl, loss_sum, pend)
+    return targets_dloss(kind, D, s, i, K, dl, loss_sum, pend, per_target)
 
 
 cdef inline void clip_sample(LayoutT* lay, const Data* D, const Settings* s, Py_ssize_t i,
@@ -393,10 +399,11 @@ cdef inline void clip_sample(LayoutT* lay, const Data* D, const Settings* s, Py_
 cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
                                     const Settings* s, Py_ssize_t i, const double* theta,
                                     Py_ssize_t K, const double* wscale,
-                                    double* dl, PendingLoss* pend) noexcept nogil:
+                                    double* dl, PendingLoss* pend,
+                                    double* per_target) noexcept nogil:
     # sample_dloss, with the sample's gradient clipped (clip_sample).
     cdef double loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, wscale, dl, 0.0,
-                                        pend)
+                                        pend, per_target)
     clip_sample(lay, D, s, i, K, dl)
     return loss_sum
 
@@ -404,7 +411,8 @@ cdef inline double sample_loss_grad(LossT* kind, LayoutT* lay, const Data* D,
 cdef inline double sample_loss_grad_by_feature(LossT* kind, LayoutT* lay, const Data* D,
                                                const Settings* s, Py_ssize_t i,
                                                const double* W, Py_ssize_t per_feature,
-                                               double ws, double* dl) noexcept nogil:
+                                               double ws, double* dl,
+                                               double* per_target) noexcept nogil:
     # sample_loss_grad for CSR row i and a model stored feature-major
     # (rows.pxd), coefs ws * W[j * per_feature + t], intercepts at feature d:
     # the same sums in the same order.
@@ -421,7 +429,7 @@ cdef inline double sample_loss_grad_by_feature(LossT* kind, LayoutT* lay, const 
     wj = W + D.d * per_feature
     for tt in range(K):
         dl[tt] = dl[tt] * ws + wj[tt]
-    cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0, NULL)
+    cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0, NULL, per_target)
     clip_sample(lay, D, s, i, K, dl)
     return loss
 
