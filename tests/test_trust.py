@@ -73,9 +73,15 @@ def test_giving_up_names_the_remaining_gap():
     # a fit that cannot get closer (constant, too large a step: a noise floor)
     # stops before max_iter, saying why
     with pytest.warns(ConvergenceWarning, match="farther from stationary than tol=0.001.*eta0"):
-        model = SGDRegressor(optimizer="adam", eta0=0.3, learning_rate="constant",
+        model = SGDRegressor(optimizer="adam", eta0=0.2, learning_rate="constant",
                              random_state=0).fit(X, y)
     assert model.n_iter_ < 1000
+    # one whose noise floor lies above the zero model's objective (R^2 < 0)
+    # says so too
+    with pytest.warns(ConvergenceWarning, match="objective 4.09 times that of the zero model"):
+        model = SGDRegressor(optimizer="adam", eta0=0.3, learning_rate="constant",
+                             random_state=0).fit(X, y)
+    assert model.score(X, y) < 0
 
 
 @pytest.mark.parametrize("penalty,alpha", [("l2", 1e-3), (None, 0.0)])
