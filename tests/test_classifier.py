@@ -277,6 +277,12 @@ BAD = {
     "early_stopping in partial_fit": (dict(early_stopping=True), "partial_fit", X0, Y0,
                                       dict(classes=[0, 1, 2]),
                                       "early_stopping should be False with partial_fit"),
+    # (accepted and silently ignored before)
+    "restore_best_weights without early_stopping": (
+        dict(restore_best_weights=True), "fit", X0, Y0, {},
+        "restore_best_weights=True .* needs early_stopping=True"),
+    "scoring='loss' without early_stopping": (
+        dict(scoring="loss"), "fit", X0, Y0, {}, "scoring='loss' .* needs early_stopping=True"),
 }
 
 

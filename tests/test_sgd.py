@@ -277,6 +277,8 @@ def test_early_stopping_uses_validation_scores(diabetes):
     assert max(scores) > 0.3
     with pytest.raises(ValueError, match="early_stopping should be False"):
         SGDRegressor(early_stopping=True).partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"restore_best_weights=True .* needs early_stopping"):
+        SGDRegressor(restore_best_weights=True).fit(X, y)
 
 
 def test_partial_fit_continues_and_fit_resets(diabetes):

@@ -202,10 +202,12 @@ descent.schedules schedule, default="auto"
         another loss raises ``ValueError``.
     scoring : {"accuracy", "loss"}, default="accuracy"
         The early-stopping score: the validation accuracy (scikit-learn's), or
-        minus the validation set's mean loss (e.g. the log-loss).
+        minus the validation set's mean loss (e.g. the log-loss). ``"loss"``
+        needs ``early_stopping=True`` (``ValueError`` otherwise).
     restore_best_weights : bool, default=False
         With ``early_stopping``, end with the model of the best validation
-        score's epoch (``best_epoch_``) instead of the last one's.
+        score's epoch (``best_epoch_``) instead of the last one's. True needs
+        ``early_stopping=True`` (``ValueError`` otherwise).
 
     Attributes
     ----------
@@ -264,7 +266,8 @@ descent.schedules schedule, default="auto"
         ``"balanced"`` in ``partial_fit``; ``multi_class="multinomial"`` with
         a loss other than ``"log_loss"``; NaN or infinite X or
         ``sample_weight``; parameters that cannot work together, as for
-        :class:`SGDRegressor` (each message names them); divergence (the
+        :class:`SGDRegressor` (each message names them), and
+        ``scoring="loss"`` without ``early_stopping``; divergence (the
         message names the epoch and the step to lower).
 
     Warns
@@ -478,7 +481,10 @@ descent.schedules schedule, default="auto"
 
         The optimizer's state, the averaged weights and ``t_`` carry over
         between calls, so the same rows in one call or in chunks give the same
-        model (with ``shuffle=False``); ``fit`` resets them. Each call starts
+        model with per-sample steps (``batch_size=1``), ``shuffle=False`` and a
+        given ``eta0`` (``"auto"`` is estimated from the first call's rows; a
+        chunk's end also ends a mini-batch, and a full batch steps once per
+        call); ``fit`` resets them. Each call starts
         from ``eta0`` and has no stopping rule; ``loss_curve_`` grows by the
         call's epoch. The first call fixes the classes and the number of
         features.

@@ -222,8 +222,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     restore_best_weights : bool, default=False
         With ``early_stopping``, end with the model of the epoch with the best
         validation score (``best_epoch_``) instead of the last epoch's
-        (scikit-learn's behaviour, the default). No effect without
-        ``early_stopping``.
+        (scikit-learn's behaviour, the default). True needs
+        ``early_stopping=True`` (``ValueError`` otherwise).
 
     Attributes
     ----------
@@ -281,7 +281,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         ``"dense"`` with Hogwild! threads on sparse X; ``clip_grad_norm``
         below 1e-300; an optimizer instance with ``weight_decay != 0`` or an
         invalid hyper-parameter; ``n_jobs=0``; ``early_stopping`` with
-        ``partial_fit``. Invalid data: NaN or infinity in X or y, inconsistent
+        ``partial_fit``; ``restore_best_weights`` without ``early_stopping``.
+        Invalid data: NaN or infinity in X or y, inconsistent
         lengths, no rows, more than 2**31 - 1 rows in one call, a negative or
         non-finite ``sample_weight``, a ``coef_init`` or ``intercept_init`` of
         the wrong shape or not finite, an early-stopping split with an empty
@@ -514,8 +515,11 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         The model is ``coef_`` / ``intercept_`` (assigned ones are honoured);
         the optimizer's state (moments, step count), the cumulative L1
         penalty, the averaged weights and ``t_`` carry over between calls, so
-        the same rows in one call or in chunks give the same model (with
-        ``shuffle=False``). ``fit`` resets them. As in scikit-learn, each call
+        the same rows in one call or in chunks give the same model with
+        per-sample steps (``batch_size=1``), ``shuffle=False`` and a given
+        ``eta0`` (``"auto"`` is estimated from the first call's rows; a chunk's
+        end also ends a mini-batch, and a full batch steps once per call).
+        ``fit`` resets them. As in scikit-learn, each call
         starts from ``eta0`` (the ``adaptive`` schedule's reductions act within
         a ``fit``), and there is no stopping rule; ``loss_curve_`` grows by the
         call's epoch. The first call fixes the number of features and of

@@ -29,6 +29,12 @@ def check_params(est, for_partial_fit=False):
     """Combinations of ``SGDRegressor`` parameters that cannot work together."""
     if est.early_stopping and for_partial_fit:
         raise ValueError("early_stopping should be False with partial_fit")
+    if getattr(est, "restore_best_weights", False) and not est.early_stopping:
+        raise ValueError("restore_best_weights=True keeps the model of the best validation "
+                         "score's epoch: it needs early_stopping=True")
+    if getattr(est, "scoring", "accuracy") == "loss" and not est.early_stopping:
+        raise ValueError("scoring='loss' is the early-stopping score: it needs "
+                         "early_stopping=True")
     if est.learning_rate == "optimal" and est.alpha == 0:
         raise ValueError(
             "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
