@@ -359,12 +359,12 @@ class StoppingRule:
             self.settled_epoch = self.n_epochs
         if self.no_improvement < self.n_iter_no_change:
             return Outcome.CONTINUE
-        if self._in_excursion():
-            return (Outcome.STALLED if self.n_epochs - self.settled_epoch
-                    >= PATIENCE * self.n_iter_no_change else Outcome.CONTINUE)
         if self.adaptive and eta > ADAPTIVE_MIN_ETA:
             self.no_improvement = 0
             return Outcome.REDUCE_ETA
+        if self._in_excursion():
+            return (Outcome.STALLED if self.n_epochs - self.settled_epoch
+                    >= PATIENCE * self.n_iter_no_change else Outcome.CONTINUE)
         return self._stop_or_go_on()
 
     def _in_excursion(self):
