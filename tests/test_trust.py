@@ -84,6 +84,21 @@ def test_giving_up_names_the_remaining_gap():
     assert model.score(X, y) < 0
 
 
+def test_a_step_sized_by_a_huge_alpha_names_alpha():
+    # alpha=1e6: the full-batch step is 1 / alpha, under which the
+    # unpenalized intercept crawls (-2e-6 where its optimum is -0.10); the
+    # advice said "e.g. a small alpha: raise eta0 or alpha"
+    from descent import SGDClassifier
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match=r"The penalty sizes the step .* lower alpha, "
+                                                r"or use optimizer='adam'"):
+        SGDClassifier(loss="log_loss", batch_size=None, alpha=1e6).fit(X, y)
+    adam = SGDClassifier(loss="log_loss", alpha=1e6, optimizer="adam", random_state=0).fit(X, y)
+    assert adam.intercept_[0] == pytest.approx(np.log(y.mean() / (1 - y.mean())), abs=0.05)
+
+
 @pytest.mark.parametrize("penalty,alpha", [("l2", 1e-3), (None, 0.0)])
 @pytest.mark.parametrize("targets", [1, 2])
 def test_probe_measures_the_ridge_gap_exactly(penalty, alpha, targets):

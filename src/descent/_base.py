@@ -572,6 +572,15 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
             # eta0 is not the optimal schedule's: its steps are 1 / (alpha t)
             return (prefix + "the optimal schedule's steps 1 / (alpha t) shrink slowly "
                     "for a small alpha: use optimizer='adam', or increase max_iter.")
+        lr = getattr(self, "_auto_lr", math.nan) if plan.auto_step is not None else plan.lr
+        if not noisy and stalled and self.fit_intercept and probe.l2 * lr > 0.5:
+            # measured: alpha=1e6, 40 rows' log loss in full batch: the
+            # intercept at -2e-6 where its optimum is -0.10; adam per sample
+            # reaches -0.096
+            return (prefix + "the penalty sizes the step (alpha times the step is "
+                    f"{probe.l2 * lr:.2g}), which leaves the unpenalized intercept, whose "
+                    "curvature is far below alpha's, crawling: lower alpha, or use "
+                    "optimizer='adam' (a step per coefficient).")
         if not noisy and stalled:
             # measured: full-batch fits of breast cancer's log loss (alpha 1e-4,
             # nearly separable) stalled 75-80 % above the optimum whatever
