@@ -87,7 +87,7 @@ default="hinge"
         the epoch its own objective stopped improving while the others go on;
         otherwise the classes stop together, on the sum of their objectives.
         None: run ``max_iter`` epochs, with no ``ConvergenceWarning`` (but for
-        a fit worse than the zero model: see Warns).
+        a full-batch fit worse than the zero model: see Warns).
     shuffle : bool, default=True
         Shuffle the training rows before each epoch (seeded by
         ``random_state``; all classes share the order). No effect with
@@ -277,8 +277,9 @@ descent.schedules schedule, default="auto"
         the stopping rule firing, or training stopped with the model still
         far from the optimum (the message estimates the gap). Expect it for
         ``"log_loss"`` with a small ``alpha`` on classes a line separates,
-        whose optimum lies far out. Also, whatever ``tol``, when the training
-        objective ended above that of the zero model: its steps overshoot.
+        whose optimum lies far out. Also, whatever ``tol``, when a full-batch
+        fit's training objective ended above that of the zero model: its steps
+        overshoot.
 
     See Also
     --------
@@ -448,9 +449,9 @@ descent.schedules schedule, default="auto"
         sklearn.exceptions.ConvergenceWarning
             If ``tol`` is not None and training stopped before the stopping
             rule was met (at ``max_iter``, or far from the optimum); and,
-            whatever ``tol``, if the training objective ended above that of
-            the zero model (training made the model worse: too large a
-            step).
+            whatever ``tol``, if a full-batch fit's training objective ended
+            above that of the zero model (training made the model worse: too
+            large a step).
 
         See Also
         --------

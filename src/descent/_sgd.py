@@ -74,7 +74,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         the squared losses), as scikit-learn does; the other optimizers, and
         the second check always, in units of the objective of standardized
         targets. None: run ``max_iter`` epochs, with no ``ConvergenceWarning`` (but for
-        a fit worse than the zero model: see Warns).
+        a full-batch fit worse than the zero model: see Warns).
     shuffle : bool, default=True
         Shuffle the training rows before each epoch (seeded by
         ``random_state``). No effect with ``batch_size=None``: a full-batch
@@ -297,8 +297,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         From ``fit`` with ``tol`` not None: ``max_iter`` epochs ran without
         the stopping rule firing, or training stopped with the model still
         far from the optimum; the message estimates the gap and says what to
-        change. Also, whatever ``tol``, when the training objective ended
-        above that of the zero model: its steps overshoot.
+        change. Also, whatever ``tol``, when a full-batch fit's training
+        objective ended above that of the zero model: its steps overshoot.
     UserWarning
         ``n_jobs > 1`` with a build of descent without OpenMP (it runs one
         thread).
@@ -487,9 +487,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         sklearn.exceptions.ConvergenceWarning
             If ``tol`` is not None and training stopped before the stopping
             rule was met (at ``max_iter``, or far from the optimum); and,
-            whatever ``tol``, if the training objective ended above that of
-            the zero model (training made the model worse: too large a
-            step).
+            whatever ``tol``, if a full-batch fit's training objective ended
+            above that of the zero model (training made the model worse: too
+            large a step).
 
         See Also
         --------

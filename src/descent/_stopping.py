@@ -41,6 +41,9 @@ ADAPTIVE_MIN_ETA = 1e-6
 # Stochastic steps: epochs, in units of n_iter_no_change, that training may go
 # on after scikit-learn's rule first fired with the model far from stationary.
 PATIENCE = 20
+# Full-batch steps judged by scikit-learn's rule alone: an objective within
+# this fraction of its best (or tol, if larger) has settled (StoppingRule.settling).
+SETTLED = 0.01
 
 
 
@@ -307,8 +310,10 @@ class StoppingRule:
         self.best_score = -math.inf
         self.best_epoch = 0
         self.no_improvement = 0
-        # the last epoch within tol of the best objective, and (full batch,
-        # no probe) the epochs since then when the rule would stop
+        # full-batch steps without a probe stop only once settled near the
+        # best (_in_excursion): the last epoch that was, and (when the rule
+        # would stop) the epochs since then
+        self.settling = deterministic and probe is None and not early_stopping
         self.settled_epoch = 0
         self.excursion = 0
         self.gap: Gap | None = None
@@ -354,8 +359,12 @@ class StoppingRule:
         else:
             improved = not (self.tol > -math.inf and scaled > self.best_objective - self.tol)
         self.no_improvement = 0 if improved else self.no_improvement + 1
-        self.best_objective = min(self.best_objective, scaled)
-        if scaled <= self.best_objective + max(self.tol, 0.0):
+        if not (self.settling and self.n_epochs == 1):
+            # (a full batch's first objective is the start point's, before any
+            # step: the perceptron's zero model, 0, would be a best that no
+            # step can beat, and every fit stopped at epoch 6)
+            self.best_objective = min(self.best_objective, scaled)
+        if scaled <= self.best_objective + self._band():
             self.settled_epoch = self.n_epochs
         if self.no_improvement < self.n_iter_no_change:
             return Outcome.CONTINUE
@@ -367,21 +376,40 @@ class StoppingRule:
                     >= PATIENCE * self.n_iter_no_change else Outcome.CONTINUE)
         return self._stop_or_go_on()
 
+    def _band(self):
+        """How far above the best objective an epoch counts as settled."""
+        if not self.settling:
+            return max(self.tol, 0.0)
+        return max(self.tol, SETTLED * abs(self.best_objective))
+
     def _in_excursion(self):
         """Full-batch steps judged by scikit-learn's rule alone (no probe: the
         hinges) do not stop while the objective is above its best by more
-        than tol: it has not settled, it is on an excursion, which momentum's
-        transient makes (unscaled digits, hinge, full-batch heavy ball with
-        every default: best 2.15 at epoch 3, stopped at 4.16 on epoch 8, 0.86
-        accuracy; it comes back below 2 by epoch 20 and reaches 0.55, 0.95
-        accuracy). An excursion of ``PATIENCE`` times ``n_iter_no_change``
-        epochs gives up (STALLED, ``excursion`` set): the steps overshoot. Not
-        where the best is 0, the minimum (the perceptron's zero model)."""
-        if (not self.deterministic or self.probe is not None or self.early_stopping
-                or self.best_objective <= 0.0):
+        than ``SETTLED`` of it (or tol): it has not settled, it is on an
+        excursion, which momentum's transient makes (unscaled digits, hinge,
+        full-batch heavy ball with every default: best 2.15 at epoch 3,
+        stopped at 4.16 on epoch 8, 0.86 accuracy; it comes back below 2 by
+        epoch 20 and reaches 0.55, 0.95 accuracy). An excursion of
+        ``PATIENCE`` times ``n_iter_no_change`` epochs gives up (STALLED,
+        ``excursion`` set): the steps overshoot. (An oscillation within 1 %
+        of the best is settled: standardized iris, alpha=1, swings 0.4 %.)"""
+        if not self.settling:
             return False
         self.excursion = self.n_epochs - self.settled_epoch
         return self.excursion > 0
+
+    def confirm(self, end):
+        """A full batch's stop, given ``end``, the objective of the model it
+        would return: one step after the last one recorded, which an
+        oscillating run can leave far from the best (standardized breast
+        cancer, hinge, RMSprop: the rule saw 0.161 and returned 0.375, 0.909
+        accuracy against 0.972). CONVERGED if that model has settled too,
+        else the excursion goes on (CONTINUE, or STALLED once too long)."""
+        if end / self.unit <= self.best_objective + self._band():
+            return Outcome.CONVERGED
+        self.excursion = self.n_epochs - self.settled_epoch + 1
+        return (Outcome.STALLED if self.excursion >= PATIENCE * self.n_iter_no_change
+                else Outcome.CONTINUE)
 
     def _stop_or_go_on(self):
         if self.probe is not None and not self.early_stopping:
@@ -521,6 +549,8 @@ def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=Non
                 score=workspace.validation_score if score is None else score,
                 validation_loss=validation_loss, eta=workspace.eta, model=model,
                 divergence_objective=workspace.divergence_objective)
+            if outcome is Outcome.CONVERGED and rule.settling:
+                outcome = rule.confirm(workspace.objective())
             if on_best is not None and rule.best_epoch != best:
                 on_best()
             if outcome is Outcome.DIVERGED:
