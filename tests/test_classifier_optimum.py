@@ -312,3 +312,34 @@ def test_full_batch_steps_that_overshoot_say_so():
     with pytest.warns(ConvergenceWarning, match=r"objective [0-9.e+]+ times that of the "
                                                 r"zero model.*model worse.*eta0"):
         est.fit(X, y)
+
+
+def test_loss_curve_of_classes_stopped_one_by_one_is_the_sum_of_their_curves():
+    # Each one-vs-rest class stops at its own epoch (iris, hinge: 18, 6, 10)
+    # and keeps that epoch's model; the curve holds a stopped class at its
+    # last objective, so that it is the sum of the classes' own binary
+    # curves (it went on counting the stopped classes' discarded epochs).
+    X, y = _standardized(load_iris)
+    kw = dict(shuffle=False, random_state=0)
+    est = SGDClassifier(**kw).fit(X, y)
+    curves = [SGDClassifier(**kw).fit(X, np.where(y == k, 1, -1)).loss_curve_
+              for k in range(3)]
+    assert est.n_iter_ == max(len(c) for c in curves) > min(len(c) for c in curves)
+    expected = [sum(c[min(e, len(c) - 1)] for c in curves) for e in range(est.n_iter_)]
+    np.testing.assert_allclose(est.loss_curve_, expected, rtol=1e-12)
+
+
+def test_an_overshooting_full_batch_names_the_step_not_the_scaling():
+    # Standardized iris, hinge, a constant full-batch step too large to
+    # settle: the objective swings above its best for 100 epochs. The advice
+    # said "Scale the data" on standardized data; it names the step, and a
+    # decaying schedule, which settles.
+    X, y = _standardized(load_iris)
+    kw = dict(batch_size=None, eta0=3.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"stayed above its best .* Lower the learning "
+                      r"rate \(eta0; it is 3.0\), or use a decaying step") as caught:
+        SGDClassifier(learning_rate="constant", **kw).fit(X, y)
+    assert not any("Standardize" in str(w.message) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        SGDClassifier(learning_rate="invscaling", **kw).fit(X, y)

@@ -494,8 +494,11 @@ class BaseSGD(LinearModel, CallbackSupportMixin, BaseEstimator):
                 f"Stopped before convergence: the training objective stayed above its "
                 f"best ({rule.best_objective * rule.unit:.4g}) by more than 1 % (or tol) "
                 f"for {rule.excursion} epochs (now {rule.loss_curve[-1]:.4g}): the "
-                "full-batch steps overshoot. Scale the data (e.g. StandardScaler) or "
-                + self._lower_step(plan) + ".", ConvergenceWarning,
+                "full-batch steps overshoot. "
+                + ("Standardize X (StandardScaler), or " + self._lower_step(plan)
+                   if columns_unscaled(X) else _capitalized(self._lower_step(plan)))
+                + ", or use a decaying step (learning_rate='invscaling' or 'adaptive').",
+                ConvergenceWarning,
                 stacklevel=user_stacklevel())
             return
         if outcome is Outcome.STALLED:

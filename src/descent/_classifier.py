@@ -233,9 +233,9 @@ descent.schedules schedule, default="auto"
         The column names of X, when X had string column names.
     loss_curve_ : list of float
         The training objective of each epoch, summed over the one-vs-rest
-        problems (with classes stopped one by one, over every class the
-        epoch trained, stopped ones included); ``partial_fit`` appends its
-        epoch's. Per-sample and
+        problems (with classes stopped one by one, a stopped class's held at
+        its last epoch's: the sum of each class's own curve); ``partial_fit``
+        appends its epoch's. Per-sample and
         mini-batch steps record the running mean over the epoch's updates of
         each loss (before its update) plus the penalty: per-sample ``"sgd"``
         on one thread that of the model each update met, as scikit-learn's

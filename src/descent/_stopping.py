@@ -482,28 +482,37 @@ class TargetRules:
     back at the end: the targets are independent on this path, so going on
     training the others leaves it as its own fit would have ended), and
     training stops once every target has. ``joint`` (tol None) records the
-    joint objective's curve and judges divergence; the other attributes
-    (``loss_curve``, ``reference``, ...) are its.
+    curve of the sum of the targets' objectives, a stopped target's held at
+    its last (the objective of the model returned, class by class), and
+    judges divergence; the other attributes (``loss_curve``, ``reference``,
+    ...) are its.
     """
 
     def __init__(self, joint, rules, objectives, freeze):
         self.joint, self.rules = joint, rules
         self.objectives, self.freeze = objectives, freeze
         self.stopped_at: list[int | None] = [None] * len(rules)
+        self.held: list[float] = [0.0] * len(rules)
 
     def __getattr__(self, name):
         return getattr(self.joint, name)
 
     def update(self, objective, **kwargs):
         """:meth:`StoppingRule.update` of the joint objective, then each
-        running target's; CONVERGED once every target has stopped."""
-        outcome = self.joint.update(objective, **kwargs)
+        running target's; CONVERGED once every target has stopped. (The
+        epoch's ``objective`` is the sum over every target, stopped ones
+        still training; the curve holds those at their last instead.)"""
+        values = self.objectives()
+        outcome = self.joint.update(
+            float(sum(v if at is None else held
+                      for v, at, held in zip(values, self.stopped_at, self.held))),
+            **kwargs)
         if outcome is not Outcome.CONTINUE:
             return outcome
-        for t, value in enumerate(self.objectives()):
+        for t, value in enumerate(values):
             if self.stopped_at[t] is None and \
                     self.rules[t].update(value) is Outcome.CONVERGED:
-                self.stopped_at[t] = self.joint.n_epochs
+                self.stopped_at[t], self.held[t] = self.joint.n_epochs, value
                 self.freeze(t)
         if all(epoch is not None for epoch in self.stopped_at):
             return Outcome.CONVERGED
