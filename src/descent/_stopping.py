@@ -311,7 +311,7 @@ class StoppingRule:
         self.best_epoch = 0
         self.no_improvement = 0
         # full-batch steps without a probe stop only once settled near the
-        # best (_in_excursion): the last epoch that was, and (when the rule
+        # best (_excursion_for): the last epoch that was, and (when the rule
         # would stop) the epochs since then
         self.settling = deterministic and probe is None and not early_stopping
         self.settled_epoch = 0
@@ -371,9 +371,8 @@ class StoppingRule:
         if self.adaptive and eta > ADAPTIVE_MIN_ETA:
             self.no_improvement = 0
             return Outcome.REDUCE_ETA
-        if self._in_excursion():
-            return (Outcome.STALLED if self.n_epochs - self.settled_epoch
-                    >= PATIENCE * self.n_iter_no_change else Outcome.CONTINUE)
+        if self.settling and self.n_epochs > self.settled_epoch:
+            return self._excursion_for(self.n_epochs - self.settled_epoch)
         return self._stop_or_go_on()
 
     def _band(self):
@@ -382,7 +381,7 @@ class StoppingRule:
             return max(self.tol, 0.0)
         return max(self.tol, SETTLED * abs(self.best_objective))
 
-    def _in_excursion(self):
+    def _excursion_for(self, epochs):
         """Full-batch steps judged by scikit-learn's rule alone (no probe: the
         hinges) do not stop while the objective is above its best by more
         than ``SETTLED`` of it (or tol): it has not settled, it is on an
@@ -392,11 +391,11 @@ class StoppingRule:
         epoch 20 and reaches 0.55, 0.95 accuracy). An excursion of
         ``PATIENCE`` times ``n_iter_no_change`` epochs gives up (STALLED,
         ``excursion`` set): the steps overshoot. (An oscillation within 1 %
-        of the best is settled: standardized iris, alpha=1, swings 0.4 %.)"""
-        if not self.settling:
-            return False
-        self.excursion = self.n_epochs - self.settled_epoch
-        return self.excursion > 0
+        of the best is settled: standardized iris, alpha=1, swings 0.4 %.)
+        ``epochs``: how long the excursion has lasted."""
+        self.excursion = epochs
+        return (Outcome.STALLED if epochs >= PATIENCE * self.n_iter_no_change
+                else Outcome.CONTINUE)
 
     def confirm(self, end):
         """A full batch's stop, given ``end``, the objective of the model it
@@ -407,9 +406,7 @@ class StoppingRule:
         else the excursion goes on (CONTINUE, or STALLED once too long)."""
         if end / self.unit <= self.best_objective + self._band():
             return Outcome.CONVERGED
-        self.excursion = self.n_epochs - self.settled_epoch + 1
-        return (Outcome.STALLED if self.excursion >= PATIENCE * self.n_iter_no_change
-                else Outcome.CONTINUE)
+        return self._excursion_for(self.n_epochs - self.settled_epoch + 1)
 
     def _stop_or_go_on(self):
         if self.probe is not None and not self.early_stopping:
