@@ -1,0 +1,199 @@
+"""A fit's ConvergenceWarnings: why it stopped where it did, and what to change.
+
+:class:`ConvergenceAdvice` is mixed into ``BaseSGD``: after a ``fit`` it warns
+when the epochs ran out or the stopping rule gave up far from the optimum
+(estimating the gap and naming the cause the fit shows), and when a
+full-batch fit ended worse than the zero model; it also words how to lower
+the step, for the divergence error.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from . import _kernels
+from ._plan import make_plan, optimizer_name
+from ._stopping import Outcome
+from ._warnings import user_stacklevel
+from .optim import Optimizer
+
+
+class ConvergenceAdvice:
+    """The warnings of ``BaseSGD.fit`` (a mixin: it reads the estimator's
+    parameters and fitted attributes, declared below)."""
+
+    # what the estimator provides (declared for the type checker only)
+    tol: float | None
+    alpha: float
+    epsilon: float
+    loss: str
+    optimizer: Any
+    fit_intercept: bool
+    early_stopping: bool
+    n_iter_: int
+    loss_curve_: list[float]
+    _GAP_UNIT: str
+
+    def _warn_worse_than_start(self, end, reference, plan):
+        """A full-batch fit that ends above the objective of the zero model
+        (and of its start point) made the model worse than not training it:
+        its steps overshoot, though not by the orders of magnitude of a
+        divergence (standardized digits, hinge, eta0=1e4: 8,500 times the
+        start, accuracy below chance). Not for stochastic steps, whose last
+        iterate's objective says less: the default per-sample modified_huber
+        fits of standardized data ended 1-3 times the zero model's with
+        scikit-learn's accuracy (its few far-misclassified rows cost 4 |z|
+        each). Those whose zero model is a minimum (the perceptron's objective
+        0) are left alone."""
+        if plan.path != int(_kernels.Path.FULL_BATCH) or not (
+                math.isfinite(reference) and reference > 0.0 and end > reference):
+            return
+        warnings.warn(
+            f"The fit ended with a training objective {end / reference:.3g} times that "
+            "of the zero model (or of the start point, if higher): training made the "
+            "model worse; its steps overshoot. Scale the data (e.g. StandardScaler) "
+            "or " + self._lower_step(plan) + ".",
+            ConvergenceWarning, stacklevel=user_stacklevel())
+
+    def _warn_unconverged(self, outcome, rule, probe, max_iter, X, plan):
+        if self.tol is None or outcome is Outcome.STOPPED:     # a callback stopped it
+            return
+        if outcome is Outcome.STALLED and rule.excursion:
+            warnings.warn(
+                f"Stopped before convergence: the training objective stayed above its "
+                f"best ({rule.best_objective * rule.unit:.4g}) by more than 1 % (or tol) "
+                f"for {rule.excursion} epochs (now {rule.loss_curve[-1]:.4g}): the "
+                "full-batch steps overshoot. "
+                + ("Standardize X (StandardScaler), or " + self._lower_step(plan)
+                   if columns_unscaled(X) else _capitalized(self._lower_step(plan)))
+                + ", or use a decaying step (learning_rate='invscaling' or 'adaptive').",
+                ConvergenceWarning,
+                stacklevel=user_stacklevel())
+            return
+        if outcome is Outcome.STALLED:
+            # (the gap is the probe's, compared with tol: "far" is relative to it)
+            cause = ("the adaptive schedule's step fell below 1e-6 while the model is "
+                     f"still farther from stationary than tol={self.tol:g} allows"
+                     if rule.adaptive else
+                     f"the model is still farther from stationary than tol={self.tol:g} "
+                     "allows, and the checks since the objective stopped improving by "
+                     "tol show too little progress")
+        elif self.n_iter_ == max_iter and outcome is not Outcome.CONVERGED:
+            cause = None
+        else:
+            return
+        gap = probe() if (cause is None and not self.early_stopping
+                          and probe is not None) else rule.gap
+        limit = self.tol * (1.0 if probe is None else probe.tol_scale())
+        if cause is None and gap is not None and gap.decrease <= limit:
+            return      # stationary within tol: the epochs ran out, not the fit
+        message = ("Maximum number of iteration reached before convergence. Consider "
+                   "increasing max_iter to improve the fit." if cause is None
+                   else f"Stopped before convergence: {cause}.")
+        if gap is not None:
+            curve = np.asarray(self.loss_curve_[-10:])
+            noisy = len(curve) > 2 and np.any(np.diff(curve) > 0)
+            scaled = ("" if limit > 0.9 * self.tol else
+                      f"; the stop needs at most {limit:.3g}, tol scaled down for an "
+                      "objective this small")
+            message += (
+                f" The training objective is still at least {gap.relative:.1%} above "
+                f"its minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
+                f"gradient, curvature and a line search on the training rows{scaled}). "
+                + _capitalized(self._advice(noisy, probe, stalled=cause is not None,
+                                            unscaled=columns_unscaled(X))))
+        warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
+
+    def _lower_step(self, plan):
+        """How to lower this plan's step, in the divergence message."""
+        if plan.fields["schedule"] == int(_kernels.Schedule.OPTIMAL):
+            first = 1.0 / (self.alpha * getattr(self, "_optimal_init", math.inf))
+            return (f"use a smaller first step: the 'optimal' schedule's is "
+                    f"1 / (alpha t0) = {first:.3g}, set by alpha (eta0 is not used); "
+                    "raise alpha, or use learning_rate='constant' or 'invscaling' "
+                    "with a small eta0")
+        return ("lower the learning rate (eta0" + (
+            ", or the optimizer's lr" if isinstance(self.optimizer, Optimizer) else "")
+            + f"; it is {plan.lr!r})")
+
+    def _advice(self, noisy, probe, stalled, unscaled):
+        """What to change, for the cause the fit shows: a loss nearly absolute
+        (epsilon far below the targets' spread), unscaled targets on an
+        update rule's path, the optimal schedule, or the loss curve's end
+        (noisy or not; ``stalled``: stopped before max_iter, where more
+        epochs would not help)."""
+        plan = make_plan(self, sparse=False, threads=1)
+        schedule = plan.fields["schedule"]
+        if optimizer_name(self.optimizer) == "adamw" and probe.l2 > 0:
+            # measured: a tf-idf table's log loss, "81 % above its minimum"
+            # with adamw where adam reached it; the lower step and average=True
+            # the other advice named made it worse
+            return ("With optimizer='adamw' the weights decay by lr * alpha at each "
+                    "step (decoupled), which does not minimise this objective (the "
+                    "L2-penalized one the gap is measured on): use optimizer='adam' "
+                    "for it, or penalty=None to train adamw without the L2 part.")
+        if self.loss in ("huber", "epsilon_insensitive") and probe.tol_scale() < 0.1:
+            return (f"The loss is nearly the absolute error (epsilon={self.epsilon:g} is "
+                    "small next to the targets' spread), whose gradient does not shrink "
+                    "near the optimum: use optimizer='adam', or a larger epsilon.")
+        if (not plan.plain and getattr(self, "scale_targets", "auto") is False
+                and not 1e-2 <= probe.unit <= 1e2):
+            return (f"The targets' variance is {probe.unit:.3g} and scale_targets=False "
+                    "fits them as they are, out of reach of steps of the size of lr: "
+                    "leave scale_targets='auto', or standardize y.")
+        prefix = ("Standardize X (StandardScaler): its columns' scales differ; "
+                  if unscaled else "")
+        if schedule == int(_kernels.Schedule.OPTIMAL):
+            # eta0 is not the optimal schedule's: its steps are 1 / (alpha t)
+            return (prefix + "the optimal schedule's steps 1 / (alpha t) shrink slowly "
+                    "for a small alpha: use optimizer='adam', or increase max_iter.")
+        lr = getattr(self, "_auto_lr", math.nan) if plan.auto_step is not None else plan.lr
+        if not noisy and stalled and self.fit_intercept and probe.l2 * lr > 0.5:
+            # measured: alpha=1e6, 40 rows' log loss in full batch: the
+            # intercept at -2e-6 where its optimum is -0.10; adam per sample
+            # reaches -0.096
+            return (prefix + "the penalty sizes the step (alpha times the step is "
+                    f"{probe.l2 * lr:.2g}), which leaves the unpenalized intercept, whose "
+                    "curvature is far below alpha's, crawling: lower alpha, or use "
+                    "optimizer='adam' (a step per coefficient).")
+        if not noisy and stalled:
+            # measured: full-batch fits of breast cancer's log loss (alpha 1e-4,
+            # nearly separable) stalled 75-80 % above the optimum whatever
+            # max_iter; per-sample "sgd" reached 0.6 %
+            return (prefix + "the loss curve decreases steadily but too slowly for more "
+                    "epochs to help (an ill-conditioned objective, e.g. a small alpha): "
+                    "raise eta0 or alpha, or use per-sample steps (batch_size=1).")
+        if not noisy:
+            return (prefix + "the loss curve decreases steadily but slowly: raise eta0, "
+                    "or increase max_iter.")
+        if schedule == int(_kernels.Schedule.ADAPTIVE):
+            return (prefix + "the loss curve goes up and down at the end: lower eta0, or "
+                    "use average=True (the adaptive schedule already divides the step "
+                    "by 5 on each plateau).")
+        return (prefix + "the loss curve goes up and down at the end: lower eta0, or use "
+                "learning_rate='adaptive' or average=True.")
+
+
+def columns_unscaled(X):
+    """Whether dense X has a column far from standardized: a standard
+    deviation outside [0.2, 5] (constant columns aside) or a mean beyond 5
+    standard deviations, on its first 10,000 rows (a copy of that size at
+    most, when a fit warns). Sparse X is not judged (it is not centred, by
+    design)."""
+    if sp.issparse(X) or X.shape[0] < 2:
+        return False
+    head = np.asarray(X[:10_000], dtype=np.float64)
+    mean, std = head.mean(axis=0), head.std(axis=0)
+    live = std > 0
+    return bool(np.any((std[live] < 0.2) | (std[live] > 5.0)
+                       | (np.abs(mean[live]) > 5.0 * std[live])))
+
+
+def _capitalized(text):
+    return text[:1].upper() + text[1:]
