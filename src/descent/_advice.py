@@ -105,7 +105,8 @@ class ConvergenceAdvice:
             message += (
                 f" The training objective is still at least {gap.relative:.1%} above "
                 f"its minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
-                f"gradient, curvature and a line search on the training rows{scaled}). "
+                f"gradient, curvature and a search for a lower point on the training "
+                f"rows{scaled}). "
                 + _capitalized(self._advice(noisy, probe, stalled=cause is not None,
                                             unscaled=columns_unscaled(X))))
         warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())

@@ -410,7 +410,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
             unit=probe_unit, objective_unit=probe_unit if weights is None
             else objective_unit,
-            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None)
+            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None,
+            target_weights=weights)
         # a zero model with zero loss (the perceptron): only non-finite weights
         # are a divergence
         reference = ws.divergence_reference() or math.inf
@@ -423,7 +424,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             # those of standardized targets, as the probe's
             unit=1.0 if plan.plain else objective_unit if weights is not None
             else probe_unit, max_iter=max_iter,
-            deterministic=plan.path == int(_kernels.Path.FULL_BATCH))
+            deterministic=plan.path == int(_kernels.Path.FULL_BATCH),
+            scale_tol=not plan.plain)
         return probe, rule
 
     def _stops_per_target(self, plan, probe):
