@@ -40,7 +40,7 @@ class ConvergenceAdvice:
     loss_curve_: list[float]
     _GAP_UNIT: str
 
-    def _warn_worse_than_start(self, end, reference, plan):
+    def _warn_worse_than_start(self, end, reference, plan, X):
         """A full-batch fit that ends above the objective of the zero model
         (and of its start point) made the model worse than not training it:
         its steps overshoot, though not by the orders of magnitude of a
@@ -50,15 +50,17 @@ class ConvergenceAdvice:
         fits of standardized data ended 1-3 times the zero model's with
         scikit-learn's accuracy (its few far-misclassified rows cost 4 |z|
         each). Those whose zero model is a minimum (the perceptron's objective
-        0) are left alone."""
+        0) are left alone. "Scale the data" only where X is not (its columns'
+        scales: columns_unscaled); on standardized X the step alone overshoots."""
         if plan.path != int(_kernels.Path.FULL_BATCH) or not (
                 math.isfinite(reference) and reference > 0.0 and end > reference):
             return
         warnings.warn(
             f"The fit ended with a training objective {end / reference:.3g} times that "
             "of the zero model (or of the start point, if higher): training made the "
-            "model worse; its steps overshoot. Scale the data (e.g. StandardScaler) "
-            "or " + self._lower_step(plan) + ".",
+            "model worse; its steps overshoot. "
+            + ("Scale the data (e.g. StandardScaler) or " + self._lower_step(plan)
+               if columns_unscaled(X) else _capitalized(self._lower_step(plan))) + ".",
             ConvergenceWarning, stacklevel=user_stacklevel())
 
     def _warn_unconverged(self, outcome, rule, probe, max_iter, X, plan):
