@@ -16,12 +16,15 @@ RMSprop and Adagrad at n x d = 1,000,000 x 10, 200,000 x 100 and
 20,000 x 1000 (bench_sgd.py's shapes; ``--quick``: 400,000 x 10,
 80,000 x 100, 8,000 x 1000), squared loss, L2 ``alpha=1e-4``, constant
 learning rate, 3 epochs; and per-sample SGD on the same X in float32 (once
-the kernels read float32 X in place: coef_ follows X's dtype). Times are
-nanoseconds per sample per epoch, medians over the repeats; a rule's cost
-over SGD's is the median of the per-process ratios (both timed in one
-process, one after the other).
+the kernels read float32 X in place: coef_ follows X's dtype); and
+scikit-learn's SGDRegressor with the same settings on the same X, float64
+and float32 (it keeps float32 too). Times are nanoseconds per sample per
+epoch, medians over the repeats; a rule's cost over SGD's, and scikit-learn's
+time over descent's, are the medians of the per-process ratios (both timed
+in one process, one after the other).
 Prints markdown tables: the times, each build over the first, and the ratios
-the issue's target is stated in (per-sample Adam <= 2x per-sample SGD).
+the issue's targets are stated in (per-sample Adam <= 2x per-sample SGD;
+scikit-learn / descent >= 5, 3, 2 at d = 10, 100, 1000 in either dtype).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import json, sys, time
 import numpy as np
 import descent
 from descent import SGDRegressor, _kernels
+from sklearn.linear_model import SGDRegressor as SklearnSGD
 quick = sys.argv[1] == "quick"
 shapes = [(400_000, 10), (80_000, 100), (8_000, 1000)] if quick else \
          [(1_000_000, 10), (200_000, 100), (20_000, 1000)]
@@ -48,9 +52,9 @@ shapes = [(400_000, 10), (80_000, 100), (8_000, 1000)] if quick else \
 float32 = SGDRegressor(max_iter=1, tol=None).fit(
     np.ones((4, 2), np.float32), np.ones(4)).coef_.dtype == np.float32
 out = {}
-def timed(name, X, y, epochs=3, **kw):
-    est = SGDRegressor(max_iter=epochs, tol=None, random_state=0, alpha=1e-4,
-                       learning_rate="constant", **kw)
+def timed(name, X, y, epochs=3, estimator=SGDRegressor, **kw):
+    est = estimator(max_iter=epochs, tol=None, random_state=0, alpha=1e-4,
+                    learning_rate="constant", **kw)
     t = time.perf_counter()
     est.fit(X, y)
     out[name] = (time.perf_counter() - t) / (epochs * X.shape[0]) * 1e9
@@ -63,8 +67,12 @@ for n, d in shapes:
     timed(f"adam d={d}", X, y, optimizer="adam", eta0=1e-3)
     timed(f"rmsprop d={d}", X, y, optimizer="rmsprop", eta0=1e-3)
     timed(f"adagrad d={d}", X, y, optimizer="adagrad", eta0=0.05)
+    timed(f"sklearn d={d}", X, y, eta0=eta, estimator=SklearnSGD)
     if float32:
-        timed(f"sgd float32 X d={d}", X.astype(np.float32), y, eta0=eta)
+        X32 = X.astype(np.float32)
+        timed(f"sgd float32 X d={d}", X32, y, eta0=eta)
+        timed(f"sklearn float32 X d={d}", X32, y.astype(np.float32), eta0=eta,
+              estimator=SklearnSGD)
 print(json.dumps(dict(variant=_kernels.SIMD, file=descent.__file__, times=out)))
 """
 
@@ -171,6 +179,18 @@ def main(argv=None):
             cells = [f"{median(res['times'][f'sgd float32 X d={d}'] / res['times'][f'sgd d={d}'] for res in results[n]):.3f}"  # noqa: E501
                      for n in names]
             print(f"| {d} | " + " | ".join(cells) + " |")
+    print("\nscikit-learn's per-sample SGD / descent's, same X (median of the per-process "
+          "ratios; target >= 5, 3, 2 at d = 10, 100, 1000)\n")
+    print("| X | d | " + " | ".join(names) + " |")
+    print("|---|---" + "|---" * len(names) + "|")
+    for dtype, ours in (("float64", "sgd"), ("float32", "sgd float32 X")):
+        prefix = "sklearn" if dtype == "float64" else "sklearn float32 X"
+        for d in dims:
+            if f"{prefix} d={d}" not in results[first][0]["times"]:
+                continue
+            cells = [f"{median(res['times'][f'{prefix} d={d}'] / res['times'][f'{ours} d={d}'] for res in results[n]):.2f}"  # noqa: E501
+                     for n in names]
+            print(f"| {dtype} | {d} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-/* Plain C references for bench/bench_sgd.py, compiled at bench time with
+/* Plain C references for bench/bench_sgd.py and bench/bench_classifier.py,
+ * compiled at bench time with
  *
  *     cc -O3 -fno-math-errno -shared -fPIC c_reference.c -o libc_reference.so
  *
@@ -13,7 +14,8 @@
  * Fisher-Yates with splitmix64 at the start of every epoch, as descent does;
  * `shuffle` == 0 visits the rows in storage order without touching idx.
  * Every function returns the sum of the per-sample losses 0.5 * r^2 of its
- * last epoch (so that the compiler cannot drop any work).
+ * last epoch (so that the compiler cannot drop any work); logloss_sgd, the
+ * classifier's floor, its log-losses.
  */
 
 #include <math.h>
@@ -189,4 +191,108 @@ void stream_dot(const double *X, ptrdiff_t n, ptrdiff_t d, const double *w, doub
         const double *x = X + i * d;
         out[i] = dot4(x, w, d);
     }
+}
+
+/* The floor of bench_classifier.py's binary rows: scikit-learn's per-sample
+ * log-loss update (L2 as the scalar wscale, the 'optimal' schedule
+ * eta = 1 / (alpha (t0 + t)), the intercept's step times intercept_decay) on
+ * labels y = +-1, shuffled every epoch, each row prefetched `ahead` samples
+ * on; dense rows (X: n x d, indptr NULL) or CSR rows (X: the values,
+ * indices and indptr). No validation, no stopping rule, no running
+ * penalty: a plain, careful C loop of this update on these rows.
+ * w is the model divided by wscale (returned scaled back). */
+/* The log-loss at margin z and its derivative (into *dloss) from one exp:
+ * with e = exp(-z), dloss = -e / (1 + e) and loss = log1p(e), scikit-learn's
+ * cut-offs at |z| > 18. */
+static inline double logloss_value(double z, double *dloss)
+{
+    if (z > 18.0) {
+        *dloss = -exp(-z);
+        return -*dloss;
+    }
+    if (z < -18.0) {
+        *dloss = -1.0;
+        return -z;
+    }
+    const double e = exp(-z);
+    *dloss = -e / (1.0 + e);
+    return log1p(e);
+}
+
+static inline void prefetch_bytes(const void *start, ptrdiff_t nbytes)
+{
+    const char *p = (const char *)start;
+    for (ptrdiff_t k = 0; k < nbytes; k += 64)
+        __builtin_prefetch(p + k, 0, 0);
+}
+
+double logloss_sgd(const double *X, const int32_t *indices, const int32_t *indptr,
+                   const double *y, ptrdiff_t n, ptrdiff_t d, double *w, double *b,
+                   double alpha, double t0, double intercept_decay, int epochs,
+                   ptrdiff_t *idx, uint64_t seed, int ahead)
+{
+    double loss = 0.0, wscale = 1.0, t = 1.0;
+    uint64_t rng = seed;
+    for (int e = 0; e < epochs; ++e) {
+        shuffle_indices(idx, n, &rng);
+        loss = 0.0;
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            const ptrdiff_t i = idx[k];
+            ptrdiff_t lo = 0, hi = d;
+            if (k + ahead < n) {
+                const ptrdiff_t ia = idx[k + ahead];
+                if (indptr == NULL) {
+                    prefetch_bytes(X + ia * d, d * (ptrdiff_t)sizeof(double));
+                } else {
+                    prefetch_bytes(X + indptr[ia],
+                                   (indptr[ia + 1] - indptr[ia]) * (ptrdiff_t)sizeof(double));
+                    prefetch_bytes(indices + indptr[ia],
+                                   (indptr[ia + 1] - indptr[ia]) * (ptrdiff_t)sizeof(int32_t));
+                }
+            }
+            double dot;
+            ptrdiff_t j;
+            if (indptr == NULL) {
+                dot = dot4(X + i * d, w, d);
+            } else {    /* four partial sums, as dot4 */
+                double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                lo = indptr[i];
+                hi = indptr[i + 1];
+                for (j = lo; j + 4 <= hi; j += 4) {
+                    s0 += X[j] * w[indices[j]];
+                    s1 += X[j + 1] * w[indices[j + 1]];
+                    s2 += X[j + 2] * w[indices[j + 2]];
+                    s3 += X[j + 3] * w[indices[j + 3]];
+                }
+                for (; j < hi; ++j)
+                    s0 += X[j] * w[indices[j]];
+                dot = (s0 + s1) + (s2 + s3);
+            }
+            const double p = wscale * dot + *b;
+            double dloss;
+            loss += logloss_value(y[i] * p, &dloss);
+            const double eta = 1.0 / (alpha * (t0 + t - 1.0));
+            const double update = -eta * y[i] * dloss;
+            wscale *= 1.0 - eta * alpha;
+            if (wscale < 1e-9) {
+                for (j = 0; j < d; ++j)
+                    w[j] *= wscale;
+                wscale = 1.0;
+            }
+            const double a = update / wscale;
+            if (indptr == NULL) {
+                const double *x = X + i * d;
+                for (j = 0; j < d; ++j)
+                    w[j] += a * x[j];
+            } else {
+                for (j = lo; j < hi; ++j)
+                    w[indices[j]] += a * X[j];
+            }
+            *b += update * intercept_decay;
+            t += 1.0;
+        }
+    }
+    for (ptrdiff_t j = 0; j < d; ++j)
+        w[j] *= wscale;
+    return loss;
 }

@@ -46,6 +46,10 @@ def build_c_reference(tmpdir):
     c.adam_plain.restype = dbl
     c.adam_plain.argtypes = [dp, dp, sz, sz, dp, dp, dp, dp, dbl, dbl, dbl, dbl, dbl,
                              i32, ip, i32, u64]
+    vp = ctypes.c_void_p        # the CSR index arrays, or None for dense rows
+    c.logloss_sgd.restype = dbl
+    c.logloss_sgd.argtypes = [dp, vp, vp, dp, sz, sz, dp, dp, dbl, dbl, dbl, i32, ip, u64,
+                              i32]
     return c, " ".join(cmd[:5])
 
 
