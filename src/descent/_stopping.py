@@ -349,6 +349,7 @@ class StoppingRule:
         self.settling = deterministic and probe is None and not early_stopping
         self.settled_epoch = 0
         self.excursion = 0
+        self.confirmed: float | None = None    # the returned model's objective (confirm)
         self.gap: Gap | None = None
         self.limit = self.tol               # tol scaled by the probe (tol_scale)
         # the probe that last halved the gap (the first probe's at first)
@@ -435,9 +436,12 @@ class StoppingRule:
         would return: one step after the last one recorded, which an
         oscillating run can leave far from the best (standardized breast
         cancer, hinge, RMSprop: the rule saw 0.161 and returned 0.375, 0.909
-        accuracy against 0.972). CONVERGED if that model has settled too,
-        else the excursion goes on (CONTINUE, or STALLED once too long)."""
+        accuracy against 0.972). CONVERGED if that model has settled too
+        (``end`` then kept as ``confirmed``: the fit's final check needs no
+        pass of its own), else the excursion goes on (CONTINUE, or STALLED
+        once too long)."""
         if end / self.unit <= self.best_objective + self._band():
+            self.confirmed = end
             return Outcome.CONVERGED
         return self._excursion_for(self.n_epochs - self.settled_epoch + 1)
 
