@@ -58,10 +58,17 @@ class ConvergenceAdvice:
         warnings.warn(
             f"The fit ended with a training objective {end / reference:.3g} times that "
             "of the zero model (or of the start point, if higher): training made the "
-            "model worse; its steps overshoot. "
-            + ("Scale the data (e.g. StandardScaler) or " + self._lower_step(plan)
-               if columns_unscaled(X) else _capitalized(self._lower_step(plan))) + ".",
+            "model worse; its steps overshoot. " + self._scale_or_lower(plan, X) + ".",
             ConvergenceWarning, stacklevel=user_stacklevel())
+
+    def _divergence_message(self, epoch, plan, X):
+        """The ValueError's text for a fit that diverged at ``epoch``: "Scale
+        the data" only where X is not (columns_unscaled); on standardized X
+        the step alone is too large (standardized diabetes, full batch,
+        eta0=1: the advice to scale it was no help)."""
+        return (f"Training (optimizer={self.optimizer!r}) diverged at epoch {epoch}: "
+                "the weights overflowed or the training objective grew by orders of "
+                "magnitude. " + self._scale_or_lower(plan, X) + ".")
 
     def _warn_unconverged(self, outcome, rule, probe, max_iter, X, plan):
         if self.tol is None or outcome is Outcome.STOPPED:     # a callback stopped it
@@ -104,14 +111,26 @@ class ConvergenceAdvice:
             scaled = ("" if limit > 0.9 * self.tol else
                       f"; the stop needs at most {limit:.3g}, tol scaled down for an "
                       "objective this small")
+            # (infinite: the estimate is the whole objective, below which no
+            # minimum lies: StationarityProbe._measure)
+            above = (f"at least {gap.relative:.1%} above its minimum"
+                     if math.isfinite(gap.relative)
+                     else "far above its minimum, by most of its value")
             message += (
-                f" The training objective is still at least {gap.relative:.1%} above "
-                f"its minimum ({gap.decrease:.3g} {self._GAP_UNIT}estimated from its "
+                f" The training objective is still {above} ({gap.decrease:.3g} "
+                f"{self._GAP_UNIT}estimated from its "
                 f"gradient, curvature and a search for a lower point on the training "
                 f"rows{scaled}). "
                 + _capitalized(self._advice(noisy, probe, stalled=cause is not None,
                                             unscaled=columns_unscaled(X))))
         warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
+
+    def _scale_or_lower(self, plan, X):
+        """"Scale the data ... or lower the step" where X is not standardized
+        (columns_unscaled), else "Lower the step" alone."""
+        if columns_unscaled(X):
+            return "Scale the data (e.g. StandardScaler) or " + self._lower_step(plan)
+        return _capitalized(self._lower_step(plan))
 
     def _lower_step(self, plan):
         """How to lower this plan's step, in the divergence message."""
@@ -141,7 +160,7 @@ class ConvergenceAdvice:
                     "step (decoupled), which does not minimise this objective (the "
                     "L2-penalized one the gap is measured on): use optimizer='adam' "
                     "for it, or penalty=None to train adamw without the L2 part.")
-        if self.loss in ("huber", "epsilon_insensitive") and probe.tol_scale() < 0.1:
+        if self.loss in ("huber", "epsilon_insensitive") and probe.start_scale() < 0.1:
             return (f"The loss is nearly the absolute error (epsilon={self.epsilon:g} is "
                     "small next to the targets' spread), whose gradient does not shrink "
                     "near the optimum: use optimizer='adam', or a larger epsilon.")

@@ -388,11 +388,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             if diverged(end, ws.finite, rule.reference):
                 outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
-            message = (         # before _undo, which forgets the optimal schedule's t0
-                f"Training (optimizer={self.optimizer!r}) diverged at epoch {ws.n_epochs}: "
-                "the weights overflowed or the training objective grew by orders of "
-                "magnitude. Scale the data (e.g. StandardScaler) or "
-                + self._lower_step(plan) + ".")
+            # (before _undo, which forgets the optimal schedule's t0)
+            message = self._divergence_message(ws.n_epochs, plan, X)
             self._undo(first and fitting, backup)
             raise ValueError(message)
         if best and self.early_stopping:
@@ -415,7 +412,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             unit=probe_unit, objective_unit=probe_unit if weights is None
             else objective_unit,
             published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None,
-            target_weights=weights)
+            target_weights=weights, near_exact=not plan.plain)
         # a zero model with zero loss (the perceptron): only non-finite weights
         # are a divergence
         reference = ws.divergence_reference() or math.inf

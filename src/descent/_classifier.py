@@ -79,7 +79,9 @@ default="hinge"
         score) has not improved by ``tol`` for ``n_iter_no_change`` epochs in
         a row and, for the smooth losses (``"log_loss"``, the softmax, the
         regression losses), one exact gradient step could not lower the
-        objective by more than ``tol`` either. With three classes or more,
+        objective by more than ``tol`` either (relative to the objective where
+        it is below 0.05, off per-sample ``"sgd"``: a nearly separable fit;
+        see the user guide's stopping page). With three classes or more,
         one-vs-rest, per-sample ``"sgd"`` on one thread and neither
         ``early_stopping`` nor the ``"adaptive"`` schedule, the classes whose
         loss has no such check (the hinges, ``"modified_huber"``) stop one by

@@ -73,7 +73,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         improvement in the units of the objective (squared target units for
         the squared losses), as scikit-learn does; the other optimizers, and
         the second check always, in units of the objective of standardized
-        targets. None: run ``max_iter`` epochs, with no ``ConvergenceWarning`` (but for
+        targets, scaled down where the objective is small there (a nearly
+        absolute loss; off per-sample ``"sgd"``, a nearly exact fit: see the
+        user guide's stopping page). None: run ``max_iter`` epochs, with no ``ConvergenceWarning`` (but for
         a full-batch fit worse than the zero model: see Warns).
     shuffle : bool, default=True
         Shuffle the training rows before each epoch (seeded by
