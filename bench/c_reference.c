@@ -197,7 +197,7 @@ void stream_dot(const double *X, ptrdiff_t n, ptrdiff_t d, const double *w, doub
  * log-loss update (L2 as the scalar wscale, the 'optimal' schedule
  * eta = 1 / (alpha (t0 + t)), the intercept's step times intercept_decay) on
  * labels y = +-1, shuffled every epoch, each row prefetched `ahead` samples
- * on; dense rows (X: n x d, indptr NULL) or CSR rows (X: the values,
+ * on (its label, and a CSR row's extent, twice as far); dense rows (X: n x d, indptr NULL) or CSR rows (X: the values,
  * indices and indptr). No validation, no stopping rule, no running
  * penalty: a plain, careful C loop of this update on these rows.
  * w is the model divided by wscale (returned scaled back). */
@@ -223,7 +223,7 @@ static inline void prefetch_bytes(const void *start, ptrdiff_t nbytes)
 {
     const char *p = (const char *)start;
     for (ptrdiff_t k = 0; k < nbytes; k += 64)
-        __builtin_prefetch(p + k, 0, 0);
+        __builtin_prefetch(p + k, 0, 3);
 }
 
 double logloss_sgd(const double *X, const int32_t *indices, const int32_t *indptr,
@@ -239,6 +239,12 @@ double logloss_sgd(const double *X, const int32_t *indices, const int32_t *indpt
         for (ptrdiff_t k = 0; k < n; ++k) {
             const ptrdiff_t i = idx[k];
             ptrdiff_t lo = 0, hi = d;
+            if (k + 2 * ahead < n) {
+                const ptrdiff_t ib = idx[k + 2 * ahead];
+                __builtin_prefetch(y + ib, 0, 3);
+                if (indptr != NULL)
+                    __builtin_prefetch(indptr + ib, 0, 3);
+            }
             if (k + ahead < n) {
                 const ptrdiff_t ia = idx[k + ahead];
                 if (indptr == NULL) {
