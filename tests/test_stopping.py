@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 import _reference as ref
 from descent import SGDClassifier, SGDRegressor
-from descent._stopping import StationarityProbe
+from descent._probe import StationarityProbe
 
 
 def fit_recording(estimator, X, y):

@@ -18,7 +18,7 @@ from sklearn.model_selection import ShuffleSplit
 
 import _reference as ref
 from descent import SGDClassifier, SGDRegressor, _kernels
-from descent._stopping import StationarityProbe
+from descent._probe import StationarityProbe
 from descent.optim import OPTIMIZER_NAMES
 
 

@@ -30,10 +30,10 @@ from ._lr_drive import copy_state, make_driver
 from ._model import LinearModel
 from ._optimal import optimal_t0, search_optimal_eta0
 from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan
+from ._probe import StationarityProbe
 from ._scaling import LOSS_POWER, TargetScaling
 from ._stopping import (
     Outcome,
-    StationarityProbe,
     StoppingRule,
     TargetRules,
     diverged,

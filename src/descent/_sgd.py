@@ -75,8 +75,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         the second check always, in units of the objective of standardized
         targets, scaled down where the objective is small there (a nearly
         absolute loss; off per-sample ``"sgd"``, a nearly exact fit: see the
-        user guide's stopping page). None: run ``max_iter`` epochs, with no ``ConvergenceWarning`` (but for
-        a full-batch fit worse than the zero model: see Warns).
+        user guide's stopping page). None: run ``max_iter`` epochs, with no
+        ``ConvergenceWarning`` (but for a full-batch fit worse than the zero
+        model: see Warns).
     shuffle : bool, default=True
         Shuffle the training rows before each epoch (seeded by
         ``random_state``). No effect with ``batch_size=None``: a full-batch
