@@ -110,7 +110,7 @@ def speed(X, y, epochs, repeats, multinomial=False):
     return (median(runs["descent"]) / epochs, median(runs["sklearn"]) / epochs, ratio, soft)
 
 
-def c_floor(clib, X, y, epochs, repeats):
+def c_loop_time(clib, X, y, epochs, repeats):
     """Median seconds per epoch of c_reference.c's logloss_sgd on binary
     labels y (0/1), or None without a C compiler."""
     if clib is None:
@@ -154,12 +154,13 @@ def part1(cfg):
             X, y = make_data(n, d, k, nnz=nnz)
             dt, st, ratio, soft = speed(X, y, cfg["epochs"], cfg["repeats"],
                                         multinomial=k > 2)
-            floor = c_floor(clib, X, y, cfg["epochs"], cfg["repeats"]) if k == 2 else None
+            c_time = (c_loop_time(clib, X, y, cfg["epochs"], cfg["repeats"]) if k == 2
+                      else None)
             target = ">= 4x" if k == 2 else f">= {k / 2:g}x"
             print(f"| {'CSR' if nnz else 'dense'} | {n:,} | {d:,} | {nnz or d} | {k} | "
                   f"{dt:.3f} | {st:.3f} | {ratio:.2f}x | {target} | "
-                  f"{'' if floor is None else f'{floor:.3f}'} | "
-                  f"{'' if floor is None else f'{st / floor:.2f}x'} | "
+                  f"{'' if c_time is None else f'{c_time:.3f}'} | "
+                  f"{'' if c_time is None else f'{st / c_time:.2f}x'} | "
                   f"{'' if soft is None else f'{soft:.2f}'} |", flush=True)
 
 
