@@ -412,7 +412,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             unit=probe_unit, objective_unit=probe_unit if weights is None
             else objective_unit,
             published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None,
-            target_weights=weights, near_exact=not plan.plain)
+            target_weights=weights, near_exact=not plan.plain,
+            model=self._loss_info().model)
         # a zero model with zero loss (the perceptron): only non-finite weights
         # are a divergence
         reference = ws.divergence_reference() or math.inf

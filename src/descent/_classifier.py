@@ -337,7 +337,7 @@ descent.schedules schedule, default="auto"
     """
 
     _DEFAULTS = CLASSIFIER_DEFAULTS
-    _GAP_UNIT = ""
+    _GAP_UNIT = "in the objective's unit, the mean loss a row plus the penalty, "
 
     _parameter_constraints: dict = {
         **BaseSGD._parameter_constraints,

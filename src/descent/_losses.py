@@ -36,12 +36,19 @@ class LossInfo:
     # iris warned 24 % above its minimum at 0.97 accuracy, and scikit-learn's
     # own n_iter_ tests failed.)
     probe: bool = True
+    # Whether the check's quadratic model (descent._probe) bounds the gap from
+    # below, the loss's curvature at most the model's. Not for the
+    # epsilon-insensitive loss, flat but for its kinks: with the squared
+    # loss's curvature standing in, the model read 6.7-25.6 % above the
+    # minimum for fits 0.035-0.085 % above it (make_regression 1,000 x 20,
+    # noise 1, measured): its check is the search for a lower point alone.
+    model: bool = True
 
 
 LOSSES = {
     "squared_error": LossInfo(Loss.SQUARED_ERROR, 0.0, 1.0, False, bounded_dloss=False),
     "huber": LossInfo(Loss.HUBER, None, 1.0, False),
-    "epsilon_insensitive": LossInfo(Loss.EPSILON_INSENSITIVE, None, 1.0, False),
+    "epsilon_insensitive": LossInfo(Loss.EPSILON_INSENSITIVE, None, 1.0, False, model=False),
     "squared_epsilon_insensitive": LossInfo(Loss.SQUARED_EPSILON_INSENSITIVE, None, 2.0,
                                             False, bounded_dloss=False),
     # scikit-learn's Hinge(1.0), Hinge(0.0) and SquaredHinge(1.0)

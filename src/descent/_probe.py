@@ -69,7 +69,10 @@ class StationarityProbe:
     check's (1 on scaled paths; the targets' variance, or standard deviation
     for epsilon-insensitive, on the PLAIN path); ``objective_unit`` the same
     for the objective the workspace reports; ``near_exact``: whether tol
-    turns relative to a small objective (:meth:`tol_scale`).
+    turns relative to a small objective (:meth:`tol_scale`); ``model``:
+    whether the quadratic model bounds the gap from below (LossInfo.model);
+    without it the gap is that of real points alone, the L-BFGS search always
+    run.
     ``published()``, if given, returns the model the estimator publishes
     when it is not the iterate (the running average of ``average=True``), or
     None: the probe measures that one, written into ``theta`` for the passes
@@ -77,8 +80,10 @@ class StationarityProbe:
     """
 
     def __init__(self, workspace, theta, *, l1, l2, fit_intercept, unit=1.0,
-                 objective_unit=1.0, published=None, target_weights=None, near_exact=True):
+                 objective_unit=1.0, published=None, target_weights=None, near_exact=True,
+                 model=True):
         self.workspace = workspace
+        self.model = model
         self.target_weights = target_weights
         self.near_exact = near_exact
         self.theta = theta
@@ -187,8 +192,7 @@ class StationarityProbe:
 
     def _measure(self, threshold, reached):
         g, free, self.objective = self.pseudo_gradient()
-        decrease = self._newton_model(g, free)
-        decrease /= self.unit
+        decrease = self._newton_model(g, free) / self.unit if self.model else 0.0
         # A model the run had is a real point below this one: the gap is at
         # least the difference. Where the loss is nearly the absolute error
         # (Huber, epsilon 0.1, on raw diabetes targets) the local models see
@@ -196,7 +200,7 @@ class StationarityProbe:
         # stopped at epoch 6, 0.8-4.9 % above the optimum, on a model past
         # one with a lower objective (measured).
         decrease = max(decrease, (self.objective - reached) / self.objective_unit)
-        if decrease <= threshold:
+        if decrease <= threshold or not self.model:
             decrease = max(decrease, self._descend(g) / self.objective_unit)
         # No loss or penalty is negative: no gap exceeds the objective (the
         # quadratic model of a nearly separable log-loss overstates it: raw

@@ -1,0 +1,104 @@
+"""The ConvergenceWarnings' and the divergence error's advice
+(descent._advice): each names a cause the fit shows, and following it helps."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer, load_diabetes, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+
+import _reference as ref
+from descent import SGDClassifier, SGDRegressor
+from descent._advice import scaler_for
+
+
+def fit_recording(estimator, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(X, y)
+    return [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_sparse_x_with_a_column_far_larger_is_told_to_use_maxabsscaler():
+    # reproduced: |standardized diabetes| as CSR, its first column times
+    # 1,000: "diverged ... Lower the learning rate" only, and eta0 1e-3 and
+    # 1e-5 diverged too; MaxAbsScaler (sparse-safe) fits it
+    X, y = load_diabetes(return_X_y=True)
+    X = sp.csr_matrix(np.abs(StandardScaler().fit_transform(X)) * np.r_[1000.0, np.ones(9)])
+    with pytest.raises(ValueError, match=r"diverged.*Scale the data \(e\.g\. MaxAbsScaler\)"):
+        SGDRegressor(random_state=0).fit(X, y)
+    scaled = MaxAbsScaler().fit_transform(X)
+    fit_recording(model := SGDRegressor(random_state=0), scaled, y)
+    best = Ridge(alpha=1e-4 * len(y)).fit(scaled, y)
+    assert model.score(scaled, y) > best.score(scaled, y) - 0.01
+
+
+def test_which_scaler_x_needs():
+    rng = np.random.default_rng(0)
+    counts = sp.csr_matrix(rng.poisson(0.05, (500, 300)) * rng.integers(1, 30, 300))
+    standardized = rng.standard_normal((500, 4))
+    assert scaler_for(standardized) is None
+    assert scaler_for(standardized * [1, 1, 1, 100]) == "StandardScaler"
+    assert scaler_for(counts) is None               # word counts: columns differ by tens
+    assert scaler_for(sp.csr_matrix(counts.multiply(np.r_[1e3, np.ones(299)]))) == "MaxAbsScaler"
+    assert scaler_for(sp.csr_matrix((1, 5))) is None
+
+
+def test_full_batch_rmsprop_that_swings_is_told_to_use_adam():
+    # reproduced: an exact fit's full-batch RMSprop swung 1.9e6 times above
+    # the minimum (R^2 0.989); the advice "lower eta0" then (at eta0 / 100)
+    # "raise eta0" went round in a circle, and the gap read "519694060.9 %"
+    X, y = make_regression(n_samples=2000, n_features=20, n_informative=10, noise=0.01,
+                           random_state=0)
+    params = dict(penalty=None, batch_size=None, random_state=0)
+    caught = fit_recording(SGDRegressor(optimizer="rmsprop", **params), X, y)
+    assert re.search(r"at least [0-9.e+]+ times its minimum", caught[0])
+    assert "use optimizer='adam'" in caught[0]
+    best = ref.objective(X, y, *_least_squares(X, y), penalty=None)
+    caught = fit_recording(model := SGDRegressor(optimizer="adam", **params), X, y)
+    model.penalty = None
+    assert caught == [] and ref.model_objective(model, X, y) / best - 1 < 1e-3
+
+
+def _least_squares(X, y):
+    solution = np.linalg.lstsq(np.c_[X, np.ones(len(y))], y, rcond=None)[0]
+    return solution[:-1], solution[-1]
+
+
+@pytest.fixture(scope="module")
+def breast_cancer():
+    """Standardized breast cancer (nearly separable) and the minimum of its
+    log loss with alpha 1e-4."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    best = LogisticRegression(C=1 / (1e-4 * len(y)), tol=1e-12, max_iter=100_000).fit(X, y)
+    return X, y, _log_objective(best, X, y)
+
+
+def _log_objective(model, X, y):
+    z = X @ model.coef_.ravel() + model.intercept_[0]
+    return (np.mean(np.logaddexp(0, -np.where(y == 1, 1, -1) * z))
+            + 0.5e-4 * model.coef_.ravel() @ model.coef_.ravel())
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_a_step_cut_to_its_floor_is_told_so(breast_cancer, optimizer):
+    # reproduced: the adaptive schedule cut per-sample Adam's step to its
+    # floor by epoch 48, 17 % above the optimum, and the warning said the
+    # curve "goes up and down" (its end read 0.04993 three times) and to
+    # lower eta0 (56 % above); momentum was told to use batch_size=1, which it
+    # did. tol=1e-5, now advised, brings both closer
+    X, y, best = breast_cancer
+    params = dict(loss="log_loss", optimizer=optimizer, random_state=0)
+    caught = fit_recording(model := SGDClassifier(**params), X, y)
+    assert "down to its floor" in caught[0] and "smaller tol (e.g. 1e-5)" in caught[0]
+    assert "up and down" not in caught[0] and "batch_size=1" not in caught[0]
+    assert "in the objective's unit, the mean loss a row plus the penalty" in caught[0]
+    before = _log_objective(model, X, y) / best - 1
+    fit_recording(model := SGDClassifier(tol=1e-5, **params), X, y)
+    assert _log_objective(model, X, y) / best - 1 < 0.75 * before
