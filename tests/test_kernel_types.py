@@ -78,3 +78,29 @@ def test_workspace_refuses_what_no_path_can_run():
     with pytest.raises(ValueError, match="train_idx out of range"):
         _kernels.Workspace(X, y, None, bad_idx, *args[4:],
                            plan.settings(t=1.0, step=0.0, seed=0), plan.rule_params)
+
+
+@pytest.mark.parametrize("indices, indptr, message", [
+    ([0, 2, 1, 1], [0, 2, 4, 4, 4], None),
+    ([0, 3, 1, 1], [0, 2, 4, 4, 4], "CSR column index out of range"),
+    ([0, -1, 1, 1], [0, 2, 4, 4, 4], "CSR column index out of range"),
+    ([0, 2, 1, 3], [0, 2, 4, 4, 4], "CSR column index out of range"),
+    ([0, 2, 1, 1], [0, 2, 1, 4, 4], "CSR indptr must be non-decreasing"),
+    ([0, 2, 1, 1], [1, 2, 4, 4, 4], "CSR indptr must start at 0"),
+    ([0, 2, 1, 1], [0, 2, 4, 4, 5], "inconsistent CSR arrays"),
+    ([], [0, 0, 0, 0, 0], None),
+])
+def test_workspace_checks_every_csr_index(indices, indptr, message):
+    # the branch-free checks (vectorised) find a bad entry anywhere in the arrays
+    indices = np.asarray(indices, dtype=np.int32)
+    X = (np.ones(len(indices)), indices, np.asarray(indptr, dtype=np.int32), 3)
+    idx = np.arange(4, dtype=np.int32)
+    plan = _plan.make_plan(descent.SGDRegressor(), sparse=True)
+    args = (X, np.ones((4, 1)), None, idx, idx[:0], np.zeros((1, 4)), np.zeros((0, 0)),
+            np.zeros((3, 4)), np.zeros(0), plan.settings(t=1.0, step=0.0, seed=0),
+            plan.rule_params)
+    if message is None:
+        _kernels.Workspace(*args)
+    else:
+        with pytest.raises(ValueError, match=message):
+            _kernels.Workspace(*args)

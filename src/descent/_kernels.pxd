@@ -123,6 +123,7 @@ ctypedef struct Data:
     const double* cw
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
+    bint prefetch_model   # and a CSR row's coefficients (rows.prefetch_model)
 
 
 # A target's norms for the PLAIN loop's running penalty (kernel/loop_plain.pxd).
