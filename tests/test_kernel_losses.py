@@ -80,3 +80,32 @@ def test_build_facts():
     assert config["build_type"] in {"Release", "Debug", "RelWithDebInfo", "MinSizeRel"}
     assert isinstance(config["openmp"], bool)
     assert config["max_threads"] >= 1
+
+
+@pytest.mark.parametrize("kind", ["squared_error", "huber", "epsilon_insensitive",
+                                  "squared_epsilon_insensitive"])
+@pytest.mark.parametrize("coef", [0.0, 0.3])
+def test_workspace_objective_with_and_without_coefficients(kind, coef):
+    # the objective of a model whose coefs are all 0 is taken from y alone
+    # (evaluate.pxd's objective_at): the same value as the NumPy formula,
+    # with sample weights, two targets and target weights, as with coefs
+    import descent
+    from descent import _plan
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3))
+    y = np.ascontiguousarray(rng.normal(size=(50, 2)))
+    sw, tw = rng.uniform(0.5, 2.0, 50), np.array([0.7, 1.3])
+    theta = np.zeros((2, 4))
+    theta[:, :3], theta[:, 3] = coef, [0.2, -0.4]
+    est = descent.SGDRegressor(loss=kind, epsilon=0.1, penalty="l2", alpha=0.01)
+    plan = _plan.make_plan(est, sparse=False).with_problem(alpha=0.01, l1_ratio=0.0,
+                                                           epsilon=0.1)
+    idx = np.arange(50, dtype=np.int32)
+    ws = K.Workspace(X, y, sw, idx, idx[:0], theta.copy(), np.zeros((0, 0)),
+                     np.zeros((3, 8)), np.zeros(0), plan.settings(t=1.0, step=0.0, seed=0),
+                     plan.rule_params, tw)
+    p = X @ theta[:, :3].T + theta[:, 3]
+    expected = sum(tw[t] * (np.mean(sw * numpy_loss(kind, y[:, t], p[:, t], 0.1)[0])
+                            + 0.005 * theta[t, :3] @ theta[t, :3]) for t in range(2))
+    np.testing.assert_allclose(ws.objective(theta), expected, rtol=1e-13)

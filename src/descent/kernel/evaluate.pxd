@@ -25,14 +25,6 @@ cdef inline double mean_loss_at(const Data* D, const Settings* s, const row_t* i
     return total / n
 
 
-cdef inline double objective_at(const Data* D, const Settings* s, const row_t* idx,
-                                Py_ssize_t n, const double* theta,
-                                double* z) noexcept nogil:
-    # The training objective of theta on the rows idx[0:n], exactly.
-    return mean_loss_at(D, s, idx, n, theta, z) + penalty_value(s, theta, D.d, D.K,
-                                                                D.d + 1, D.tw)
-
-
 cdef inline double intercepts_loss(const Data* D, const Settings* s, const row_t* idx,
                                    Py_ssize_t n, const double* theta,
                                    double* work) noexcept nogil:
@@ -79,6 +71,21 @@ cdef inline double intercepts_loss(const Data* D, const Settings* s, const row_t
                 w *= D.tw[tt]
             total += w * seen_loss[c]
     return total / n
+
+
+cdef inline double objective_at(const Data* D, const Settings* s, const row_t* idx,
+                                Py_ssize_t n, const double* theta,
+                                double* z) noexcept nogil:
+    # The training objective of theta on the rows idx[0:n], exactly; without
+    # reading X where every coef is 0 (intercepts_loss: the zero model whose
+    # objective scales tol, descent._probe.StationarityProbe.start_scale, was
+    # a pass over X of every fit off scikit-learn's path). z: scratch of 5 K.
+    cdef Py_ssize_t j
+    for j in range(D.K * (D.d + 1)):
+        if j % (D.d + 1) != D.d and theta[j] != 0.0:
+            return mean_loss_at(D, s, idx, n, theta, z) + penalty_value(
+                s, theta, D.d, D.K, D.d + 1, D.tw)
+    return intercepts_loss(D, s, idx, n, theta, z)
 
 
 cdef inline double divergence_reference(const Data* D, const Settings* s,
