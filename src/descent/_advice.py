@@ -138,10 +138,12 @@ class ConvergenceAdvice:
         gain = float(np.sum(grad[:, -1] ** 2)) / (2.0 * self._loss_info().curvature)
         if gain / probe.unit < 0.5 * gap.decrease:
             return None
+        behind = ("classes far from balanced: use optimizer='adam'."
+                  if self._loss_info().classification
+                  else "targets far from 0: use optimizer='adam', or center y.")
         return ("most of the gap is the intercept's: on sparse X per-sample 'sgd' steps "
                 "the intercept 100 times more slowly than the coefficients (as "
-                "scikit-learn does), and it lags behind targets far from 0: use "
-                "optimizer='adam', or center y.")
+                "scikit-learn does), and it lags behind " + behind)
 
     def _scale_or_lower(self, plan, X):
         """"Scale the data ... or lower the step" where X is not standardized

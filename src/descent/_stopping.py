@@ -281,10 +281,9 @@ class StoppingRule:
         full-batch steps), on three probes or more, over which a noisy or
         oscillating gap shows its trend; for full-batch steps on the probes
         since that one, not all: a fast start dominated the line of all of
-        them, and full-batch Adam
-        oscillating 6-7 % above the optimum of an epsilon-insensitive fit
-        (gaps flat from epoch 186) ran all 10,000 epochs of its max_iter
-        (measured)."""
+        them, and full-batch Adam oscillating 6-7 % above the optimum of an
+        epsilon-insensitive fit (gaps flat from epoch 186) ran all 10,000
+        epochs of its max_iter (measured)."""
         epochs, gaps = np.array(self.probes).T
         # full-batch steps: over three doublings, not one. Momentum's transient
         # raises the objective and the gap for tens of epochs before it brings
