@@ -171,10 +171,10 @@ class LinearModel:
         """(coef_, intercept_) of the state at update count t (averaged if
         on), in the targets' unit and X's dtype: new arrays."""
         theta = self._avg[:, :-1] if self._averaging(t) else self._theta
-        model = self._scaling.decode(theta).astype(getattr(self, "_dtype", np.float64),
-                                                   copy=False)
-        coef = model[:, :-1].copy() if self._multi_output else model[0, :-1].copy()
-        return coef, model[:, -1].copy()
+        dtype = getattr(self, "_dtype", np.float64)
+        coef, intercept = self._scaling.decode_parts(theta)
+        coef, intercept = coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
+        return (coef if self._multi_output else coef.reshape(-1)), intercept
 
     def _publish(self):
         """coef_ / intercept_ from the state; remembered to notice later
