@@ -116,7 +116,7 @@ class ConvergenceAdvice:
                    if probe.model else "found by a search for a lower point")
             message += (
                 f" The training objective is still {_above(gap)} ({gap.decrease:.3g} "
-                f"{self._GAP_UNIT}{how} on the training rows{scaled}). "
+                f"{self._GAP_UNIT}{_per_target(probe)}{how} on the training rows{scaled}). "
                 + _capitalized(
                     self._intercept_advice(gap, probe, plan)
                     or self._advice(noisy, probe, stalled=cause is not None,
@@ -185,9 +185,10 @@ class ConvergenceAdvice:
             return (f"The loss is nearly the absolute error (epsilon={self.epsilon:g} is "
                     "small next to the targets' spread), whose gradient does not shrink "
                     "near the optimum: use optimizer='adam', or a larger epsilon.")
+        variance = probe.unit / probe.targets
         if (not plan.plain and getattr(self, "scale_targets", "auto") is False
-                and not 1e-2 <= probe.unit <= 1e2):
-            return (f"The targets' variance is {probe.unit:.3g} and scale_targets=False "
+                and not 1e-2 <= variance <= 1e2):
+            return (f"The targets' variance is {variance:.3g} and scale_targets=False "
                     "fits them as they are, out of reach of steps of the size of lr: "
                     "leave scale_targets='auto', or standardize y.")
         prefix = (f"Scale X ({scaler}): its columns' scales differ; " if scaler else "")
@@ -267,6 +268,11 @@ def scaler_for(X):
     if np.any((std[live] < 0.2) | (std[live] > 5.0) | (np.abs(mean[live]) > 5.0 * std[live])):
         return "StandardScaler"
     return None
+
+
+def _per_target(probe):
+    """The gap's words for a check per target (probe.targets > 1)."""
+    return f"the mean over {probe.targets} targets, " if probe.targets > 1 else ""
 
 
 def _goes_up(curve):

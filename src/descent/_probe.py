@@ -74,7 +74,9 @@ class StationarityProbe:
     check's (1 on scaled paths; the targets' variance, or standard deviation
     for epsilon-insensitive, on the PLAIN path); ``objective_unit`` the same
     for the objective the workspace reports; ``near_exact``: whether tol
-    turns relative to a small objective (:meth:`tol_scale`); ``model``:
+    turns relative to a small objective (:meth:`tol_scale`); ``targets``:
+    what ``unit`` and ``objective_unit`` count per target (K where the check
+    is per target, the mean of K independent targets' sums; else 1); ``model``:
     whether the quadratic model bounds the gap from below (LossInfo.model);
     without it the gap is that of real points alone, the L-BFGS search always
     run.
@@ -86,8 +88,9 @@ class StationarityProbe:
 
     def __init__(self, workspace, theta, *, l1, l2, fit_intercept, unit=1.0,
                  objective_unit=1.0, published=None, target_weights=None, near_exact=True,
-                 model=True):
+                 model=True, targets=1):
         self.workspace = workspace
+        self.targets = targets
         self.model = model
         self.target_weights = target_weights
         self.near_exact = near_exact
