@@ -188,12 +188,18 @@ def test_patience_counts_from_the_last_halving_of_the_gap():
     assert fit_recording(model, X, y) == []
     gap = objective(model.coef_, model.intercept_) - objective(best.coef_, best.intercept_)
     assert 0 <= gap < 1e-3                       # tol, in the objective's unit
-    # a full batch that stalls steadily: more epochs would not help, so the
-    # advice is not "increase max_iter" (measured: the same stop at 5,000)
-    caught = fit_recording(SGDClassifier(loss="log_loss", batch_size=None, random_state=0),
-                           X, y)
+    # a full batch that crawls: it runs its epochs (a power law fitted to its
+    # gaps gave up at epoch 686, 24 % above, saying more epochs would not
+    # help, where 5,000 reach 8.9 %), and says what helps
+    full = dict(loss="log_loss", batch_size=None, random_state=0)
+    caught = fit_recording(short := SGDClassifier(**full), X, y)
     message = str(caught[0].message)
-    assert "batch_size=1" in message and "increase max_iter" not in message
+    assert "batch_size=1" in message and "increase max_iter" in message
+    assert short.n_iter_ == 1000
+    fit_recording(longer := SGDClassifier(max_iter=5000, **full), X, y)
+    least = objective(best.coef_, best.intercept_)
+    assert (objective(longer.coef_, longer.intercept_) - least
+            < 0.5 * (objective(short.coef_, short.intercept_) - least))
 
 
 # -- what the messages say -------------------------------------------------------
@@ -306,17 +312,32 @@ def test_a_constant_target_stops_early(params, atol):
     np.testing.assert_allclose(model.predict(X), 3.0, rtol=0, atol=atol)
 
 
-def test_the_gap_never_exceeds_the_objective():
+def test_the_log_loss_gap_is_what_lower_points_prove():
     # reproduced: raw iris, log loss: "at least 1.5e302 % above its minimum
-    # (15.4 ...)" where the objective was 2.41 and no loss is negative (the
-    # quadratic model of a nearly separable log-loss overstates the gap)
+    # (15.4 ...)" where the objective was 2.41 (no loss is negative), then,
+    # capped, "by most of its value"; and raw iris' softmax (alpha 1e-3) "at
+    # least 387.9 %" for a fit 94.7 % above its minimum: the log-loss's
+    # quadratic model (its local Hessian) bounds nothing, and the warning now
+    # states what the search's lower points prove
     from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
     X, y = load_iris(return_X_y=True)
-    caught = fit_recording(SGDClassifier(loss="log_loss", random_state=0), X, y)
-    message = str(caught[0].message)
-    gap = float(re.search(r"its value \(([0-9.e+-]+) in the objective's unit", message).group(1))
-    assert "far above its minimum, by most of its value" in message
-    assert 0 < gap <= 2.5 and "e+" not in message.split("(")[0]
+    alpha = 1e-3
+    model = SGDClassifier(loss="log_loss", alpha=alpha, multi_class="multinomial",
+                          random_state=0)
+    message = str(fit_recording(model, X, y)[0].message)
+    best = LogisticRegression(C=1 / (len(y) * alpha), tol=1e-12, max_iter=100_000).fit(X, y)
+
+    def objective(coef, intercept):
+        Z = X @ coef.T + intercept
+        top = Z.max(axis=1)
+        return (np.mean(top + np.log(np.exp(Z - top[:, None]).sum(axis=1))
+                        - Z[np.arange(len(y)), y]) + 0.5 * alpha * np.sum(coef**2))
+
+    true = objective(model.coef_, model.intercept_) / objective(best.coef_, best.intercept_) - 1
+    stated = float(re.search(r"at least ([0-9.]+)% above its minimum", message).group(1))
+    assert "found by a search for a lower point" in message
+    assert 0.05 < stated / 100 <= true + 0.0005                  # a lower bound
 
 
 def test_the_divergence_error_asks_to_scale_only_unscaled_x():
@@ -421,6 +442,6 @@ def test_a_full_batch_that_stops_progressing_gives_up():
     caught = fit_recording(model := SGDRegressor(
         loss="epsilon_insensitive", optimizer="adam", batch_size=None, max_iter=10_000,
         random_state=0), X, y)
-    assert model.n_iter_ < 2_000
+    assert model.n_iter_ < 5_000
     assert "Stopped before convergence" in str(caught[0].message)
     assert ref.model_objective(model, X, y) / best - 1 > 0.01

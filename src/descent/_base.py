@@ -348,7 +348,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             except ValueError:
                 self._undo(first, backup)
                 raise
-        probe, rule = self._stopping(ws, plan, weights, probe_unit, max_iter, fitting)
+        probe, rule = self._stopping(ws, plan, weights, probe_unit, fitting)
         frozen: dict[int, tuple] = {}
         if fitting and self._stops_per_target(plan, probe):
             rule = self._target_rules(ws, rule, frozen)
@@ -401,7 +401,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             self._warn_unconverged(outcome, rule, probe, max_iter, X, plan)
             self._warn_worse_than_start(end, rule.reference, plan, X)
 
-    def _stopping(self, ws, plan, weights, probe_unit, max_iter, fitting):
+    def _stopping(self, ws, plan, weights, probe_unit, fitting):
         """(StationarityProbe or None, StoppingRule) of a call on ``ws``; the
         probe only for the losses whose curvature model is trusted, the rule
         checks with it only in fit (partial_fit's caller decides)."""
@@ -415,7 +415,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             else objective_unit, targets=targets,
             published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None,
             target_weights=weights, near_exact=not plan.plain,
-            model=self._loss_info().model)
+            model=self._loss_info().model, bound=self._loss_info().bound)
         # a zero model with zero loss (the perceptron): only non-finite weights
         # are a divergence
         reference = ws.divergence_reference() or math.inf
@@ -427,7 +427,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             # scikit-learn's rule in its units on its own path; elsewhere in
             # those of standardized targets, as the probe's
             unit=1.0 if plan.plain else objective_unit if weights is not None
-            else probe_unit, max_iter=max_iter,
+            else probe_unit,
             deterministic=plan.path == int(_kernels.Path.FULL_BATCH),
             scale_tol=not plan.plain)
         return probe, rule
@@ -461,8 +461,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         for :meth:`_thaw`."""
         ws.track_targets()
         K, d = self._theta.shape[0], self._theta.shape[1] - 1
-        rules = [StoppingRule(tol=self.tol, n_iter_no_change=joint.n_iter_no_change,
-                              max_iter=joint.max_iter) for _ in range(K)]
+        rules = [StoppingRule(tol=self.tol, n_iter_no_change=joint.n_iter_no_change)
+                 for _ in range(K)]
         joint.tol = -math.inf
 
         def freeze(t):
