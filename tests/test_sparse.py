@@ -435,3 +435,19 @@ def test_max_row_norm_of_csr_rows():
                 got = plan_module.max_row_norm(M, weights, fit_intercept)
                 assert got == pytest.approx(reference.max(), rel=1e-14)
     assert plan_module.max_row_norm(sp.csr_matrix((3, 4)), None, False) == 1.0
+
+
+@pytest.mark.parametrize("estimator", [SGDRegressor, SGDClassifier])
+def test_csr_with_spare_storage_is_left_as_it_was(estimator):
+    # reproduced: arrays longer than the stored values (spare storage after
+    # the last row) were trimmed in the caller's matrix by SciPy's check
+    X = sp.random(50, 10, density=0.3, format="csr", random_state=0)
+    spare = X.copy()
+    spare.data = np.r_[X.data, 9.0, 9.0]
+    spare.indices = np.r_[X.indices, 0, 0].astype(X.indices.dtype)
+    data, indices = spare.data, spare.indices
+    y = np.arange(50.0) > 25
+    model = estimator(max_iter=3, tol=None, random_state=0).fit(spare, y)
+    assert spare.data is data and spare.indices is indices and len(spare.data) == 152
+    reference = estimator(max_iter=3, tol=None, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, reference.coef_)

@@ -593,7 +593,7 @@ descent.schedules schedule, default="auto"
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=FLOATS,
                              order="C", copy=False, accept_large_sparse=False,
                              reset=reset)
-        check_csr(X)
+        X = check_csr(X)
         if reset and self._classes_arg is None:      # fit
             self.classes_, index = _labels.fit_classes(y)
         else:       # partial_fit: sets classes_ on a first call, checks it after

@@ -88,7 +88,7 @@ def check_data(est, X, y, sample_weight, reset):
     X, y = validate_data(est, X, y, accept_sparse="csr", dtype=FLOATS,
                          order="C", copy=False, y_numeric=True, multi_output=True,
                          accept_large_sparse=False, reset=reset)
-    check_csr(X)
+    X = check_csr(X)
     if y.ndim == 2 and y.shape[1] == 1:
         # scikit-learn's SGDRegressor takes a column vector as 1-D y
         warnings.warn(
@@ -125,10 +125,17 @@ def check_rows(est, X, sample_weight):
 
 
 def check_csr(X):
-    """A malformed CSR structure (column indices out of range, indptr out of
-    order) raises here, before anything (SciPy's products included) reads it."""
+    """X, its CSR structure checked: a malformed one (column indices out of
+    range, indptr out of order) raises here, before anything (SciPy's
+    products included) reads it. SciPy's check trims arrays longer than the
+    stored values in place: such an X is checked as a copy, which is returned
+    (the caller's matrix stays as it was)."""
     if sp.issparse(X):
+        if X.indptr.size and (X.indices.shape[0] > X.indptr[-1]
+                              or X.data.shape[0] > X.indptr[-1]):
+            X = X.copy()
         X.check_format(full_check=True)
+    return X
 
 
 def kernel_X(X):
