@@ -451,3 +451,19 @@ def test_csr_with_spare_storage_is_left_as_it_was(estimator):
     assert spare.data is data and spare.indices is indices and len(spare.data) == 152
     reference = estimator(max_iter=3, tol=None, random_state=0).fit(X, y)
     np.testing.assert_array_equal(model.coef_, reference.coef_)
+
+
+@pytest.mark.parametrize("estimator", [SGDRegressor, SGDClassifier])
+def test_predict_refuses_a_malformed_csr(estimator):
+    # reproduced: an out-of-range column index in predict's X gave a wrong
+    # answer or crashed the interpreter (SciPy's product reads it unchecked)
+    X = sp.random(50, 10, density=0.3, format="csr", random_state=0)
+    model = estimator(max_iter=3, tol=None, random_state=0).fit(X, np.arange(50.0) > 25)
+    bad = X.copy()
+    bad.indices = bad.indices.copy()
+    bad.indices[3] = 10**6
+    for method in ("predict", "decision_function", "score"):
+        if hasattr(model, method):
+            with pytest.raises(ValueError, match="indices must be < 10"):
+                getattr(model, method)(*((bad, np.arange(50.0) > 25) if method == "score"
+                                         else (bad,)))

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import FLOATS
+from ._validation import FLOATS, check_csr
 
 __all__ = ["LinearModel"]
 
@@ -110,7 +110,9 @@ class LinearModel:
     def _decision(self, X):
         """X @ coef_.T + intercept_, from the public attributes."""
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, reset=False)
+        # (a malformed CSR structure raises, as in fit: SciPy's product reads
+        # its indices unchecked, out of range a wrong answer or a crash)
+        X = check_csr(validate_data(self, X, accept_sparse="csr", dtype=FLOATS, reset=False))
         coef, intercept = self._public_model()
         if X.dtype == np.float32:      # a float32 model's product stays float32
             coef, intercept = coef.astype(np.float32), intercept.astype(np.float32)
