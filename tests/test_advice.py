@@ -53,6 +53,8 @@ def test_which_scaler_x_needs():
     # 0.048) fits far better standardized
     from sklearn.datasets import load_digits
     assert scaler_for(load_digits(return_X_y=True)[0] / 16) is None
+    levels = np.random.default_rng(0).integers(0, 30, 2000)
+    assert scaler_for(np.eye(30)[levels]) is None          # one-hot, rare levels
     assert scaler_for(load_diabetes(return_X_y=True)[0]) == "StandardScaler"
 
 
