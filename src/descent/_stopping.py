@@ -88,10 +88,12 @@ class StoppingRule:
         goal is the validation score): training goes on while the gap is above
         ``tol``, probed again after twice as many epochs each time, and gives
         up (STALLED, which the estimator turns into a ConvergenceWarning): with
-        ``adaptive``, once the step is at its floor; when the probes' gaps stop
-        falling; or (stochastic steps, whose gaps are too noisy to
-        extrapolate) ``PATIENCE`` times ``n_iter_no_change`` epochs after the
-        last probe that halved the gap.
+        ``adaptive``, once the step is at its floor; when the probes show no
+        progress (stochastic steps: their lowest gap; ``deterministic``:
+        their lowest objective, by more than the stop's limit, over three
+        doublings of the epochs); or (stochastic steps, whose gaps are too
+        noisy to extrapolate) ``PATIENCE`` times ``n_iter_no_change`` epochs
+        after the last probe that halved the gap.
     deterministic : bool
         The epochs are exact full-batch steps.
     unit : float
