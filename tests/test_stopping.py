@@ -445,3 +445,21 @@ def test_a_full_batch_that_stops_progressing_gives_up():
     assert model.n_iter_ < 5_000
     assert "Stopped before convergence" in str(caught[0].message)
     assert ref.model_objective(model, X, y) / best - 1 > 0.01
+
+
+def test_a_full_batch_that_rises_above_its_best_gives_up_and_says_so():
+    # reproduced: full-batch Adadelta on make_friedman1: its best 0.66 % above
+    # the optimum at epoch ~700, then a steady rise to 23.8 % at epoch 10,000,
+    # all of max_iter, with "decreases steadily but slowly ... increase max_iter"
+    from sklearn.datasets import make_friedman1
+    X, y = make_friedman1(n_samples=600, n_features=10, noise=1.0, random_state=2)
+    ridge = Ridge(alpha=1e-4 * len(y)).fit(X, y)
+    best = ref.objective(X, y, ridge.coef_, ridge.intercept_)
+    kw = dict(optimizer="adadelta", batch_size=None, max_iter=10_000, random_state=0)
+    caught = fit_recording(model := SGDRegressor(**kw), X, y)
+    message = str(caught[0].message)
+    assert model.n_iter_ < 5_000 and "risen above its best" in message
+    assert "lower eta0" in message
+    followed = SGDRegressor(**{**kw, "eta0": 0.3})
+    assert fit_recording(followed, X, y) == []
+    assert ref.model_objective(followed, X, y) / best - 1 < 0.01

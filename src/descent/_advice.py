@@ -127,7 +127,7 @@ class ConvergenceAdvice:
                 + _capitalized(
                     self._intercept_advice(gap, probe, plan)
                     or self._advice(noisy, probe, stalled=cause is not None,
-                                    scaler=scaler_for(X))))
+                                    scaler=scaler_for(X), rule=rule)))
         warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
 
     def _intercept_advice(self, gap, probe, plan):
@@ -172,7 +172,7 @@ class ConvergenceAdvice:
             ", or the optimizer's lr" if isinstance(self.optimizer, Optimizer) else "")
             + f"; it is {plan.lr!r})")
 
-    def _advice(self, noisy, probe, stalled, scaler):
+    def _advice(self, noisy, probe, stalled, scaler, rule):
         """What to change, for the cause the fit shows: a loss nearly absolute
         (epsilon far below the targets' spread), unscaled targets on an
         update rule's path, the optimal schedule, or the loss curve's end
@@ -213,6 +213,13 @@ class ConvergenceAdvice:
                     "curvature is far below alpha's, crawling: lower alpha, or use "
                     "optimizer='adam' (a step per coefficient).")
         adaptive = schedule == int(_kernels.Schedule.ADAPTIVE)
+        if stalled and not noisy and self.batch_size is None and rule.risen():
+            # measured (full-batch Adadelta, make_friedman1): eta0 0.3 ended
+            # 0.55 % above the optimum, 0.1 and 'invscaling' at it; 'adaptive'
+            # 108 %
+            return (prefix + f"the loss curve has risen above its best (epoch "
+                    f"{rule.best_objective_epoch}) for as many epochs again: the steps "
+                    "overshoot slowly: lower eta0, or use learning_rate='invscaling'.")
         if not noisy and stalled and adaptive:
             # measured (standardized breast cancer's log loss, alpha 1e-4; digits'
             # softmax): the step at its floor by epoch 45-90, 17-300 % above the

@@ -129,6 +129,8 @@ class StoppingRule:
         self.validation_scores: list[float] = []
         self.validation_losses: list[float] = []
         self.best_objective = math.inf
+        self.best_objective_epoch = 0       # and the epoch it was had
+        self.last_objective = math.inf      # (the check's unit, as the best)
         self.best_score = -math.inf
         self.best_epoch = 0
         self.no_improvement = 0
@@ -187,7 +189,9 @@ class StoppingRule:
             # (a full batch's first objective is the start point's, before any
             # step: the perceptron's zero model, 0, would be a best that no
             # step can beat, and every fit stopped at epoch 6)
-            self.best_objective = min(self.best_objective, scaled)
+            if scaled < self.best_objective:
+                self.best_objective, self.best_objective_epoch = scaled, self.n_epochs
+        self.last_objective = scaled
         if scaled <= self.best_objective + self._band():
             self.settled_epoch = self.n_epochs
         if self.no_improvement < self.n_iter_no_change:
@@ -274,6 +278,15 @@ class StoppingRule:
             return False
         return self.n_epochs - self.patience_from >= PATIENCE * self.n_iter_no_change
 
+    def risen(self):
+        """Whether the run has gone on above its lowest objective, by more
+        than the stop's limit, for at least as many epochs as it took to get
+        there (full-batch Adadelta on make_friedman1: its best 0.66 % above
+        the optimum at epoch 800, then a steady rise to 23.8 % at epoch
+        10,000, measured)."""
+        return (self.best_objective_epoch <= self.n_epochs / 2
+                and self.last_objective - self.best_objective > self.limit)
+
     def _hopeless(self):
         """Whether the probes show no progress over a window spanning a
         doubling of the epoch count (three for full-batch steps), three probes
@@ -312,8 +325,10 @@ class StoppingRule:
             # them falling by more than the stop's limit over the window
             # (gap estimates fell 7-9 % over such windows both for Adam
             # swinging at a constant distance and for a tf-idf fit still
-            # descending by 0.017 a window, measured)
-            return self.probe_bests[start] - self.probe_bests[-1] <= self.limit
+            # descending by 0.017 a window, measured), and not a run that has
+            # gone on above its best for as long as it took to get there
+            return (self.probe_bests[start] - self.probe_bests[-1] <= self.limit
+                    or self.risen())
         gaps = np.minimum.accumulate(gaps)[start:]
         return gaps[-1] >= gaps[0]
 
