@@ -34,7 +34,8 @@ from descent.kernel.platform cimport (
     descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
 from descent.kernel.rows cimport (
-    feature_stride, prefetch_distance, prefetch_model, shuffle_indices,
+    csr_increasing, csr_within, feature_stride, prefetch_distance, prefetch_model,
+    shuffle_indices,
 )
 from descent.kernel.rules cimport StepScalars, rule_step, step_scalars
 
@@ -57,28 +58,6 @@ def max_threads():
     """The most threads a kernel runs on: the processors OpenMP sees (1 in a
     build without OpenMP)."""
     return DESCENT_MAX_THREADS()
-
-
-# The CSR checks of every Workspace, branch-free so that they vectorise (a
-# loop raising at the first bad index took 8-10 ms of a fit on 10 million
-# non-zeros, measured; these about 2).
-
-cdef bint increasing(const int* a, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef int bad = 0
-    for j in range(1, n):
-        bad |= a[j] < a[j - 1]
-    return not bad
-
-
-cdef bint within(const int* a, Py_ssize_t n, Py_ssize_t d) noexcept nogil:
-    # Whether 0 <= a[j] < d for all j < n (n >= 1).
-    cdef Py_ssize_t j
-    cdef int lo = a[0], hi = a[0]
-    for j in range(1, n):
-        lo = a[j] if a[j] < lo else lo
-        hi = a[j] if a[j] > hi else hi
-    return lo >= 0 and hi < d
 
 
 cdef class Workspace:
@@ -201,9 +180,9 @@ cdef class Workspace:
                 raise ValueError("inconsistent CSR arrays")
             if X_indptr[0] != 0:
                 raise ValueError("CSR indptr must start at 0")
-            if not increasing(&X_indptr[0], n_rows + 1):
+            if not csr_increasing(&X_indptr[0], n_rows + 1):
                 raise ValueError("CSR indptr must be non-decreasing")
-            if X_indptr[n_rows] > 0 and not within(&X_indices[0], X_indptr[n_rows], d):
+            if X_indptr[n_rows] > 0 and not csr_within(&X_indices[0], X_indptr[n_rows], d):
                 raise ValueError("CSR column index out of range")
             D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
             D.indptr = &X_indptr[0]

@@ -1,6 +1,6 @@
 # The rows layer: level-1 arithmetic, reading a training row (dense or CSR)
 # with its target and weight, prefetching the rows of the shuffled order, and
-# the shuffle itself.
+# the shuffle itself; and the checks of a CSR structure.
 
 cimport scipy.linalg.cython_blas as blas
 from cython cimport floating
@@ -267,6 +267,30 @@ cdef inline void any_row_axpy(const Data* D, Py_ssize_t i, double a,
         row_axpy(<Dense32T*>NULL, D, i, a, w)
     else:
         row_axpy(<DenseT*>NULL, D, i, a, w)
+
+
+# The checks of a CSR structure (every Workspace's, before any loop follows
+# its indices), branch-free so that they vectorise (a loop raising at the
+# first bad index took 8-10 ms of a fit on 10 million non-zeros, measured;
+# these about 2).
+
+cdef inline bint csr_increasing(const int* a, Py_ssize_t n) noexcept nogil:
+    # Whether a[0:n] never decreases (an indptr).
+    cdef Py_ssize_t j
+    cdef int bad = 0
+    for j in range(1, n):
+        bad |= a[j] < a[j - 1]
+    return not bad
+
+
+cdef inline bint csr_within(const int* a, Py_ssize_t n, Py_ssize_t d) noexcept nogil:
+    # Whether 0 <= a[j] < d for all j < n (n >= 1).
+    cdef Py_ssize_t j
+    cdef int lo = a[0], hi = a[0]
+    for j in range(1, n):
+        lo = a[j] if a[j] < lo else lo
+        hi = a[j] if a[j] > hi else hi
+    return lo >= 0 and hi < d
 
 
 cdef inline void prefetch_span(const void* start, Py_ssize_t nbytes) noexcept nogil:
