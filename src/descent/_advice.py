@@ -212,12 +212,18 @@ class ConvergenceAdvice:
                     f"{probe.l2 * lr:.2g}), which leaves the unpenalized intercept, whose "
                     "curvature is far below alpha's, crawling: lower alpha, or use "
                     "optimizer='adam' (a step per coefficient).")
-        adaptive = schedule == int(_kernels.Schedule.ADAPTIVE)
+        return prefix + self._curve_advice(
+            noisy, stalled, schedule == int(_kernels.Schedule.ADAPTIVE), rule)
+
+    def _curve_advice(self, noisy, stalled, adaptive, rule):
+        """The advice the end of the loss curve gives (``noisy``: it still
+        goes up and down; ``stalled``: stopped before max_iter; ``adaptive``:
+        the adaptive schedule's), lower-case, after any scaling advice."""
         if stalled and not noisy and self.batch_size is None and rule.risen():
             # measured (full-batch Adadelta, make_friedman1): eta0 0.3 ended
             # 0.55 % above the optimum, 0.1 and 'invscaling' at it; 'adaptive'
             # 108 %
-            return (prefix + f"the loss curve has risen above its best (epoch "
+            return (f"the loss curve has risen above its best (epoch "
                     f"{rule.best_objective_epoch}) for as many epochs again: the steps "
                     "overshoot slowly: lower eta0, or use learning_rate='invscaling'.")
         if not noisy and stalled and adaptive:
@@ -226,7 +232,7 @@ class ConvergenceAdvice:
             # optimum; tol=1e-5 brought every one of six fits closer (9-21 %,
             # digits' adam 2.6 %), learning_rate='constant' most of breast
             # cancer's (adam per sample 1.1 %)
-            return (prefix + "the adaptive schedule divides the step by 5 whenever "
+            return ("the adaptive schedule divides the step by 5 whenever "
                     "n_iter_no_change epochs improve the objective by less than tol, and "
                     "did so down to its floor while the loss curve still decreased: use "
                     "a smaller tol (e.g. 1e-5), or learning_rate='constant'.")
@@ -235,7 +241,7 @@ class ConvergenceAdvice:
             # nearly separable) stalled 75-80 % above the optimum whatever
             # max_iter; per-sample "sgd" reached 0.6 %
             per_sample = "" if self.batch_size == 1 else ", or use per-sample steps (batch_size=1)"
-            return (prefix + "the loss curve decreases steadily but too slowly for more "
+            return ("the loss curve decreases steadily but too slowly for more "
                     "epochs to help (an ill-conditioned objective, e.g. a small alpha): "
                     f"raise eta0 or alpha{per_sample}.")
         if not noisy:
@@ -244,7 +250,7 @@ class ConvergenceAdvice:
             # 20,000; per-sample steps 0.6 % in a few epochs
             per_sample = (", or use per-sample steps (batch_size=1)"
                           if self.batch_size is None else "")
-            return (prefix + "the loss curve decreases steadily but slowly: raise eta0, "
+            return ("the loss curve decreases steadily but slowly: raise eta0, "
                     f"or increase max_iter{per_sample}.")
         if self.batch_size is None and optimizer_name(self.optimizer) == "rmsprop":
             # measured (make_regression 2,000 x 20, noise 0.01, no penalty): the
@@ -254,14 +260,14 @@ class ConvergenceAdvice:
             # optimizer='adam' (its momentum averages the swings out) reached it
             # (learning_rate='adaptive', also advised at first, made 5 of 12
             # such fits worse, every classifier among them, measured)
-            return (prefix + "the loss curve goes up and down at the end: full-batch "
+            return ("the loss curve goes up and down at the end: full-batch "
                     "RMSprop steps about lr along each coordinate's sign however close "
                     "to the optimum: use optimizer='adam'.")
         if adaptive:
-            return (prefix + "the loss curve goes up and down at the end: lower eta0, or "
+            return ("the loss curve goes up and down at the end: lower eta0, or "
                     "use average=True (the adaptive schedule already divides the step "
                     "by 5 on each plateau).")
-        return (prefix + "the loss curve goes up and down at the end: lower eta0, or use "
+        return ("the loss curve goes up and down at the end: lower eta0, or use "
                 "learning_rate='adaptive' or average=True.")
 
 
