@@ -259,21 +259,6 @@ SAMPLE_WEIGHT = {
     for name in ("check_sample_weight_equivalence_on_dense_data",
                  "check_sample_weight_equivalence_on_sparse_data")
 }
-# Four checks fit unscaled data: X ~ N(100, 1) (three), and blobs of standard
-# deviation 20 with class weights 1000 and 1e-4 (check_class_weight_classifiers).
-# The "optimal" schedule's first step alpha ** -0.25 = 10 (scikit-learn's,
-# update for update) takes the training objective 1e6 times above the zero
-# model's in the first epoch, and scikit-learn's iterates stay that far for
-# over 100 epochs (measured): descent raises its divergence error (naming
-# StandardScaler) instead of returning them. The configurations whose step
-# adapts to the data (Adam) pass these checks.
-DIVERGES_ON_UNSCALED = {
-    name: ("unscaled X: the 'optimal' schedule's first steps (scikit-learn's) take the "
-           "objective orders of magnitude above the zero model's; descent raises its "
-           "divergence error where scikit-learn returns those iterates")
-    for name in ("check_fit_idempotent", "check_fit_check_is_fitted",
-                 "check_n_features_in", "check_class_weight_classifiers")
-}
 # scikit-learn's own modified-Huber probabilities, (clip(d, -1, 1) + 1) / 2
 # normalised, tie where two classes score >= 1 or all <= -1: argmax of
 # predict_proba is then not predict (scikit-learn's SGDClassifier(loss=
@@ -285,12 +270,12 @@ MODIFIED_HUBER_TIES = {
 }
 
 CHECK_CONFIGS = [
-    (SGDClassifier(random_state=0), {**SAMPLE_WEIGHT, **DIVERGES_ON_UNSCALED}),
+    (SGDClassifier(random_state=0), SAMPLE_WEIGHT),
     (SGDClassifier(loss="log_loss", multi_class="multinomial", random_state=0),
-     {**SAMPLE_WEIGHT, **DIVERGES_ON_UNSCALED}),
+     SAMPLE_WEIGHT),
     (SGDClassifier(optimizer="adam", batch_size=8, random_state=0), SAMPLE_WEIGHT),
     (SGDClassifier(loss="modified_huber", average=True, random_state=0),
-     {**SAMPLE_WEIGHT, **DIVERGES_ON_UNSCALED, **MODIFIED_HUBER_TIES}),
+     {**SAMPLE_WEIGHT, **MODIFIED_HUBER_TIES}),
 ]
 _EXPECTED = {id(est): failures for est, failures in CHECK_CONFIGS}
 
@@ -302,21 +287,55 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-def test_unscaled_check_data_diverges_with_optimal_schedule():
-    # the data of DIVERGES_ON_UNSCALED: descent names the fix; scikit-learn's
-    # iterates (the same) end at chance level
+@pytest.mark.parametrize("loss", ["hinge", "log_loss", "modified_huber"])
+def test_unscaled_data_warns_and_returns_scikit_learns_iterates(loss):
+    # X ~ N(100, 1), the data of four of scikit-learn's checks: the 'optimal'
+    # schedule's first steps (scikit-learn's) take the objective orders of
+    # magnitude above the zero model's. A loss of bounded derivative cannot
+    # blow up: the fit returns scikit-learn's iterates (update for update),
+    # warning with the ratio and the fix, where it used to raise.
+    rng = np.random.RandomState(0)
+    X = rng.normal(loc=100, size=(100, 2))
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=100) > 0).astype(int)
+    kw = dict(loss=loss, shuffle=False, tol=None, max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"[0-9.e+]+ times that of the zero "
+                      r"model.*not a divergence\). Scale the data"):
+        ours = SGDClassifier(**kw).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SkSGDClassifier(**kw).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, sk.intercept_, rtol=1e-10)
+    # and the same data scaled is fitted without it
+    Xs = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SGDClassifier(loss=loss, random_state=0).fit(Xs, y)
+    assert not [w for w in caught if "zero model" in str(w.message)]
+
+
+def test_unscaled_data_partial_fit_warns():
+    # partial_fit says so too (it has no stopping rule's warnings)
     rng = np.random.RandomState(0)
     X = rng.normal(loc=100, size=(100, 2))
     y = rng.randint(0, 2, size=100)
-    with pytest.raises(ValueError, match=r"diverged at epoch \d+.*Scale the data"):
-        SGDClassifier(random_state=0).fit(X, y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sk = SkSGDClassifier(random_state=0).fit(X, y)
-    assert sk.score(X, y) <= 0.6
-    # and the same data scaled is fitted
-    Xs = StandardScaler().fit_transform(X)
-    assert np.isfinite(SGDClassifier(random_state=0).fit(Xs, y).coef_).all()
+    clf = SGDClassifier(random_state=0)
+    with pytest.warns(ConvergenceWarning, match="call ended with a training objective"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert np.isfinite(clf.coef_).all()
+
+
+def test_unbounded_loss_still_diverges():
+    # the squared hinge's derivative grows with the margin: a step far too
+    # large blows the weights up, and that raises (the estimator unfitted)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 2))
+    y = rng.randint(0, 2, size=100)
+    clf = SGDClassifier(loss="squared_hinge", learning_rate="constant", eta0=100.0,
+                        random_state=0)
+    with pytest.raises(ValueError, match=r"diverged at epoch \d+"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coef_")
 
 
 # -- scikit-learn's own SGDClassifier tests -------------------------------------------

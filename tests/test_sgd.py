@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
+from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -203,6 +204,19 @@ def test_huge_learning_rate_raises_divergence(diabetes, params):
     with pytest.raises(ValueError, match=r"diverged at epoch \d+.*(Scale|eta0)"):
         model.fit(X, y)
     assert not hasattr(model, "coef_")      # no NaN (or garbage) coefficients
+
+
+def test_huge_learning_rate_with_a_bounded_derivative_warns(diabetes):
+    # Huber's derivative is bounded (by epsilon): the weights grow at most
+    # linearly in the steps, never overflow; the fit warns, naming the ratio
+    # to the zero model's objective and the fix, and its coefs are finite
+    X, y = diabetes
+    model = SGDRegressor(loss="huber", epsilon=1e9, learning_rate="constant", eta0=1e6,
+                         max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning,
+                      match=r"times that of the zero model.*not a divergence.*eta0"):
+        model.fit(X, y)
+    assert np.isfinite(model.coef_).all()
 
 
 def test_divergence_in_partial_fit_keeps_the_previous_state(diabetes):

@@ -385,7 +385,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
                 end = probe.objective
             else:
                 end = ws.objective(max_rows=FINAL_CHECK_ROWS)
-            if diverged(end, ws.finite, rule.reference):
+            if diverged(end, ws.finite, rule.divergence_reference):
                 outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
             # (before _undo, which forgets the optimal schedule's t0)
@@ -399,7 +399,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         callbacks.end()
         if fitting:
             self._warn_unconverged(outcome, rule, probe, max_iter, X, plan)
-            self._warn_worse_than_start(end, rule.reference, plan, X)
+        self._warn_worse_than_start(end, rule.reference, plan, X, fitting)
 
     def _stopping(self, ws, plan, weights, probe_unit, fitting):
         """(StationarityProbe or None, StoppingRule) of a call on ``ws``; the
@@ -423,6 +423,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             tol=self.tol, n_iter_no_change=min(self.n_iter_no_change, 2**62),
             adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
             early_stopping=self.early_stopping, reference=reference,
+            bounded=self._loss_info().bounded_dloss,
             verbose=self.verbose, probe=probe if fitting else None,
             # scikit-learn's rule in its units on its own path; elsewhere in
             # those of standardized targets, as the probe's

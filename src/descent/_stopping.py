@@ -81,6 +81,12 @@ class StoppingRule:
         Judge improvement on the validation score (higher is better).
     reference : float
         The divergence reference objective (``Workspace.divergence_reference``).
+    bounded : bool
+        The loss's derivative is bounded: the weights grow at most linearly
+        in the steps and cannot blow up, so an objective far above
+        ``reference`` is steps too large for the data, not a divergence: only
+        non-finite weights or objectives stop training (the estimator warns of
+        the rest at the end, as scikit-learn's same iterates are returned).
     verbose : int
         Print scikit-learn's lines after each epoch.
     probe : StationarityProbe or None
@@ -111,7 +117,7 @@ class StoppingRule:
     """
 
     def __init__(self, *, tol, n_iter_no_change, adaptive=False, early_stopping=False,
-                 reference=math.inf, verbose=0, probe=None, unit=1.0,
+                 reference=math.inf, bounded=False, verbose=0, probe=None, unit=1.0,
                  deterministic=False, scale_tol=False):
         self.tol = -math.inf if tol is None else float(tol)
         # the improvement that counts (scale_tol)
@@ -121,6 +127,8 @@ class StoppingRule:
         self.adaptive = adaptive
         self.early_stopping = early_stopping
         self.reference = reference
+        # what an epoch's objective is judged against for divergence
+        self.divergence_reference = math.inf if bounded else reference
         self.verbose = verbose
         self.probe = probe
         self.unit = unit
@@ -167,7 +175,7 @@ class StoppingRule:
         """
         self.loss_curve.append(objective)
         if diverged(objective if divergence_objective is None else divergence_objective,
-                    finite, self.reference):
+                    finite, self.divergence_reference):
             return Outcome.DIVERGED
         if self.verbose and model is not None:
             coef, intercept, t = model()
