@@ -134,7 +134,8 @@ def test_float32_blocks_are_read_as_they_are(client, data):
     Xd = da.from_array(X32, chunks=(CHUNK, D))
     model = fit_dask(SGDRegressor(random_state=0), Xd, da.from_array(y, chunks=CHUNK),
                      client=client)
-    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+    assert model.coef_.dtype == np.float32
+    assert model.intercept_.dtype == np.float64     # one target: as scikit-learn
     reference = objective(SGDRegressor(random_state=0).fit(X32, y), X, y)
     assert abs(objective(model, X, y) - reference) <= 0.01 * reference
 
