@@ -342,7 +342,7 @@ def test_default_method_is_adam(x0):
     assert_allclose(res.x, x, rtol=1e-14)
 
 
-@pytest.mark.parametrize("method", ["newton", "Adam", "", None, 3, "lbfgs"])
+@pytest.mark.parametrize("method", ["newton", "Adamx", "", None, 3, "lbfgs"])
 def test_unknown_method_raises(method, x0):
     with pytest.raises(ValueError):
         minimize(sq, x0, jac=True, method=method)
@@ -493,3 +493,18 @@ def test_a_one_element_array_is_a_value():
     reference = minimize(lambda x: (x**2).sum(), np.ones(3), method="adam",
                          options={"maxiter": 5})
     assert_array_equal(result.x, reference.x)
+
+
+def test_scipy_conventions_for_args_and_method():
+    # reproduced: args=3.0 raised "'float' object is not iterable" and
+    # method="Adam" was refused; scipy wraps the one argument and lowercases
+    # the method's name
+    def shifted(x, c):
+        return float(np.sum((x - c) ** 2))
+
+    ours = minimize(shifted, np.zeros(2), args=3.0, method="Adam",
+                    options=dict(lr=0.1, maxiter=3000))
+    same = minimize(shifted, np.zeros(2), args=(3.0,), method="adam",
+                    options=dict(lr=0.1, maxiter=3000))
+    assert_array_equal(ours.x, same.x)
+    assert_allclose(ours.x, [3.0, 3.0], atol=1e-3)

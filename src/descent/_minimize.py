@@ -42,14 +42,16 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
         The start point, any shape, converted to float64; not modified. NaN
         and infinity are refused.
     args : tuple, default=()
-        Extra arguments passed to ``fun`` and ``jac``.
+        Extra arguments passed to ``fun`` and ``jac`` (anything but a tuple
+        is passed as the one extra argument, as scipy does).
     method : str or descent.optim.Optimizer, default="adam"
         The update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"`` (SGD with
         momentum 0.9, and Nesterov's), ``"adagrad"``, ``"rmsprop"``,
-        ``"adadelta"``, ``"adam"``, ``"amsgrad"`` or ``"adamw"``, each with
-        torch.optim's defaults (see :func:`descent.optim.make_optimizer`), or
-        an optimizer instance (then ``lr`` and optimizer options must not be
-        given: set them on the instance; its state is reset first).
+        ``"adadelta"``, ``"adam"``, ``"amsgrad"`` or ``"adamw"`` (in any
+        case, as scipy's names), each with torch.optim's defaults (see
+        :func:`descent.optim.make_optimizer`), or an optimizer instance (then
+        ``lr`` and optimizer options must not be given: set them on the
+        instance; its state is reset first).
         ``"adamw"`` has torch's ``weight_decay=1e-2``: it minimises ``fun``
         plus that decay, so the gradient of ``fun`` alone need not reach
         ``tol``.
@@ -187,7 +189,7 @@ def minimize(fun, x0, args=(), method="adam", jac=None, hess=None, hessp=None,
         raise ValueError("x0 contains NaN or infinity")
     lower, upper = _bounds(bounds, x)
     np.clip(x, lower, upper, out=x)
-    problem = _Problem(fun, jac, args, x.shape)
+    problem = _Problem(fun, jac, args if isinstance(args, tuple) else (args,), x.shape)
     result = _run(problem, opt, x, lower, upper, maxiter, tol, _as_callback(callback),
                   schedule)
     if opts.get("disp"):
@@ -214,6 +216,8 @@ def _optimizer(method, opts):
                              "instance passed as method; give them there")
         opt = method
     else:
+        if isinstance(method, str):
+            method = method.lower()      # scipy's method names are too
         if not isinstance(method, str) or method not in OPTIMIZER_NAMES:
             raise ValueError(f"method must be one of {sorted(OPTIMIZER_NAMES)} or a "
                              f"descent.optim optimizer, got {method!r}")
