@@ -489,3 +489,19 @@ def test_float32_dtypes_are_scikit_learns(fit_dtype):
     assert ours.intercept_.dtype == sk.intercept_.dtype == np.float64
     assert ours.predict(X32).dtype == sk.predict(X32).dtype == np.float64
     assert ours.score(X32, y) > 0.999
+
+
+@pytest.mark.parametrize("make", [SGDRegressor, SkSGDRegressor])
+def test_string_x_is_refused_at_predict_as_scikit_learn(make):
+    # scikit-learn converts numeric strings in fit and refuses them in
+    # predict (reproduced: descent converted them in predict too)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = X.sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = make(random_state=0).fit(X.astype(str), y)
+    for Z in (X.astype(str), X.astype(str).tolist()):
+        with pytest.raises(ValueError, match="not compatible with arrays of bytes/strings"):
+            model.predict(Z)
+    model.predict(X.astype(object))        # converted, as scikit-learn does

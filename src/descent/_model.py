@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import FLOATS, check_csr
+from ._validation import FLOATS, check_csr, numeric_X
 
 __all__ = ["LinearModel"]
 
@@ -112,7 +112,8 @@ class LinearModel:
         check_is_fitted(self, "coef_")
         # (a malformed CSR structure raises, as in fit: SciPy's product reads
         # its indices unchecked, out of range a wrong answer or a crash)
-        X = check_csr(validate_data(self, X, accept_sparse="csr", dtype=FLOATS, reset=False))
+        X = check_csr(validate_data(self, numeric_X(X), accept_sparse="csr", dtype=FLOATS,
+                                    reset=False))
         coef, intercept = self._public_model()
         # scikit-learn's dtype: X @ coef_.T + intercept_ promoted as NumPy
         # does, so a float64 model (or intercept_) keeps its digits on

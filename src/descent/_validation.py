@@ -79,6 +79,24 @@ def _check_optimizer_instance(est):
     est.optimizer._validate()
 
 
+def numeric_X(X):
+    """X to predict from, refused if it holds strings, as scikit-learn's
+    predict refuses it (its dtype='numeric' validation; validate_data with a
+    list of float dtypes would convert "1.5" to 1.5). Its fit converts such
+    X, and so does descent's. An object array or DataFrame goes on to the
+    float conversion, as there."""
+    if sp.issparse(X) or hasattr(X, "__dataframe__") or hasattr(X, "dtypes"):
+        return X
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind is None and isinstance(X, (list, tuple)):
+        kind = np.asarray(X).dtype.kind
+    if kind in ("U", "S", "V"):
+        raise ValueError(
+            "dtype='numeric' is not compatible with arrays of bytes/strings. Convert "
+            "your data to numeric values explicitly instead.")
+    return X
+
+
 def check_data(est, X, y, sample_weight, reset):
     """``validate_data`` plus descent's rules: X float64 or float32 (C order,
     or CSR without int64 indices; float32 is read in place, other dtypes
