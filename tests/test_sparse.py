@@ -467,3 +467,24 @@ def test_predict_refuses_a_malformed_csr(estimator):
             with pytest.raises(ValueError, match="indices must be < 10"):
                 getattr(model, method)(*((bad, np.arange(50.0) > 25) if method == "score"
                                          else (bad,)))
+
+
+@pytest.mark.parametrize("params", [dict(optimizer="adam"),
+                                    dict(optimizer="adam", batch_size=16),
+                                    dict(optimizer="adagrad"),
+                                    dict(optimizer="rmsprop", batch_size=16)])
+def test_auto_step_reads_duplicates_summed(data, params):
+    # reproduced: each entry stored as three parts that cancel (X equal to
+    # its summed form) changed eta0="auto" of the adaptive rules, whose
+    # scale is the mean L1 norm of a row: fits 1e-3 to 1e-2 apart
+    X, y = data
+    A = sp.csr_matrix(X)
+    A.sort_indices()
+    # each stored entry v as v, 2 v, -2 v, next to each other in its row
+    parts = sp.csr_matrix((np.repeat(A.data, 3) * np.tile([1.0, 2.0, -2.0], A.nnz),
+                           np.repeat(A.indices, 3), A.indptr * 3), shape=A.shape)
+    parts.has_canonical_format = False
+    np.testing.assert_allclose(parts.toarray(), A.toarray(), atol=1e-12)
+    summed = SGDRegressor(random_state=0, max_iter=20, tol=None, **params).fit(A, y)
+    stored = SGDRegressor(random_state=0, max_iter=20, tol=None, **params).fit(parts, y)
+    np.testing.assert_allclose(stored.coef_, summed.coef_, rtol=1e-12, atol=1e-12)
