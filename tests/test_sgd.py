@@ -505,3 +505,22 @@ def test_string_x_is_refused_at_predict_as_scikit_learn(make):
         with pytest.raises(ValueError, match="not compatible with arrays of bytes/strings"):
             model.predict(Z)
     model.predict(X.astype(object))        # converted, as scikit-learn does
+
+
+def test_clip_grad_norm_has_one_unit_whatever_the_optimizer():
+    # reproduced: per-sample "sgd" (targets as given) clipped in y's units,
+    # the update rules in standardized ones: the documented clip_grad_norm=1.0
+    # took the default fit of diabetes (X standardized, y ~ 152 +- 77) to
+    # R^2 -1.0
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clipped = SGDRegressor(clip_grad_norm=1.0, random_state=0).fit(X, y)
+        scaled = SGDRegressor(clip_grad_norm=1.0, scale_targets=True,
+                              random_state=0).fit(X, y)
+        raw = SGDRegressor(clip_grad_norm=1.0, scale_targets=False, random_state=0,
+                           max_iter=50).fit(X, y)
+    np.testing.assert_array_equal(clipped.coef_, scaled.coef_)
+    assert clipped.score(X, y) > 0.5
+    assert raw.score(X, y) < 0.5        # y's own units: the clip binds

@@ -182,7 +182,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         targets jointly, before the penalty) to this L2 norm, >= 1e-300, as
         ``torch.nn.utils.clip_grad_norm_``: a gradient of norm ``g`` above it
         is multiplied by ``clip_grad_norm / (g + 1e-6)``. In the units of the
-        standardized targets' gradient for the update rules. None: no
+        standardized targets' gradient, whatever the optimizer (with a clip,
+        ``scale_targets="auto"`` standardizes the targets of per-sample
+        ``"sgd"`` too; with ``scale_targets=False``, in those of y). None: no
         clipping.
     n_jobs : int or None, default=None
         Threads, counted as joblib does (None: 1, -1: all cores; 0 raises).
@@ -218,7 +220,8 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         ``epsilon`` rewritten: the same optimum, other iterates, and steps in
         units of standardized targets, so that targets of any scale and
         offset fit with the same ``eta0``. ``"auto"``: for the update rules,
-        not for per-sample ``"sgd"`` (scikit-learn's iterates); True: always;
+        and for per-sample ``"sgd"`` only with ``clip_grad_norm`` (its clip
+        then has one unit; without it, scikit-learn's iterates); True: always;
         False: never (the update rules' iterates are then torch's for the
         targets as given, and adaptive rules move each weight by about
         ``eta0`` per step whatever the targets' unit).
@@ -608,8 +611,11 @@ class SGDRegressor(RegressorMixin, BaseSGD):
     loss_functions = LossTable({name: LOSSES[name] for name in REGRESSION_LOSSES})
 
     def _choose_scaling(self, y, sample_weight, plan):
-        if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain):
-            # the targets as they are (per-sample "sgd": scikit-learn's algorithm)
+        if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain
+                                           and self.clip_grad_norm is None):
+            # the targets as they are (per-sample "sgd": scikit-learn's
+            # algorithm; with a clip, standardized: clip_grad_norm has one
+            # unit whatever the optimizer, breakit12)
             return TargetScaling.identity(y.shape[1], LOSS_POWER[self.loss])
         return choose_scaling(y, sample_weight, loss=self.loss, penalty=self.penalty,
                               fit_intercept=self.fit_intercept)
