@@ -228,6 +228,30 @@ def test_sparsify_and_densify(l1_problem):
     assert model.coef_.shape == (20,)
 
 
+@pytest.mark.parametrize("interface", ["spmatrix", "sparray"])
+@pytest.mark.parametrize("task", ["regression", "binary", "three classes"])
+def test_sparsify_gives_scikit_learns_type_and_shape(interface, task):
+    # reproduced: the regressor's sparse coef_ was (1, n), scikit-learn's (n,)
+    from sklearn import config_context
+    from sklearn.linear_model import SGDClassifier as SkSGDClassifier
+
+    from descent import SGDClassifier
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = X.sum(axis=1)
+    ours, theirs, target = {
+        "regression": (SGDRegressor, SkSGDRegressor, y),
+        "binary": (SGDClassifier, SkSGDClassifier, (y > 0).astype(int)),
+        "three classes": (SGDClassifier, SkSGDClassifier, np.digitize(y, [-1.0, 1.0])),
+    }[task]
+    with config_context(sparse_interface=interface), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = ours(random_state=0).fit(X, target).sparsify().coef_
+        b = theirs(random_state=0).fit(X, target).sparsify().coef_
+    assert type(a) is type(b)
+    assert a.shape == b.shape
+
+
 @pytest.mark.parametrize("kind", ["ovr", "softmax", "regression", "three values"])
 def test_divergence_reference_is_the_larger_objective(kind):
     # The reference a diverging epoch is measured against: the larger of the

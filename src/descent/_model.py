@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import FLOATS, check_csr, numeric_X
@@ -43,8 +44,11 @@ class LinearModel:
         Returns
         -------
         self : object
-            The estimator, its ``coef_`` a CSR matrix of shape (1,
-            n_features) or (n_outputs, n_features).
+            The estimator, its ``coef_`` in CSR of ``coef_``'s shape, as
+            scikit-learn's: (n_features,) for one regression target,
+            (n_outputs, n_features) or (n_classes or 1, n_features); a
+            ``csr_matrix``, or a ``csr_array`` under
+            ``sklearn.set_config(sparse_interface="sparray")``.
 
         Raises
         ------
@@ -70,7 +74,9 @@ class LinearModel:
         (2,)
         """
         check_is_fitted(self, "coef_")
-        self.coef_ = sp.csr_matrix(np.atleast_2d(self.coef_))
+        coef = sp.csr_array(self.coef_)
+        self.coef_ = coef if get_config()["sparse_interface"] == "sparray" else \
+            sp.csr_matrix(coef)
         return self
 
     def densify(self):
@@ -134,7 +140,7 @@ class LinearModel:
         if hasattr(self, "_multi_output"):
             return self._multi_output
         if sp.issparse(self.coef_):
-            return self.coef_.shape[0] > 1
+            return self.coef_.ndim == 2 and self.coef_.shape[0] > 1
         return np.ndim(self.coef_) == 2
 
     def _public_model(self):
