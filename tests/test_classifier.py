@@ -257,6 +257,9 @@ BAD = {
                                     "classes must be passed on the first call"),
     "labels not in classes": ({}, "partial_fit", X0, Y0, dict(classes=[0, 1]),
                               r"not in classes: \[2\]"),
+    "string classes, int labels": ({}, "partial_fit", X0, Y0, dict(classes=["0", "1", "2"]),
+                                   r"not in classes.*int64 and classes <U1: a number is "
+                                   "never equal to a string"),
     "balanced in partial_fit": (dict(class_weight="balanced"), "partial_fit", X0, Y0,
                                 dict(classes=[0, 1, 2]), "balanced.*not supported"),
     "class_weight label not a class": (dict(class_weight={0: 1.0, 7: 2.0}), "fit", X0, Y0,

@@ -314,6 +314,27 @@ def test_unscaled_data_warns_and_returns_scikit_learns_iterates(loss):
     assert not [w for w in caught if "zero model" in str(w.message)]
 
 
+@pytest.mark.parametrize("labels", ["object", "category", "series", "wide str", "mixed list"])
+def test_classes_have_scikit_learns_dtype(labels):
+    # reproduced: object or categorical string labels kept dtype object in
+    # classes_ and predict, where scikit-learn's are str (np.asarray of the
+    # sorted labels)
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    names = np.array(["ab", "cd", "efg"])[np.arange(60) % 3]
+    y = {"object": names.astype(object), "category": pd.Series(names, dtype="category"),
+         "series": pd.Series(names), "wide str": names.astype("<U21"),
+         "mixed list": [1, "b", "c"] * 20}[labels]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = SGDClassifier(random_state=0).fit(X, y)
+        theirs = SkSGDClassifier(random_state=0).fit(X, y)
+    assert ours.classes_.dtype == theirs.classes_.dtype
+    assert ours.classes_.tolist() == theirs.classes_.tolist()
+    assert ours.predict(X).dtype == theirs.predict(X).dtype
+
+
 def test_unscaled_data_partial_fit_warns():
     # partial_fit says so too (it has no stopping rule's warnings)
     rng = np.random.RandomState(0)

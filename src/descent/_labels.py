@@ -37,6 +37,11 @@ def fit_classes(y):
         check_classification_targets(y)         # its error, if it has one
         raise
     check_classification_targets(y.view(np.dtype(y.dtype, metadata={"unique": classes})))
+    if classes.dtype.kind in "OU":
+        # scikit-learn's classes_ are np.asarray of the sorted labels
+        # (unique_labels): strings as the narrowest str dtype, whether y held
+        # them as objects (a DataFrame's column) or wider
+        classes = np.asarray(classes.tolist())
     return classes, index
 
 
@@ -76,9 +81,14 @@ def index_in(classes, y):
     index = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
     unseen = classes[index] != y
     if np.any(unseen):
+        kinds = {np.asarray(y).dtype.kind, classes.dtype.kind}
+        mixed = len(kinds & set("OSU")) == 1 and len(kinds) == 2
         raise ValueError(f"y contains labels that are not in classes: "
                          f"{np.unique(y[unseen]).tolist()} (classes are "
-                         f"{classes.tolist()})")
+                         f"{classes.tolist()})"
+                         + (f"; y holds {np.asarray(y).dtype} and classes "
+                            f"{classes.dtype}: a number is never equal to a string"
+                            if mixed else ""))
     return index
 
 
