@@ -128,8 +128,9 @@ def _ref_adam(lr, betas, eps, weight_decay, amsgrad, decoupled):
     return step
 
 
-def ref_adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-    return _ref_adam(lr, betas, eps, weight_decay, amsgrad, decoupled=False)
+def ref_adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+             decoupled_weight_decay=False):
+    return _ref_adam(lr, betas, eps, weight_decay, amsgrad, decoupled=decoupled_weight_decay)
 
 
 def ref_adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
@@ -170,6 +171,8 @@ CASES = [
     (Adam, dict(lr=0.01, amsgrad=True)),
     (Adam, dict(lr=0.01, weight_decay=0.1)),
     (Adam, dict(lr=0.02, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.05, amsgrad=True)),
+    (Adam, dict(lr=0.01, weight_decay=0.3, decoupled_weight_decay=True)),
+    (Adam, dict(lr=0.02, weight_decay=0.1, amsgrad=True, decoupled_weight_decay=True)),
     (AdamW, dict(lr=0.01)),
     (AdamW, dict(lr=0.01, weight_decay=0.3, betas=(0.85, 0.995), eps=1e-3)),
     (AdamW, dict(lr=0.01, amsgrad=True)),
@@ -236,7 +239,8 @@ def test_defaults_are_torchs():
                                           weight_decay=0, momentum=0, centered=False)
     assert Adadelta().get_params() == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0)
     assert Adam().get_params() == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                                       weight_decay=0, amsgrad=False)
+                                       weight_decay=0, amsgrad=False,
+                                       decoupled_weight_decay=False)
     assert AdamW().get_params() == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                                         weight_decay=1e-2, amsgrad=False)
 
@@ -611,7 +615,8 @@ def test_clone_keeps_params_and_drops_state():
     assert c is not opt
     assert type(c) is Adam
     assert c.get_params() == dict(lr=0.1, betas=(0.8, 0.9), eps=1e-8,
-                                  weight_decay=0.0, amsgrad=False)
+                                  weight_decay=0.0, amsgrad=False,
+                                  decoupled_weight_decay=False)
     assert c.n_steps == 0
     assert c.state_dict()["state"] is None
     # the clone starts afresh, even with a differently shaped array
@@ -740,3 +745,26 @@ def test_a_state_dict_of_another_class_is_named_as_such():
     with pytest.raises(ValueError, match=r"saved from another optimizer class"):
         sgd.load_state_dict(adam.state_dict())
     assert sgd.lr == 0.5 and sgd.n_steps == 0
+
+
+def test_decoupled_adam_is_adamw():
+    # torch.optim.Adam(decoupled_weight_decay=True) is AdamW's rule
+    p0, grad_fn = problem(seed=4, n_steps=40)
+    a = run_descent(Adam(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True), p0,
+                    grad_fn, n_steps=40)
+    b = run_descent(AdamW(lr=0.01, weight_decay=0.2), p0, grad_fn, n_steps=40)
+    assert_array_equal(a, b)
+
+
+def test_a_torch_state_dict_is_refused_clearly():
+    # reproduced: KeyError "'maximize' is not a hyper-parameter of Adam"
+    torch = require("torch")
+    t = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    topt = torch.optim.Adam([t])
+    t.grad = torch.ones(2, dtype=torch.float64)
+    topt.step()
+    w = np.zeros(2)
+    opt = Adam([w])
+    with pytest.raises(ValueError, match=r"not hyper-parameters of Adam.*torch"):
+        opt.load_state_dict(topt.state_dict())
+    assert opt.param_groups[0]["lr"] == 1e-3      # nothing changed

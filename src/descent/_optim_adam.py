@@ -44,17 +44,23 @@ class Adam(Optimizer):
         {eps_rule}.
     weight_decay : float, default=0.0
         L2 penalty: ``weight_decay * p`` is added to the gradient (coupled,
-        as torch.optim.Adam; :class:`AdamW` decouples it); finite and >= 0.
+        as torch.optim.Adam), or with ``decoupled_weight_decay`` a decay of
+        the parameters; finite and >= 0.
     amsgrad : bool, default=False
         Divide by the running maximum of the second moment (AMSGrad) instead
         of the second moment.
+    decoupled_weight_decay : bool, default=False
+        Decouple the decay from the gradient: each step first multiplies the
+        parameters by ``1 - lr * weight_decay``, the rule of :class:`AdamW`
+        (torch.optim.Adam's switch of the same name; keyword-only).
 
     {attributes}
 
     {raises}
 
     {see_also}
-    AdamW : Adam with decoupled weight decay.
+    AdamW : Adam with decoupled weight decay (``decoupled_weight_decay=True``,
+        torch's default ``weight_decay=1e-2``).
 
     Notes
     -----
@@ -87,12 +93,13 @@ class Adam(Optimizer):
     _max_grad = 1e150
 
     def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                 weight_decay=0.0, amsgrad=False):
+                 weight_decay=0.0, amsgrad=False, *, decoupled_weight_decay=False):
         self.lr = lr
         self.betas = betas
         self.eps = eps
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.decoupled_weight_decay = decoupled_weight_decay
         self._attach(params)
 
     @classmethod
@@ -109,7 +116,8 @@ class Adam(Optimizer):
     @classmethod
     def _kernel_params_of(cls, v):
         beta1, beta2 = v["betas"]
-        return _rule_params(cls._rule, weight_decay=v["weight_decay"],
+        rule = _kernels.Rule.ADAMW if v.get("decoupled_weight_decay") else cls._rule
+        return _rule_params(rule, weight_decay=v["weight_decay"],
                             beta1=beta1, beta2=beta2, eps=v["eps"],
                             amsgrad=bool(v["amsgrad"]))
 
@@ -177,5 +185,10 @@ class AdamW(Adam):
 
     def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=1e-2, amsgrad=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+        # (decoupled by its rule, as torch's AdamW: no switch of its own)
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.amsgrad = amsgrad
+        self._attach(params)

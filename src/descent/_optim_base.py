@@ -90,7 +90,7 @@ class Optimizer(BaseEstimator):
     >>> from descent.optim import Adam, Optimizer
     >>> opt = Adam(lr=0.01)
     >>> isinstance(opt, Optimizer), sorted(opt.get_params())
-    (True, ['amsgrad', 'betas', 'eps', 'lr', 'weight_decay'])
+    (True, ['amsgrad', 'betas', 'decoupled_weight_decay', 'eps', 'lr', 'weight_decay'])
     """
 
     _rule: int
@@ -147,7 +147,7 @@ class Optimizer(BaseEstimator):
                 raise ValueError(
                     f"eps must be at least 1e-300 (it keeps the step finite when a "
                     f"gradient is 0), got {v['eps']!r}")
-        for flag in ("nesterov", "centered", "amsgrad"):
+        for flag in ("nesterov", "centered", "amsgrad", "decoupled_weight_decay"):
             if flag in v and not isinstance(v[flag], (bool, np.bool_)):
                 raise ValueError(f"{flag} must be True or False, got {v[flag]!r}")
 
@@ -385,14 +385,13 @@ class Optimizer(BaseEstimator):
         ------
         ValueError
             If the state was saved from another optimizer class (hyper-parameters
-            this one does not have), does not match the parameters, holds NaN
+            this one does not have; torch.optim's state_dict too), does not
+            match the parameters, holds NaN
             or infinity or negative sums of squares, or a step count is not an
             integer in [0, 2**53]. Nothing is changed then (except, for one
             array, the hyper-parameters, which are validated at the next step).
         KeyError
-            If ``state_dict`` lacks an entry that :meth:`state_dict` writes,
-            or (parameter groups) a group holds a key that is not a
-            hyper-parameter of the optimizer.
+            If ``state_dict`` lacks an entry that :meth:`state_dict` writes.
 
         Examples
         --------

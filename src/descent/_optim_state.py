@@ -202,8 +202,13 @@ def load_groups_state_dict(opt, state_dict):
                              f"{sg.get('params')!r}, the optimizer's group {gi} holds "
                              f"{list(range(index, index + k))}")
         options = {key: v for key, v in sg.items() if key != "params"}
-        for key in options:
-            group._check_key(key)
+        unknown = sorted(set(options) - set(group._names))
+        if unknown:
+            # (torch.optim's state_dict holds its switches: maximize, foreach...)
+            raise ValueError(
+                f"state_dict['param_groups'][{gi}] holds {unknown}, not hyper-parameters "
+                f"of {type(opt).__name__}: load a state_dict saved from a descent "
+                f"{type(opt).__name__} (torch.optim's are not read)")
         states, steps = [], np.zeros(k)
         for i, p in enumerate(group["params"]):
             entry = entries.get(index + i)
