@@ -185,10 +185,6 @@ class AdamW(Adam):
 
     def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=1e-2, amsgrad=False):
-        # (decoupled by its rule, as torch's AdamW: no switch of its own)
-        self.lr = lr
-        self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.amsgrad = amsgrad
-        self._attach(params)
+        # torch's AdamW is its Adam decoupled, without the switch to undo it
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, decoupled_weight_decay=True)
