@@ -128,3 +128,32 @@ def test_a_lagging_sparse_intercept_is_named():
         ridge = Ridge(alpha=1e-4 * len(y)).fit(X, target)
         best = ref.objective(X, target, ridge.coef_, ridge.intercept_)
         assert ref.model_objective(model, X, target) / best - 1 < 0.005
+
+
+def test_a_constant_column_is_no_reason_to_scale():
+    # reproduced (breakit13): a column constant in the rows judged (a
+    # standardized pixel constant within a chunk or a train split) has a
+    # computed std of a rounding error, its mean "beyond 5 standard
+    # deviations": standardized data was told to scale
+    rng = np.random.default_rng(0)
+    standardized = rng.standard_normal((777, 5))
+    for value in (0.1, -0.03337973, 1e6):
+        column = np.full(777, value)
+        assert scaler_for(np.c_[standardized, column]) is None
+    # a real column far off its scale still is one
+    assert scaler_for(np.c_[standardized, 1e6 + standardized[:, 0]]) == "StandardScaler"
+
+
+@pytest.mark.parametrize("loss", ["hinge", "modified_huber", "squared_hinge"])
+def test_a_full_batch_tol_stop_on_unscaled_x_says_so(loss):
+    # reproduced (breakit13): full-batch hinge on raw breast cancer stopped
+    # by tol at epoch 11, every row one class (0.37 accuracy), no warning;
+    # these losses have no stationarity check to catch it
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match=r"by tol alone.*unscaled X.*StandardScaler"):
+        SGDClassifier(loss=loss, batch_size=None, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SGDClassifier(loss=loss, batch_size=None, random_state=0).fit(
+            StandardScaler().fit_transform(X), y)
+    assert model.score(StandardScaler().fit_transform(X), y) > 0.97

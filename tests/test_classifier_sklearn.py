@@ -341,9 +341,31 @@ def test_unscaled_data_partial_fit_warns():
     X = rng.normal(loc=100, size=(100, 2))
     y = rng.randint(0, 2, size=100)
     clf = SGDClassifier(random_state=0)
-    with pytest.warns(ConvergenceWarning, match="call ended with a training objective"):
+    with pytest.warns(ConvergenceWarning,
+                      match="call.s training objective rose to .* times that of the zero"):
         clf.partial_fit(X, y, classes=[0, 1])
     assert np.isfinite(clf.coef_).all()
+
+
+@pytest.mark.parametrize("case", ["modified_huber alpha=1e-6", "first partial_fit call"])
+def test_no_overshoot_warning_for_a_sound_stochastic_fit(case):
+    # reproduced (breakit13): a 10x threshold on the last iterate warned of
+    # these, which classify as well as scikit-learn's: per-sample
+    # modified_huber with a small alpha (104 times the zero model's
+    # objective), a first partial_fit call on 50 rows (up to 198 times)
+    from sklearn.datasets import load_breast_cancer, load_digits
+    load = load_breast_cancer if case.startswith("modified") else load_digits
+    X, y = load(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if case.startswith("modified"):
+            model = SGDClassifier(loss="modified_huber", alpha=1e-6, random_state=0).fit(X, y)
+            assert model.score(X, y) > 0.95
+        else:
+            SGDClassifier(loss="modified_huber", random_state=0).partial_fit(
+                X[:50], y[:50], classes=np.unique(y))
+    assert not [w for w in caught if "zero model" in str(w.message)]
 
 
 def test_unbounded_loss_still_diverges():

@@ -23,10 +23,6 @@ from ._stopping import DIVERGENCE_FACTOR, Outcome
 from ._warnings import user_stacklevel
 from .optim import Optimizer
 
-# A stochastic fit's (or a partial_fit call's) last objective above this many
-# times the zero model's is said to overshoot (_warn_worse_than_start).
-STOCHASTIC_OVERSHOOT = 10.0
-
 
 class ConvergenceAdvice:
     """The warnings of ``BaseSGD.fit`` (a mixin: it reads the estimator's
@@ -46,36 +42,62 @@ class ConvergenceAdvice:
     _GAP_UNIT: str
     _loss_info: Any
 
-    def _warn_worse_than_start(self, end, reference, plan, X, fitting=True):
-        """A call that ends above the objective of the zero model (and of its
-        start point) made the model worse than not training it: its steps
-        overshoot. A full-batch fit says so from 1 times it on (standardized
-        digits, hinge, eta0=1e4: 8,500 times the start, accuracy below
-        chance); stochastic steps and partial_fit calls from
-        STOCHASTIC_OVERSHOOT times, their last iterate's objective saying
-        less (the default per-sample modified_huber fits of standardized data
-        ended 1-3 times the zero model's with scikit-learn's accuracy: its few
-        far-misclassified rows cost 4 |z| each). For a loss of bounded
-        derivative, whose weights cannot blow up, this is also what an
-        objective orders of magnitude above it gives (not a divergence:
-        scikit-learn's same iterates, the 'optimal' schedule's first steps on
-        X ~ N(100, 1) ending 400 to 1e6 times the zero model's, measured).
-        Those whose zero model is a minimum (the perceptron's objective 0) are
-        left alone. "Scale the data" only where X is not (its columns'
-        scales: scaler_for); on standardized X the step alone overshoots."""
+    def _warn_worse_than_start(self, end, peak, reference, plan, X, fitting=True):
+        """Two overshoots. A full-batch fit that ends above the objective of
+        the zero model (and of its start point) made the model worse than not
+        training it (standardized digits, hinge, eta0=1e4: 8,500 times the
+        start, accuracy below chance); not said of stochastic steps, whose
+        last iterate's objective says less (per-sample modified_huber on
+        standardized data ends 1 to 104 times the zero model's with
+        scikit-learn's accuracy, and a first partial_fit call on 50 rows of
+        digits up to 198 times: measured). And a call whose objective went
+        DIVERGENCE_FACTOR times above it (an epoch's or the end's), which
+        only a loss of bounded derivative survives: its weights cannot blow
+        up, so this is not a divergence but steps far too large for the data
+        (the 'optimal' schedule's first steps on X ~ N(100, 1), which
+        scikit-learn returns the same): exactly the calls that raised as
+        divergences before, now returned with this warning. Those whose zero
+        model is a minimum (the perceptron's objective 0) are left alone.
+        "Scale the data" only where X is not (its columns' scales:
+        scaler_for); on standardized X the step alone overshoots."""
         if not (math.isfinite(reference) and reference > 0.0):
             return
-        exact = fitting and plan.path == int(_kernels.Path.FULL_BATCH)
-        if not end > (1.0 if exact else STOCHASTIC_OVERSHOOT) * reference:
+        top = max(end, peak)
+        call = "fit" if fitting else "call"
+        if top > DIVERGENCE_FACTOR * reference:
+            what = (f"The {call}'s training objective rose to {top / reference:.3g} times "
+                    f"that of the zero model (or of the start point, if higher) and ended "
+                    f"{end / reference:.3g} times it: its steps are far too large for this "
+                    "data (with this loss's bounded derivative the weights stay finite: "
+                    "not a divergence)")
+        elif fitting and plan.path == int(_kernels.Path.FULL_BATCH) and end > reference:
+            what = (f"The fit ended with a training objective {end / reference:.3g} times "
+                    "that of the zero model (or of the start point, if higher): training "
+                    "made the model worse; its steps overshoot")
+        else:
             return
+        warnings.warn(what + ". " + self._scale_or_lower(plan, X) + ".",
+                      ConvergenceWarning, stacklevel=user_stacklevel())
+
+    def _warn_unchecked_stop(self, rule, X):
+        """A full-batch fit of a loss without the stationarity check (the
+        hinges, modified Huber) stopped by tol alone on unscaled X: its step,
+        set by the largest column scale, crawls along the others, so small
+        improvements need not mean the optimum is near (raw breast cancer,
+        hinge: stopped at epoch 11, 0.92 times the zero model's objective,
+        every row given one class, 0.37 accuracy; standardized, 0.98, no
+        warning; measured)."""
+        scaler = scaler_for(X)
+        if scaler is None:
+            return
+        ratio = (f", with the training objective {rule.loss_curve[-1] / rule.reference:.3g} "
+                 "times the zero model's," if 0.0 < rule.reference < math.inf else "")
         warnings.warn(
-            f"The {'fit' if fitting else 'call'} ended with a training objective "
-            f"{end / reference:.3g} times that of the zero model (or of the start point, "
-            "if higher): training made the model worse; its steps overshoot"
-            + (" (with this loss's bounded derivative the weights stay finite: not a "
-               "divergence)" if end > DIVERGENCE_FACTOR * reference else "")
-            + ". " + self._scale_or_lower(plan, X) + ".",
-            ConvergenceWarning, stacklevel=user_stacklevel())
+            f"Stopped after {len(rule.loss_curve)} epochs by tol alone (loss="
+            f"{self.loss!r} has no stationarity check){ratio} on unscaled X: full-batch "
+            "steps are set by the largest column scale and crawl along the others, so "
+            "the small improvements need not mean the optimum is near. Scale X "
+            f"({scaler}).", ConvergenceWarning, stacklevel=user_stacklevel())
 
     def _divergence_message(self, epoch, plan, X):
         """The ValueError's text for a fit that diverged at ``epoch``: "Scale
@@ -100,6 +122,10 @@ class ConvergenceAdvice:
                 + ", or use a decaying step (learning_rate='invscaling' or 'adaptive').",
                 ConvergenceWarning,
                 stacklevel=user_stacklevel())
+            return
+        if outcome is Outcome.CONVERGED and probe is None and not self.early_stopping \
+                and plan.path == int(_kernels.Path.FULL_BATCH):
+            self._warn_unchecked_stop(rule, X)
             return
         if outcome is Outcome.STALLED:
             # (the gap is the probe's, compared with tol: "far" is relative to it)
@@ -307,7 +333,10 @@ def scaler_for(X):
         return None
     head = np.asarray(X[:10_000], dtype=np.float64)
     mean, std = head.mean(axis=0), head.std(axis=0)
-    live = std > 0
+    # (a constant column's computed std is a rounding error, 1e-17 of 0.1:
+    # its mean was "beyond 5 standard deviations" of it, the advice given to
+    # standardized data with one constant column, measured)
+    live = std > 1e-10 * np.abs(mean)
     # (small columns count as a whole, by the median's standard deviation and
     # spread: digits / 16, pixels in [0, 1] of which a few border ones are
     # rarely lit, and one-hot columns of rare levels got the advice and,

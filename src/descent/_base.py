@@ -399,7 +399,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         callbacks.end()
         if fitting:
             self._warn_unconverged(outcome, rule, probe, max_iter, X, plan)
-        self._warn_worse_than_start(end, rule.reference, plan, X, fitting)
+        self._warn_worse_than_start(end, rule.peak, rule.reference, plan, X, fitting)
 
     def _stopping(self, ws, plan, weights, probe_unit, fitting):
         """(StationarityProbe or None, StoppingRule) of a call on ``ws``; the

@@ -127,8 +127,10 @@ class StoppingRule:
         self.adaptive = adaptive
         self.early_stopping = early_stopping
         self.reference = reference
-        # what an epoch's objective is judged against for divergence
+        # what an epoch's objective is judged against for divergence; the
+        # highest objective so judged (a bounded loss's overshoot, warned of)
         self.divergence_reference = math.inf if bounded else reference
+        self.peak = -math.inf
         self.verbose = verbose
         self.probe = probe
         self.unit = unit
@@ -174,8 +176,9 @@ class StoppingRule:
         if not the objective (``Workspace.divergence_objective``).
         """
         self.loss_curve.append(objective)
-        if diverged(objective if divergence_objective is None else divergence_objective,
-                    finite, self.divergence_reference):
+        judged = objective if divergence_objective is None else divergence_objective
+        self.peak = max(self.peak, judged)
+        if diverged(judged, finite, self.divergence_reference):
             return Outcome.DIVERGED
         if self.verbose and model is not None:
             coef, intercept, t = model()
