@@ -356,3 +356,15 @@ def test_docstring_examples_run():
         warnings.simplefilter("error")
         outcome = doctest.testmod(_lr_find, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert outcome.failed == 0 and outcome.attempted > 0
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32])
+def test_targets_of_other_dtypes_are_converted_as_fit_does(dtype):
+    # reproduced (breakit13): "Buffer dtype mismatch, expected 'const double'
+    # but got 'long'" for integer targets (digits' y, counts)
+    X, y = load_diabetes(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    got = descent.lr_find(descent.SGDRegressor(), X, y.astype(dtype), random_state=0)
+    ref = descent.lr_find(descent.SGDRegressor(), X, y.astype(dtype).astype(np.float64),
+                          random_state=0)
+    assert got.suggested_eta0 == ref.suggested_eta0

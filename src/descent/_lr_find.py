@@ -316,6 +316,7 @@ def lr_find(estimator, X, y, *, sample_weight=None, min_lr=1e-6, max_lr=10.0, n_
     params = estimator.get_params()
     X, y = check_X_y(X, y, accept_sparse="csr", dtype=np.float64, multi_output=True,
                      y_numeric=True)
+    y = np.ascontiguousarray(y, dtype=np.float64)      # int or float32 targets, as fit
     n = X.shape[0]
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
