@@ -86,12 +86,19 @@ class ConvergenceAdvice:
         improvements need not mean the optimum is near (raw breast cancer,
         hinge: stopped at epoch 11, 0.92 times the zero model's objective,
         every row given one class, 0.37 accuracy; standardized, 0.98, no
-        warning; measured)."""
+        warning; measured). Said where the objective is still above half the
+        zero model's (or where that is unknown: the perceptron's zero model
+        has objective 0)."""
         scaler = scaler_for(X)
-        if scaler is None:
+        known = 0.0 < rule.reference < math.inf
+        end = rule.loss_curve[-1] / rule.reference if known else math.nan
+        if scaler is None or end < 0.5:
+            # (a fit that took the objective below half the zero model's has
+            # moved: unscaled digits, hinge, full-batch momentum, 0.04 of it
+            # and 0.94 accuracy)
             return
-        ratio = (f", with the training objective {rule.loss_curve[-1] / rule.reference:.3g} "
-                 "times the zero model's," if 0.0 < rule.reference < math.inf else "")
+        ratio = (f", with the training objective {end:.3g} times the zero model's,"
+                 if known else "")
         warnings.warn(
             f"Stopped after {len(rule.loss_curve)} epochs by tol alone (loss="
             f"{self.loss!r} has no stationarity check){ratio} on unscaled X: full-batch "
