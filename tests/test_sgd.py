@@ -359,6 +359,22 @@ def test_verbose_prints_one_line_per_epoch(diabetes, capsys):
     assert out.count("Norm:") == 3 and "Avg. loss:" in out and "T: " in out
 
 
+def test_verbose_lines_are_scikit_learns(capsys):
+    # reproduced (breakit13): "Avg. loss" printed the objective, scikit-learn
+    # 1.9 prints the mean loss there and the objective after it
+    X, y = load_diabetes(return_X_y=True)
+    kw = dict(verbose=1, max_iter=3, tol=None, shuffle=False, random_state=0)
+    SGDRegressor(**kw).fit(X, y)
+    ours = [line.split(", Step size")[0] for line in capsys.readouterr().out.splitlines()
+            if line.startswith("Norm:")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SkSGDRegressor(**kw).fit(X, y)
+    theirs = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("Norm:")]
+    assert len(ours) == 3 and ours == theirs
+
+
 def test_predict_checks(diabetes):
     X, y = diabetes
     from sklearn.exceptions import NotFittedError

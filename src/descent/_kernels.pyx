@@ -103,6 +103,7 @@ cdef class Workspace:
     cdef readonly Py_ssize_t n_epochs
     cdef readonly bint finite           # every coefficient finite after the last epoch
     cdef readonly double last_objective
+    cdef readonly double last_loss         # the epoch's mean loss (no penalty)
     cdef readonly double divergence_objective
 
     def __cinit__(self, X, const double[:, ::1] y, const double[::1] sample_weight,
@@ -399,6 +400,7 @@ cdef class Workspace:
         self.n_epochs += 1
         self.finite = finite
         self.last_objective = obj
+        self.last_loss = loss_sum / n if n > 0 else 0.0
         self.divergence_objective = end
         return obj
 

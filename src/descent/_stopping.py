@@ -166,14 +166,15 @@ class StoppingRule:
         return len(self.loss_curve)
 
     def update(self, objective, *, finite=True, score=None, validation_loss=None,
-               eta=math.inf, model=None, divergence_objective=None):
+               eta=math.inf, model=None, divergence_objective=None, loss=None):
         """Record one epoch's objective and decide what comes next.
 
         ``score`` and ``validation_loss`` are callables (called only if the
         epoch did not diverge, with early stopping); ``eta`` the current step
         size; ``model`` a callable returning (coef, intercept, t) for the
         verbose lines; ``divergence_objective`` what divergence is judged on
-        if not the objective (``Workspace.divergence_objective``).
+        if not the objective (``Workspace.divergence_objective``); ``loss``
+        the epoch's mean loss without the penalty, for the verbose lines.
         """
         self.loss_curve.append(objective)
         judged = objective if divergence_objective is None else divergence_objective
@@ -183,7 +184,7 @@ class StoppingRule:
         if self.verbose and model is not None:
             coef, intercept, t = model()
             print_epoch(self.n_epochs, coef, intercept, t, objective, eta,
-                        time.perf_counter() - self.start)
+                        time.perf_counter() - self.start, loss=loss)
         scaled = objective / self.unit
         if self.early_stopping:
             value = score()
@@ -391,15 +392,19 @@ class TargetRules:
         return Outcome.CONTINUE
 
 
-def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed):
-    """scikit-learn's verbose lines (over all targets' coefs; mean intercept),
-    with the objective and the step size."""
+def print_epoch(epoch, coef, intercept, t, objective, eta, elapsed, loss=None):
+    """scikit-learn's verbose lines (over all targets' coefs; mean intercept):
+    the epoch's mean loss and its objective (the loss plus the penalty, as
+    scikit-learn 1.9 prints them; the objective alone where the loss is not
+    known), and the step size."""
     coef = np.asarray(coef)
     norm = math.sqrt(float(np.sum(coef * coef)))
+    losses = (f"Avg. loss: {loss:f}, Objective: {objective:f}" if loss is not None
+              else f"Objective: {objective:f}")
     print(f"-- Epoch {epoch}")
     print(f"Norm: {norm:.2f}, NNZs: {np.count_nonzero(coef)}, "
           f"Bias: {float(np.mean(intercept)):.6f}, T: {int(t - 1)}, "
-          f"Avg. loss: {objective:f}, Step size: {eta:.3g}")
+          f"{losses}, Step size: {eta:.3g}")
     print(f"Total training time: {elapsed:.2f} seconds.")
 
 
@@ -429,7 +434,8 @@ def run_epochs(workspace, rule, max_iter, *, model=None, on_best=None, score=Non
                 objective, finite=workspace.finite,
                 score=workspace.validation_score if score is None else score,
                 validation_loss=validation_loss, eta=workspace.eta, model=model,
-                divergence_objective=workspace.divergence_objective)
+                divergence_objective=workspace.divergence_objective,
+                loss=workspace.last_loss)
             if outcome is Outcome.CONVERGED and rule.settling:
                 outcome = rule.confirm(workspace.objective())
             if on_best is not None and rule.best_epoch != best:
