@@ -140,8 +140,40 @@ def test_a_constant_column_is_no_reason_to_scale():
     for value in (0.1, -0.03337973, 1e6):
         column = np.full(777, value)
         assert scaler_for(np.c_[standardized, column]) is None
+        # and upstream rounding's noise on it (breakit14: 1e-9, one value
+        # changed by 1e-7)
+        noisy = column + 1e-9 * rng.standard_normal(777) * max(abs(value), 1.0)
+        assert scaler_for(np.c_[standardized, noisy]) is None
+        column[0] += 1e-7 * max(abs(value), 1.0)
+        assert scaler_for(np.c_[standardized, column]) is None
     # a real column far off its scale still is one
     assert scaler_for(np.c_[standardized, 1e6 + standardized[:, 0]]) == "StandardScaler"
+
+
+@pytest.mark.parametrize("batch_size", [32, 1])
+def test_a_tol_stop_on_unscaled_x_says_so_for_each_class(batch_size):
+    # reproduced (breakit14): one-vs-rest on raw iris, an easy class hid a
+    # failed one in the summed objective (0.33 of the zero model's, 0.67
+    # accuracy), and mini-batch / per-sample fits were not judged at all
+    from sklearn.datasets import load_iris
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match=r"by tol alone.*a target .* times its zero"):
+        SGDClassifier(loss="hinge", batch_size=batch_size, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        SGDClassifier(loss="hinge", batch_size=batch_size, random_state=0).fit(
+            StandardScaler().fit_transform(X), y)
+
+
+def test_the_perceptron_is_not_told_to_scale_a_fit_as_good_as_scaled():
+    # reproduced (breakit14): its zero model is its minimum (objective 0),
+    # so the ratio cannot judge it: raw iris full batch, 0.978 either way
+    from sklearn.datasets import load_iris
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SGDClassifier(loss="perceptron", batch_size=None, random_state=0).fit(X, y)
+    assert not [w for w in caught if "by tol alone" in str(w.message)]
 
 
 @pytest.mark.parametrize("loss", ["hinge", "modified_huber", "squared_hinge"])

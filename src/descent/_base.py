@@ -398,7 +398,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         self._record(ws, rule, fitting)
         callbacks.end()
         if fitting:
-            self._warn_unconverged(outcome, rule, probe, max_iter, X, plan)
+            self._warn_unconverged(outcome, rule, probe, max_iter, X, plan, targets)
         self._warn_worse_than_start(end, rule.peak, rule.reference, plan, X, fitting)
 
     def _stopping(self, ws, plan, weights, probe_unit, fitting):
