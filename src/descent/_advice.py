@@ -94,8 +94,8 @@ class ConvergenceAdvice:
         its fits on raw iris equal the standardized ones. Unscaled digits
         (0.04 of it, 0.94-0.96 accuracy) and standardized data stay silent."""
         scaler = scaler_for(X)
-        if scaler is None:
-            return
+        if scaler is None or not self._loss_info().classification:
+            return      # (the regression losses all have the check)
         worst = self._worst_target_ratio(X, y, plan)
         if worst is None or worst < 0.5:
             return
