@@ -466,3 +466,20 @@ def test_scikit_learns_sgdclassifier_tests_pass():
     assert counts.get("xfailed") == len(CLASSIFIER_DIFFERENCES) + len(NOT_RUN), summary
     assert counts.get("passed", 0) >= 100, summary
     assert "failed" not in counts and "error" not in counts, summary
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_probability_dtypes_are_scikit_learns(dtype, classes):
+    # reproduced (breakit14): a three-class float32 model's probabilities
+    # were float64, scikit-learn's float32
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 4)).astype(dtype)
+    y = np.arange(90) % classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+        theirs = SkSGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    for method in ("predict_proba", "predict_log_proba", "decision_function"):
+        assert getattr(ours, method)(X).dtype == getattr(theirs, method)(X).dtype, method
+    assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)

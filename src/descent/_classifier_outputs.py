@@ -133,8 +133,10 @@ class ClassifierOutputs:
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            The probabilities (float64); rows sum to 1; columns in the order
-            of ``classes_``.
+            The probabilities, in the dtype of the decision values (float32
+            for a float32 model of three classes or more, as scikit-learn's;
+            else float64; computed in float64); rows sum to 1; columns in the
+            order of ``classes_``.
 
         Raises
         ------
@@ -157,8 +159,11 @@ class ClassifierOutputs:
         >>> proba.shape, bool(proba[0, 0] > 0.5 > proba[2, 0]), proba.sum(axis=1).round(6)
         ((3, 2), True, array([1., 1., 1.]))
         """
-        return _labels.probabilities(self.loss, self.decision_function(X),
-                                     self.multi_class == "multinomial")
+        scores = self.decision_function(X)
+        # computed in float64, returned in the scores' dtype, as scikit-learn's
+        return _labels.probabilities(self.loss, scores.astype(np.float64),
+                                     self.multi_class == "multinomial").astype(
+                                         scores.dtype, copy=False)
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):
@@ -176,8 +181,8 @@ class ClassifierOutputs:
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            The log-probabilities (float64), columns in the order of
-            ``classes_``.
+            The log-probabilities, in :meth:`predict_proba`'s dtype, columns
+            in the order of ``classes_``.
 
         Raises
         ------
@@ -200,5 +205,7 @@ class ClassifierOutputs:
         >>> bool(np.isfinite(log_proba).all())
         True
         """
-        return _labels.log_probabilities(self.loss, self.decision_function(X),
-                                         self.multi_class == "multinomial")
+        scores = self.decision_function(X)
+        return _labels.log_probabilities(self.loss, scores.astype(np.float64),
+                                         self.multi_class == "multinomial").astype(
+                                             scores.dtype, copy=False)
