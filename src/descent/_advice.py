@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels
 from ._plan import make_plan, optimizer_name
-from ._stopping import DIVERGENCE_FACTOR, Outcome
+from ._stopping import Outcome, diverged
 from ._warnings import user_stacklevel
 from .optim import Optimizer
 
@@ -65,7 +65,7 @@ class ConvergenceAdvice:
             return
         top = max(end, peak)
         call = "fit" if fitting else "call"
-        if top > DIVERGENCE_FACTOR * reference:
+        if diverged(top, reference=reference):    # past the divergence threshold
             what = (f"The {call}'s training objective rose to {top / reference:.3g} times "
                     f"that of the zero model (or of the start point, if higher) and ended "
                     f"{end / reference:.3g} times it: its steps are far too large for this "
