@@ -313,7 +313,14 @@ def test_stopping_rule_and_overrides(client, data):
         warnings.simplefilter("error", ConvergenceWarning)
         model = fit_dask(est, Xd, yd, max_iter=3, tol=None, client=client)
     assert model is est and model.n_iter_ == 3 and est.max_iter == 1000
-    with pytest.warns(ConvergenceWarning):
+    # out of epochs far from the optimum: warned with the gap the
+    # stationarity check measured on the cluster, as fit warns; a tol the
+    # model already meets when the epochs run out does not warn (fit's rule)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iteration.*still"):
+        fit_dask(SGDRegressor(random_state=0, tol=1e-9, n_iter_no_change=50),
+                 Xd, yd, max_iter=2, client=client)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
         fit_dask(SGDRegressor(random_state=0, tol=10.0, n_iter_no_change=50),
                  Xd, yd, max_iter=2, client=client)
     # stops by tol / n_iter_no_change on the mixed epoch objective, as fit does
@@ -367,3 +374,63 @@ def test_dask_ml_incremental(client, data):
     assert isinstance(pred, da.Array)
     np.testing.assert_allclose(pred.compute(), inc.estimator_.predict(X), rtol=1e-12)
     assert inc.estimator_.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("estimator", [
+    SGDRegressor(random_state=0, max_iter=2, tol=None),       # scikit-learn's path
+    SGDRegressor(random_state=0, max_iter=2, tol=None, optimizer="adam", alpha=1e-2,
+                 penalty="elasticnet"),                        # scaled targets
+], ids=["plain", "adam-scaled"])
+def test_cluster_passes_equal_one_workspace(client, data, estimator):
+    # The stationarity check's passes over the blocks (descent.dask's
+    # _ClusterPasses, added up by rows) equal a Workspace of all the rows,
+    # the one fit's check reads, at the same model and direction.
+    from descent._dask_data import persist_blocks
+    from descent.dask import _ClusterPasses
+
+    X, y = data
+    est = estimator.fit(X, y)
+    theta = est._theta + 0.01
+    whole = est._measuring_workspace(X, y, None, theta.copy())
+    blocks, _, _ = persist_blocks(client, da.from_array(X, chunks=(CHUNK, D)),
+                                  da.from_array(y, chunks=CHUNK), None)
+    try:
+        distributed.wait(blocks)
+        passes = _ClusterPasses(client, blocks, theta.copy())
+        passes.model = est
+        g, g_ref = np.empty_like(theta), np.empty_like(theta)
+        assert passes.gradient(g) == pytest.approx(whole.gradient(g_ref), rel=1e-12)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-14)
+        v = np.random.default_rng(0).normal(size=theta.shape)
+        hv, hv_ref = np.empty_like(theta), np.empty_like(theta)
+        passes.hessian_vector(v, hv)
+        whole.hessian_vector(v, hv_ref)
+        np.testing.assert_allclose(hv, hv_ref, rtol=1e-11, atol=1e-14)
+        assert passes.objective(v) == pytest.approx(whole.objective(v), rel=1e-12)
+        assert passes.objective() == pytest.approx(whole.objective(), rel=1e-12)
+    finally:
+        client.cancel(blocks)
+
+
+@pytest.mark.parametrize("estimator", [SGDRegressor(), SGDRegressor(optimizer="adam")],
+                         ids=["identity", "scaled"])
+def test_check_unit_from_all_blocks(client, data, estimator):
+    # The stationarity check's unit (the targets' variance where they are fitted
+    # as given; 1 where they are standardized) from the moments of all the
+    # blocks equals fit's on all the rows.
+    from descent._dask_data import global_scaling, persist_blocks
+    from descent._plan import make_plan
+
+    X, y = data
+    y = 30.0 * y + 5.0
+    est = estimator.set_params(max_iter=1, tol=None).fit(X, y)
+    blocks, ids, rows = persist_blocks(client, da.from_array(X, chunks=(CHUNK, D)),
+                                       da.from_array(y, chunks=CHUNK), None)
+    try:
+        _, unit = global_scaling(est, make_plan(est, sparse=False), client, blocks, ids,
+                                 rows)
+    finally:
+        client.cancel(blocks)
+    expected = est._check_unit(y, None, np.arange(y.shape[0]))
+    assert unit == pytest.approx(expected, rel=1e-10)
+    assert (expected > 100.0) == (estimator.optimizer == "sgd")

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.class_weight import compute_class_weight
 
@@ -54,8 +55,7 @@ def skewed(data):
 def test_fits_like_in_memory(client, data, params):
     X, y = data
     Xd, yd = da.from_array(X, chunks=(CHUNKS, D)), da.from_array(y, chunks=(CHUNKS,))
-    # tol=None: fit_dask stops by scikit-learn's rule alone (no stationarity
-    # check over a cluster), which fires earlier than fit's on this problem
+    # tol=None: the same epochs as the in-memory fit
     est = SGDClassifier(alpha=1e-3, random_state=0, max_iter=30, tol=None, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)      # random blocks: no warning
@@ -145,3 +145,40 @@ def test_small_blocks_are_tested_together(size):
     with pytest.warns(UserWarning, match="differ from one another far beyond chance"
                       if size < 50 else r"block \d+ \(50 rows\) holds"):
         _warn_skewed_shares(table(np.sort(y)), np.arange(10))
+
+
+def test_stops_where_the_stationarity_check_agrees(client):
+    # fit's stationarity check, run on the workers, keeps a tol stop from
+    # ending far from the optimum: standardized breast cancer's log-loss with
+    # the other defaults stopped by scikit-learn's rule alone 40-200 % above
+    # the optimum's objective (15-58 epochs, by the blocks' placement;
+    # measured), where fit reaches 0.2 %; with the check, 371-379 epochs,
+    # 1.4-7.0 % (five runs).
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    perm = np.random.default_rng(0).permutation(y.shape[0])
+    X, y = X[perm], y[perm]
+    alpha = 1e-4
+    ref = LogisticRegression(C=1.0 / (y.shape[0] * alpha), tol=1e-12, max_iter=10_000)
+    ref.fit(X, y)
+
+    def objective(model):
+        margin = (2 * y - 1) * (X @ model.coef_.ravel() + model.intercept_[0])
+        coef = model.coef_.ravel()
+        return np.mean(np.logaddexp(0.0, -margin)) + 0.5 * alpha * coef @ coef
+
+    est = SGDClassifier(loss="log_loss", alpha=alpha, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_dask(est, da.from_array(X, chunks=(150, X.shape[1])),
+                 da.from_array(y, chunks=150), client=client)
+    assert objective(est) < 1.2 * objective(ref)
+    assert est.n_iter_ > 100
+    # where the check's gaps stop shrinking first (a run of the five: 4.1 %
+    # measured, stalled), the stop says so, with the gap, as fit's does
+    for w in caught:
+        assert issubclass(w.category, ConvergenceWarning), w.message
+        assert "above its minimum" in str(w.message)

@@ -347,8 +347,8 @@ def scaler_for(X):
     diverged at every eta0 down to 1e-5 and fitted R^2 < 0 at 1e-7, where
     MaxAbsScaler fitted it, measured; word counts' columns differ by tens).
     Judged on the first 10,000 rows (a copy of that size at most, when a fit
-    warns)."""
-    if X.shape[0] < 2:
+    warns). None for X None: rows not at hand (fit_dask's, on a cluster)."""
+    if X is None or X.shape[0] < 2:
         return None
     if sp.issparse(X):
         top = abs(sp.csr_matrix(X[:10_000])).max(axis=0).toarray().ravel()

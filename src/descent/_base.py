@@ -130,11 +130,16 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         """What the fitted objective counts per unit of the stationarity
         check's tolerance, with identity target scaling: the targets'
         variance (standard deviation for a loss of power 1)."""
-        power = LOSS_POWER.get(self.loss, 2)
         if y.shape[0] == 0 or (sample_weight is not None and not np.sum(sample_weight) > 0):
             return 1.0      # no weighted training row (the fit then has nothing to check)
         sd = np.sqrt(np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2,
                                 axis=0, weights=sample_weight))
+        return self._spread_unit(sd)
+
+    def _spread_unit(self, sd):
+        """_probe_unit of targets of standard deviations ``sd`` (one per
+        target; fit_dask's from the moments of all the blocks)."""
+        power = LOSS_POWER.get(self.loss, 2)
         return float(np.mean(np.where(sd > 0, sd, 1.0) ** power))
 
     def _optimal_t0(self, plan, X, y, sample_weight, train_idx, seed):
@@ -208,7 +213,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         plan = make_plan(self, sparse=sp.issparse(X))
         self._prepare_state(X, y, sample_weight, train_idx, plan, coef_init,
                             intercept_init, kept)
-        plan, probe_unit = self._fitted_problem(X, y, sample_weight, train_idx, plan)
+        plan = self._fitted_problem(X, sample_weight, train_idx, plan)
+        probe_unit = self._check_unit(y, sample_weight, train_idx)
         if plan.fields["schedule"] == int(_kernels.Schedule.OPTIMAL) and \
                 not hasattr(self, "_optimal_init"):
             self._optimal_init = self._optimal_t0(plan, X, y, sample_weight, train_idx,
@@ -294,10 +300,11 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             state[:] = self.optimizer._init_state(n_params)
         return state
 
-    def _fitted_problem(self, X, y, sample_weight, train_idx, plan):
+    def _fitted_problem(self, X, sample_weight, train_idx, plan):
         """The plan of the problem the kernel fits (scaled targets rewrite the
-        penalty and epsilon), its default step where it is 1 / L, and the
-        unit of the stationarity check."""
+        penalty and epsilon), and its default step where it is 1 / L
+        (estimated on the first call's training rows, then kept: X is read
+        only then)."""
         alpha, l1_ratio, epsilon = self._scaling.rewrite(
             self.penalty, self.alpha, self.l1_ratio if self.l1_ratio is not None else 0.0,
             loss_parameter(self.loss, self.epsilon))
@@ -317,11 +324,15 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
                                           batch_size=min(self.batch_size or 1,
                                                          rows.shape[0]))
             plan = plan.with_lr(self._auto_lr)
-        unit = 1.0
-        if self._scaling.is_identity:
-            rows_y, rows_sw = self._training_rows(train_idx, y, sample_weight)
-            unit = self._probe_unit(rows_y, rows_sw)
-        return plan, unit
+        return plan
+
+    def _check_unit(self, y, sample_weight, train_idx):
+        """The unit of the stationarity check on the training rows: 1 where
+        the kernel fits scaled targets, else _probe_unit's."""
+        if not self._scaling.is_identity:
+            return 1.0
+        rows_y, rows_sw = self._training_rows(train_idx, y, sample_weight)
+        return self._probe_unit(rows_y, rows_sw)
 
     # -- the epochs -------------------------------------------------------------
     def _train(self, X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
@@ -405,17 +416,9 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         """(StationarityProbe or None, StoppingRule) of a call on ``ws``; the
         probe only for the losses whose curvature model is trusted, the rule
         checks with it only in fit (partial_fit's caller decides)."""
-        targets = self._independent_targets(plan)
-        objective_unit = targets * (1.0 if weights is None else float(np.mean(weights)))
-        probe_unit *= targets
-        l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
-        probe = None if not self._loss_info().probe else StationarityProbe(
-            ws, self._theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
-            unit=probe_unit, objective_unit=probe_unit if weights is None
-            else objective_unit, targets=targets,
-            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None,
-            target_weights=weights, near_exact=not plan.plain,
-            model=self._loss_info().model, bound=self._loss_info().bound)
+        probe, unit = self._stationarity_check(
+            ws, self._theta, plan, weights, probe_unit,
+            published=lambda: self._avg[:, :-1] if self._averaging(ws.t) else None)
         # a zero model with zero loss (the perceptron): only non-finite weights
         # are a divergence
         reference = ws.divergence_reference() or math.inf
@@ -424,14 +427,55 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             adaptive=plan.fields["schedule"] == int(_kernels.Schedule.ADAPTIVE),
             early_stopping=self.early_stopping, reference=reference,
             bounded=self._loss_info().bounded_dloss,
-            verbose=self.verbose, probe=probe if fitting else None,
-            # scikit-learn's rule in its units on its own path; elsewhere in
-            # those of standardized targets, as the probe's
-            unit=1.0 if plan.plain else objective_unit if weights is not None
-            else probe_unit,
+            verbose=self.verbose, probe=probe if fitting else None, unit=unit,
             deterministic=plan.path == int(_kernels.Path.FULL_BATCH),
             scale_tol=not plan.plain)
         return probe, rule
+
+    def _stationarity_check(self, ws, theta, plan, weights, probe_unit, published):
+        """(StationarityProbe or None, the StoppingRule's unit) of the fitted
+        problem ``plan`` on the workspace ``ws``, whose model is ``theta``
+        (a Workspace, or fit_dask's passes over a cluster's blocks);
+        ``weights`` the targets' objective weights or None, ``probe_unit`` the
+        check's unit (_check_unit), ``published`` the probe's."""
+        targets = self._independent_targets(plan)
+        objective_unit = targets * (1.0 if weights is None else float(np.mean(weights)))
+        probe_unit *= targets
+        l1, l2 = penalty_parts(self.penalty, plan.fields["alpha"], plan.fields["l1_ratio"])
+        info = self._loss_info()
+        probe = None if not info.probe else StationarityProbe(
+            ws, theta, l1=l1, l2=l2, fit_intercept=self.fit_intercept,
+            unit=probe_unit, objective_unit=probe_unit if weights is None
+            else objective_unit, targets=targets, published=published,
+            target_weights=weights, near_exact=not plan.plain,
+            model=info.model, bound=info.bound)
+        # scikit-learn's rule in its units on its own path; elsewhere in
+        # those of standardized targets, as the probe's
+        unit = (1.0 if plan.plain else objective_unit if weights is not None
+                else probe_unit)
+        return probe, unit
+
+    def _measuring_workspace(self, X, y, sample_weight, theta):
+        """A Workspace over every row of (X, y, sample_weight) as a fitted
+        model's next partial_fit would read them, its model ``theta`` (K,
+        n_features + 1) in the kernel's units: for measuring the objective,
+        its gradient and curvature there, not for training (fit_dask's
+        stationarity check, one row block at a time)."""
+        X, y, sample_weight, _ = self._check_data(X, y, sample_weight, reset=False)
+        train_idx = np.arange(y.shape[0], dtype=np.int32)
+        plan = self._fitted_problem(X, sample_weight, train_idx,
+                                    make_plan(self, sparse=sp.issparse(X)))
+        scaling = self._scaling
+        weights = None if scaling.is_identity else scaling.objective_weights()
+        targets = y if scaling.is_identity else np.ascontiguousarray(scaling.targets(y))
+        settings = plan.settings(t=self.t_, step=self._step, seed=0,
+                                 optimal_init=getattr(self, "_optimal_init", 0.0), u=self._u)
+        q = self._q.copy() if plan.plain else np.zeros(0)
+        ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx,
+                                np.zeros(0, dtype=np.int32), theta, self._avg.copy(),
+                                self._rule_state.copy(), q, settings, plan.rule_params,
+                                weights, self._class_weights())
+        return ws
 
     def _independent_targets(self, plan):
         """K, the targets the check's unit is per (their objectives and gaps

@@ -627,6 +627,9 @@ descent.schedules schedule, default="auto"
     def _probe_unit(self, y, sample_weight):
         return 1.0      # labels are +-1 (or one-hot): the objective's own unit
 
+    def _spread_unit(self, sd):
+        return 1.0
+
     def _optimal_t0(self, plan, X, y, sample_weight, train_idx, seed):
         info = self._loss_info()
         if not (info.classification and info.bounded_dloss):

@@ -121,9 +121,10 @@ def preset_classes(model, client, blocks, ids):
 
 def global_scaling(estimator, plan, client, blocks, ids, rows):
     """The target scaling a fit of all the rows would choose (None where the
-    estimator fits the targets as given), from the weighted moments of the
-    persisted blocks' targets. Raises if every weight is 0; warns if a
-    block's targets are far from a random sample of all the rows'."""
+    estimator fits the targets as given) and the unit of its stationarity
+    check (_base's _check_unit), from the weighted moments of the persisted
+    blocks' targets. Raises if every weight is 0; warns if a block's targets
+    are far from a random sample of all the rows'."""
     draws = [client.submit(_summary, b, MEDIAN_SAMPLE / sum(rows), seed, pure=False)
              for seed, b in enumerate(blocks)]
     summaries, samples = zip(*client.gather(draws))
@@ -138,9 +139,9 @@ def global_scaling(estimator, plan, client, blocks, ids, rows):
     _warn_skewed_above(above, np.asarray(rows, dtype=np.float64), ids)
     scale = estimator.scale_targets
     if scale is False or (scale == "auto" and plan.plain):
-        return None
+        return None, estimator._spread_unit(np.sqrt(np.maximum(var, 0.0)))
     return scaling_from_moments(mean, var, loss=estimator.loss, penalty=estimator.penalty,
-                                fit_intercept=estimator.fit_intercept)
+                                fit_intercept=estimator.fit_intercept), 1.0
 
 
 # ---------------------------------------------------------------------------

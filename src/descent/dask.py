@@ -19,6 +19,12 @@ data spread over a Dask cluster.
    division of the learning rate by 5) to the epoch objective: the
    row-weighted mean of the workers' epoch objectives, which is what
    ``loss_curve_`` holds for an in-memory ``fit`` (mean loss plus penalty).
+   Where ``fit`` confirms a stop with its stationarity check
+   (descent._probe), so does ``fit_dask``: the check's passes over the rows
+   (the gradient, Hessian-vector products, the objective) run on the
+   workers, each block measured by the mixed model (``_ClusterPasses``), and
+   are added up by rows; a refused stop goes on, and a run that ends far
+   from the optimum warns as ``fit`` does.
 
 The result is a plain fitted estimator: it predicts, pickles and goes on with
 ``partial_fit`` without dask. A classifier's classes are those of all of ``y``
@@ -93,7 +99,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 
 import numpy as np
 
@@ -107,7 +112,6 @@ except ImportError as exc:      # pragma: no cover - exercised without dask
         f"(the import failed with: {exc})") from exc
 
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._callbacks import EpochCallbacks, callback_management_context
@@ -118,7 +122,6 @@ from ._lr_drive import check_schedule, schedule_of
 from ._plan import make_plan
 from ._sgd import SGDRegressor
 from ._stopping import Outcome, StoppingRule
-from ._warnings import user_stacklevel
 
 __all__ = ["fit_dask"]
 
@@ -208,6 +211,33 @@ def _blocks_epoch(state, blocks, seeds, epoch, coef_init, intercept_init):
     return model, objective, n_rows
 
 
+def _blocks_measure(model, blocks, what, theta, v):
+    """One pass of fit_dask's stationarity check over some of a worker's
+    blocks, the fitted ``model``'s workspace at ``theta`` on each
+    (_ClusterPasses): the sums over the blocks of their rows times their
+    mean ("gradient": the loss and its gradient; "hessian": the Gauss-Newton
+    matrix times ``v``; "objective": the objective at ``v``, or at
+    ``theta`` if None), and the rows. Blocks of weight 0 are left out, as
+    from the epochs' objective."""
+    value, array, rows = 0.0, np.zeros_like(theta), 0
+    for X, y, sample_weight in blocks:
+        if sample_weight is not None and not sample_weight.any():
+            continue
+        ws = model._measuring_workspace(X, y, sample_weight, theta.copy())
+        n = X.shape[0]
+        out = np.empty_like(theta)
+        if what == "gradient":
+            value += n * ws.gradient(out)
+        elif what == "hessian":
+            ws.hessian_vector(v, out)
+        else:
+            value += n * ws.objective(v)
+        if what != "objective":
+            array += n * out
+        rows += n
+    return value, array, rows
+
+
 def _get_client(client):
     if client is not None:
         return client
@@ -228,7 +258,8 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
 
     Every epoch, each worker runs the compiled kernel over the blocks it
     holds, starting from the current model; the client averages the workers'
-    models, weighted by their rows, and stops by the estimator's rule. Only
+    models, weighted by their rows, and stops by the estimator's rule, with
+    ``fit``'s stationarity check run on the workers. Only
     the model state (a few vectors of ``n_features + 1``) crosses the network
     after the blocks are persisted. See the module docstring of
     :mod:`descent.dask` for the details.
@@ -313,8 +344,11 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
     Warns
     -----
     sklearn.exceptions.ConvergenceWarning
-        If ``tol`` is not None and ``max_iter`` epochs were run without
-        meeting the stopping rule.
+        If ``tol`` is not None and the run ends farther from the optimum than
+        ``tol`` allows: ``max_iter`` epochs were run without meeting the
+        stopping rule (and, for the losses that have it, the stationarity
+        check measured the gap above ``tol``), or the check's gap stopped
+        shrinking; the message gives the gap and what to change.
     UserWarning
         Before training, if a row block is far from a random sample of the
         rows: its class shares (a classifier), or the share of its targets
@@ -394,7 +428,7 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
                 f"learning_rate={schedule!r} counts epochs: fit_dask takes schedules "
                 "with unit='update' (each worker's partial_fit over its blocks would "
                 "step a per-epoch schedule once per block)")
-    max_iter, tol = checked.max_iter, checked.tol
+    max_iter = checked.max_iter
     plan = make_plan(checked, sparse=False)
     rng = check_random_state(
         random_state if random_state is not None else estimator.random_state)
@@ -412,18 +446,14 @@ def fit_dask(estimator, X, y, *, sample_weight=None, coef_init=None,
                               intercept_init, feature_names, plan, rng, callbacks)
         _finish(estimator, model, rule.loss_curve, feature_names)
         callbacks.end()
-    if tol is not None and rule.n_epochs == max_iter:
-        warnings.warn(
-            "Maximum number of iteration reached before convergence. "
-            "Consider increasing max_iter to improve the fit.", ConvergenceWarning,
-            stacklevel=user_stacklevel())
     return estimator
 
 
 def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercept_init,
             feature_names, plan, rng, callbacks):
-    """The epochs of fit_dask: returns the last mixed model and the rule."""
-    max_iter, tol = checked.max_iter, checked.tol
+    """The epochs of fit_dask: returns the last mixed model and the rule;
+    warns, as fit does, if the run ends far from the optimum."""
+    max_iter = checked.max_iter
     adaptive = plan.fields["schedule"] == int(Schedule.ADAPTIVE)
     # the base learning rate (the adaptive schedule divides it on plateaus);
     # NaN where it is 1 / L, which the first worker estimates on its blocks
@@ -433,7 +463,8 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     n_blocks = len(blocks)
 
     start = None                           # nothing fitted yet
-    rule, kept = None, 0
+    rule, probe, kept, unit = None, None, 0, 1.0
+    passes = _ClusterPasses(client, blocks, None)
     try:
         distributed.wait(blocks)
         for f in blocks:
@@ -447,10 +478,9 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
         if isinstance(model, SGDClassifier):
             preset_classes(model, client, blocks, ids)
         else:
-            model._preset_scaling = global_scaling(checked, plan, client, blocks, ids, rows)
-
-        rule = StoppingRule(tol=tol, n_iter_no_change=checked.n_iter_no_change,
-                            adaptive=adaptive, verbose=estimator.verbose)
+            model._preset_scaling, unit = global_scaling(checked, plan, client, blocks, ids,
+                                                         rows)
+        outcome = Outcome.CONTINUE
         for epoch in range(1, max_iter + 1):
             seeds = rng.randint(MAX_INT, size=n_blocks)
             order = (rng.permutation(n_blocks) if checked.shuffle
@@ -471,6 +501,12 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
                 raise ValueError("sample_weight is 0 on every row: there is nothing to fit")
             mixed = _mix([r[0] for r in results], [r[2] for r in results], start)
             objective = float(sum(r[1] for r in results) / sum(r[2] for r in results))
+            passes.model = mixed
+            if rule is None:    # the check needs a fitted model: the first mixed one
+                passes.theta = mixed._theta.copy()
+                rule, probe = _stopping_rule(checked, mixed, plan, passes, unit,
+                                             estimator.verbose)
+            passes.theta[:] = mixed._theta
             outcome = rule.update(objective, finite=bool(np.isfinite(mixed._theta).all()),
                                   eta=eta, model=(mixed._theta, mixed.t_))
             if outcome is Outcome.DIVERGED:
@@ -485,8 +521,10 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
             stop = callbacks.end_epoch(_fitted_state(mixed, epoch))
             if outcome is Outcome.REDUCE_ETA:
                 eta /= 5.0
-            elif outcome is Outcome.CONVERGED or stop:
+            elif outcome in (Outcome.CONVERGED, Outcome.STALLED) or stop:
+                outcome = Outcome.STOPPED if stop else outcome
                 break
+        _warn_unconverged(checked, model, rule, probe, outcome, plan)
     except KeyboardInterrupt:
         if rule is not None and kept > 0:     # keep the last mixed model, as fit does
             _finish(estimator, model, rule.loss_curve[:kept], feature_names)
@@ -494,6 +532,35 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     finally:
         client.cancel(blocks)
     return model, rule
+
+
+def _stopping_rule(checked, model, plan, passes, unit, verbose):
+    """fit_dask's StoppingRule and stationarity probe (or None): fit's, the
+    probe's passes run on the cluster (_ClusterPasses); ``model`` is the
+    first mixed model, ``unit`` the check's unit from all the rows'
+    targets."""
+    scaling = model._scaling
+    probe, rule_unit = model._stationarity_check(
+        passes, passes.theta, model._fitted_problem(None, None, None, plan),
+        None if scaling.is_identity else scaling.objective_weights(), unit,
+        published=lambda: (passes.model._avg[:, :-1]
+                           if passes.model._averaging(passes.model.t_) else None))
+    rule = StoppingRule(
+        tol=checked.tol, n_iter_no_change=checked.n_iter_no_change,
+        adaptive=plan.fields["schedule"] == int(Schedule.ADAPTIVE), verbose=verbose,
+        probe=probe, unit=rule_unit, scale_tol=not plan.plain)
+    return rule, probe
+
+
+def _warn_unconverged(checked, model, rule, probe, outcome, plan):
+    """fit's warnings for a run that ran out of epochs, or stopped before
+    the stationarity check was met (the gap measured on the cluster), said
+    by a fitted copy of ``checked`` (fit_dask's parameters)."""
+    judge = clone(checked)
+    _finish(judge, model, rule.loss_curve, None)
+    # (X None: its columns' scales, and the stop of a loss without the check,
+    # are not judged on a cluster's rows)
+    judge._warn_unconverged(outcome, rule, probe, checked.max_iter, None, plan, None)
 
 
 def _submit_epoch(client, model, blocks, order, seeds, epoch, coef_init, intercept_init,
@@ -504,23 +571,68 @@ def _submit_epoch(client, model, blocks, order, seeds, epoch, coef_init, interce
     end (the callbacks' block subtasks; each task costs the scheduler some
     milliseconds, measured 5 ms); otherwise one task per worker. Returns
     {future: its block indices} and the last future of each worker."""
-    # Where the blocks are now (asked each epoch: workers come and go).
+    tasks, ends = {}, []
+    for w, idx in _by_worker(client, blocks, order):
+        state = (model, 0.0, 0)
+        for part in ([[i] for i in idx] if per_block else [idx]):
+            state = client.submit(_blocks_epoch, state, [blocks[i] for i in part],
+                                  [seeds[i] for i in part], epoch, coef_init,
+                                  intercept_init, pure=False, **_near(w))
+            tasks[state] = part
+        ends.append(state)
+    return tasks, ends
+
+
+def _by_worker(client, blocks, order):
+    """[(worker or None, [block index, ...]), ...]: the blocks in ``order``
+    grouped by the worker holding them now (asked at each call: workers
+    come and go)."""
     who_has = client.who_has(blocks)
     by_worker: dict[str | None, list[int]] = {}
     for i in order:
         holders = sorted(who_has.get(blocks[i].key, ()))
         by_worker.setdefault(holders[0] if holders else None, []).append(i)
-    tasks, ends = {}, []
-    for w, idx in sorted(by_worker.items(), key=lambda kv: str(kv[0])):
-        state = (model, 0.0, 0)
-        for part in ([[i] for i in idx] if per_block else [idx]):
-            state = client.submit(_blocks_epoch, state, [blocks[i] for i in part],
-                                  [seeds[i] for i in part], epoch, coef_init,
-                                  intercept_init, workers=None if w is None else [w],
-                                  allow_other_workers=True, pure=False)
-            tasks[state] = part
-        ends.append(state)
-    return tasks, ends
+    return sorted(by_worker.items(), key=lambda kv: str(kv[0]))
+
+
+def _near(worker):
+    """submit's placement of a task on ``worker``'s blocks: there, loosely (a
+    lost worker's blocks are recomputed elsewhere); anywhere for None (no
+    holder known)."""
+    return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
+
+
+class _ClusterPasses:
+    """The passes of a StationarityProbe over the training rows (a
+    Workspace's ``gradient``, ``hessian_vector`` and ``objective``), each
+    run where the persisted blocks are, one task per worker, and added up
+    by rows: the mean over all the rows, as a Workspace of them all gives.
+    ``theta`` is the probe's model (K, n_features + 1), read at each pass;
+    ``model`` the fitted estimator the workers measure with (the last
+    epoch's mixed model), both set by the epochs."""
+
+    def __init__(self, client, blocks, theta):
+        self.client, self.blocks, self.theta = client, blocks, theta
+        self.model = None
+
+    def _pass(self, what, v=None):
+        tasks = [self.client.submit(_blocks_measure, self.model,
+                                    [self.blocks[i] for i in idx], what, self.theta.copy(),
+                                    v, pure=False, **_near(w))
+                 for w, idx in _by_worker(self.client, self.blocks, range(len(self.blocks)))]
+        results = self.client.gather(tasks)
+        rows = sum(r[2] for r in results)
+        return sum(r[0] for r in results) / rows, sum(r[1] for r in results) / rows
+
+    def gradient(self, out):
+        value, out[:] = self._pass("gradient")
+        return value
+
+    def hessian_vector(self, v, out):
+        out[:] = self._pass("hessian", np.array(v))[1]
+
+    def objective(self, theta=None):
+        return self._pass("objective", None if theta is None else np.array(theta))[0]
 
 
 def _fitted_state(model, n_iter):
