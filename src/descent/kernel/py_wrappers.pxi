@@ -1,8 +1,10 @@
 # Included by _kernels.pyx (one extension module): the py_* wrappers through
-# which the tests reach the layers.
+# which the tests reach the layers. py_loss is also the package's own
+# element-wise loss (the advice's zero-model ratio, lr_find's losses,
+# the optimal schedule's search): the kernels' definitions, not a copy.
 
 # ---------------------------------------------------------------------------
-# py_* wrappers: the tests check the layers through them.
+# py_* wrappers.
 
 def py_loss(int kind, const double[::1] y, const double[::1] p, double epsilon=0.1):
     """Element-wise loss value of ``kind`` (a ``Loss``)."""
