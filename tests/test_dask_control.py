@@ -90,6 +90,24 @@ def test_callbacks_see_the_mixed_model_of_each_epoch(client, data):
     rec = Recorder(stop_at=2)
     est = SGDRegressor(max_iter=10, tol=None, random_state=0).set_callbacks(rec)
     assert fit_dask(est, Xd, yd, client=client).n_iter_ == 2
+    # ... also on an epoch where the adaptive schedule divides the step (the
+    # rule's REDUCE_ETA: the stop was ignored there)
+    rec = Recorder(stop_at=2)
+    est = SGDRegressor(max_iter=10, tol=10.0, n_iter_no_change=1, learning_rate="adaptive",
+                       random_state=0).set_callbacks(rec)
+    assert fit_dask(est, Xd, yd, client=client).n_iter_ == 2
+
+
+def test_verbose_prints_the_mixed_model_of_each_epoch(client, data, capsys):
+    # scikit-learn's verbose lines, as fit prints them (it raised a TypeError)
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(N // 2, D)), da.from_array(y, chunks=N // 2)
+    est = fit_dask(SGDRegressor(verbose=1, max_iter=2, tol=None, random_state=0), Xd, yd,
+                   client=client)
+    out = capsys.readouterr().out
+    assert out.count("-- Epoch") == 2
+    norm = float(out.split("-- Epoch 2")[1].split("Norm: ")[1].split(",")[0])
+    assert norm == pytest.approx(np.linalg.norm(est.coef_), abs=0.006)
 
 
 def test_progress_bar_shows_the_blocks_of_each_epoch(client, data, capsys):

@@ -508,7 +508,7 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
                                              estimator.verbose)
             passes.theta[:] = mixed._theta
             outcome = rule.update(objective, finite=bool(np.isfinite(mixed._theta).all()),
-                                  eta=eta, model=(mixed._theta, mixed.t_))
+                                  eta=eta, model=_verbose_model(mixed))
             if outcome is Outcome.DIVERGED:
                 raise ValueError(
                     f"SGD diverged at epoch {epoch} of fit_dask: the mixed weights "
@@ -519,11 +519,11 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
             if math.isnan(eta):
                 eta = getattr(mixed, "_auto_lr", checked.eta0)
             stop = callbacks.end_epoch(_fitted_state(mixed, epoch))
-            if outcome is Outcome.REDUCE_ETA:
-                eta /= 5.0
-            elif outcome in (Outcome.CONVERGED, Outcome.STALLED) or stop:
+            if stop or outcome in (Outcome.CONVERGED, Outcome.STALLED):
                 outcome = Outcome.STOPPED if stop else outcome
                 break
+            if outcome is Outcome.REDUCE_ETA:
+                eta /= 5.0
         _warn_unconverged(checked, model, rule, probe, outcome, plan)
     except KeyboardInterrupt:
         if rule is not None and kept > 0:     # keep the last mixed model, as fit does
@@ -532,6 +532,12 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     finally:
         client.cancel(blocks)
     return model, rule
+
+
+def _verbose_model(model):
+    """The callable the rule's verbose lines read the model from: (coef,
+    intercept, t) of ``model`` in the targets' units."""
+    return lambda: model._model_in_units(model.t_)
 
 
 def _stopping_rule(checked, model, plan, passes, unit, verbose):
