@@ -182,3 +182,24 @@ def test_stops_where_the_stationarity_check_agrees(client):
     for w in caught:
         assert issubclass(w.category, ConvergenceWarning), w.message
         assert "above its minimum" in str(w.message)
+
+
+def test_workers_warnings_reach_the_client(client):
+    # A worker's warnings went to its log only: unscaled breast cancer's
+    # hinge fit warned "objective rose ... times that of the zero model" on
+    # every worker's first block, and the caller saw nothing. Each category
+    # is raised once on the client, naming the epoch and how many more.
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    perm = np.random.default_rng(0).permutation(y.shape[0])
+    X, y = X[perm], y[perm]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_dask(SGDClassifier(random_state=0, max_iter=5, tol=None),
+                 da.from_array(X, chunks=(100, X.shape[1])), da.from_array(y, chunks=100),
+                 client=client)
+    relayed = [w for w in caught if "on a worker's row block" in str(w.message)]
+    assert len(relayed) == 1 and issubclass(relayed[0].category, ConvergenceWarning)
+    assert "times that of the zero model" in str(relayed[0].message)
+    assert relayed[0].filename == __file__

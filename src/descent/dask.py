@@ -99,6 +99,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 
@@ -122,6 +123,7 @@ from ._lr_drive import check_schedule, schedule_of
 from ._plan import make_plan
 from ._sgd import SGDRegressor
 from ._stopping import Outcome, StoppingRule
+from ._warnings import user_stacklevel
 
 __all__ = ["fit_dask"]
 
@@ -185,30 +187,57 @@ def _mix(models, n_rows, start):
 
 def _blocks_epoch(state, blocks, seeds, epoch, coef_init, intercept_init):
     """One epoch over some of a worker's blocks, continuing its ``state``:
-    (model, sum of the row-weighted epoch objectives, rows so far). The first
-    block of the first epoch seeds an unfitted clone with
-    ``fit(..., max_iter=1)``."""
-    model, objective, n_rows = state
+    (model, sum of the row-weighted epoch objectives, rows so far, the
+    warnings raised so far as (category, message)). The first block of the
+    first epoch seeds an unfitted clone with ``fit(..., max_iter=1)``. A
+    worker's warnings would only reach its log: they are recorded and sent
+    back, for the client to raise (_relay_warnings)."""
+    model, objective, n_rows, raised = state
     model = copy.deepcopy(model)
+    raised = list(raised)
     for (X, y, sample_weight), seed in zip(blocks, seeds):
         if sample_weight is not None and not sample_weight.any():
             continue                       # a block of weight 0 moves nothing
         model.random_state = int(seed)
-        try:
-            if not hasattr(model, "t_"):
-                # = the first partial_fit epoch, from the given start point
-                model.set_params(max_iter=1, tol=None, warm_start=False)
-                model.fit(X, y, coef_init=coef_init, intercept_init=intercept_init,
-                          sample_weight=sample_weight)
-            else:
-                model.partial_fit(X, y, sample_weight=sample_weight)
-        except ValueError as exc:
-            if "diverged" in str(exc):
-                raise ValueError(f"epoch {epoch} of fit_dask: {exc}") from None
-            raise
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                if not hasattr(model, "t_"):
+                    # = the first partial_fit epoch, from the given start point
+                    model.set_params(max_iter=1, tol=None, warm_start=False)
+                    model.fit(X, y, coef_init=coef_init, intercept_init=intercept_init,
+                              sample_weight=sample_weight)
+                else:
+                    model.partial_fit(X, y, sample_weight=sample_weight)
+            except ValueError as exc:
+                if "diverged" in str(exc):
+                    raise ValueError(f"epoch {epoch} of fit_dask: {exc}") from None
+                raise
+        raised += [(w.category, str(w.message)) for w in caught]
         objective += model.loss_curve_[-1] * X.shape[0]
         n_rows += X.shape[0]
-    return model, objective, n_rows
+    return model, objective, n_rows, raised
+
+
+class _WarningRelay:
+    """The workers' warnings, raised on the client: the first of each
+    category once, naming the epoch and how many more the run had (a
+    one-block partial fit's warning repeats on every block: unscaled breast
+    cancer's "objective rose ... times that of the zero model" came from
+    each worker's first block, measured, and reached only their logs)."""
+
+    def __init__(self):
+        self.seen: dict[type, list] = {}
+
+    def add(self, epoch, raised):
+        for category, message in raised:
+            self.seen.setdefault(category, [epoch, message, 0])[2] += 1
+
+    def raise_all(self):
+        for category, (epoch, message, count) in self.seen.items():
+            more = f" ({count - 1} more like it on the workers)" if count > 1 else ""
+            warnings.warn(f"fit_dask, epoch {epoch}, on a worker's row block: {message}{more}",
+                          category, stacklevel=user_stacklevel())
 
 
 def _blocks_measure(model, blocks, what, theta, v):
@@ -465,6 +494,7 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
     start = None                           # nothing fitted yet
     rule, probe, kept, unit = None, None, 0, 1.0
     passes = _ClusterPasses(client, blocks, None)
+    relay = _WarningRelay()
     try:
         distributed.wait(blocks)
         for f in blocks:
@@ -496,7 +526,10 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
                     for i in tasks[done]:
                         callbacks.end_block(ids[i])
             # a worker whose blocks all weigh 0 did nothing
-            results = [r for r in client.gather(ends) if r[2] > 0]
+            gathered = client.gather(ends)
+            for r in gathered:
+                relay.add(epoch, r[3])
+            results = [r for r in gathered if r[2] > 0]
             if not results:
                 raise ValueError("sample_weight is 0 on every row: there is nothing to fit")
             mixed = _mix([r[0] for r in results], [r[2] for r in results], start)
@@ -524,6 +557,7 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
                 break
             if outcome is Outcome.REDUCE_ETA:
                 eta /= 5.0
+        relay.raise_all()
         _warn_unconverged(checked, model, rule, probe, outcome, plan)
     except KeyboardInterrupt:
         if rule is not None and kept > 0:     # keep the last mixed model, as fit does
@@ -579,7 +613,8 @@ def _submit_epoch(client, model, blocks, order, seeds, epoch, coef_init, interce
     {future: its block indices} and the last future of each worker."""
     tasks, ends = {}, []
     for w, idx in _by_worker(client, blocks, order):
-        state = (model, 0.0, 0)
+        none_raised: list[tuple[type, str]] = []
+        state = (model, 0.0, 0, none_raised)
         for part in ([[i] for i in idx] if per_block else [idx]):
             state = client.submit(_blocks_epoch, state, [blocks[i] for i in part],
                                   [seeds[i] for i in part], epoch, coef_init,
