@@ -191,7 +191,7 @@ def _blocks_epoch(state, blocks, seeds, epoch, coef_init, intercept_init):
     warnings raised so far as (category, message)). The first block of the
     first epoch seeds an unfitted clone with ``fit(..., max_iter=1)``. A
     worker's warnings would only reach its log: they are recorded and sent
-    back, for the client to raise (_relay_warnings)."""
+    back, for the client to raise (_WarningRelay)."""
     model, objective, n_rows, raised = state
     model = copy.deepcopy(model)
     raised = list(raised)
