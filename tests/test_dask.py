@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from _require import require
@@ -434,3 +435,20 @@ def test_check_unit_from_all_blocks(client, data, estimator):
     expected = est._check_unit(y, None, np.arange(y.shape[0]))
     assert unit == pytest.approx(expected, rel=1e-10)
     assert (expected > 100.0) == (estimator.optimizer == "sgd")
+
+
+def test_target_scaling_equals_fits(client, data):
+    # fit_dask's target scaling is fit's, from all the rows: per-sample "sgd"
+    # fits y as given, but standardized with a clip (clip_grad_norm in one
+    # unit); fit_dask left that case to each worker, which standardized by
+    # the moments of its first block.
+    X, y = data
+    y = 30.0 * y + 5.0
+    Xd, yd = da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK)
+    for params in ({}, {"clip_grad_norm": 1.0}, {"optimizer": "adam"}):
+        est = SGDRegressor(random_state=0, max_iter=1, tol=None, **params)
+        in_memory = clone(est).fit(X, y)._scaling
+        scaling = fit_dask(est, Xd, yd, client=client)._scaling
+        assert scaling.is_identity == (params == {}), params
+        np.testing.assert_allclose(scaling.shift, in_memory.shift, rtol=1e-10)
+        np.testing.assert_allclose(scaling.scale, in_memory.scale, rtol=1e-10)

@@ -137,8 +137,7 @@ def global_scaling(estimator, plan, client, blocks, ids, rows):
     median = np.median(np.concatenate(samples), axis=0)
     above = np.array(client.gather(client.map(_above, blocks, median=median, pure=False)))
     _warn_skewed_above(above, np.asarray(rows, dtype=np.float64), ids)
-    scale = estimator.scale_targets
-    if scale is False or (scale == "auto" and plan.plain):
+    if estimator._fits_targets_as_given(plan):
         return None, estimator._spread_unit(np.sqrt(np.maximum(var, 0.0)))
     return scaling_from_moments(mean, var, loss=estimator.loss, penalty=estimator.penalty,
                                 fit_intercept=estimator.fit_intercept), 1.0

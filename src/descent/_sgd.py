@@ -610,12 +610,16 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
     loss_functions = LossTable({name: LOSSES[name] for name in REGRESSION_LOSSES})
 
+    def _fits_targets_as_given(self, plan):
+        """Whether the kernel fits y as it is (scale_targets): per-sample
+        "sgd" is scikit-learn's algorithm on the targets as given; with a
+        clip they are standardized, so that clip_grad_norm has one unit
+        whatever the optimizer (breakit12). fit's and fit_dask's choice."""
+        return self.scale_targets is False or (self.scale_targets == "auto" and plan.plain
+                                               and self.clip_grad_norm is None)
+
     def _choose_scaling(self, y, sample_weight, plan):
-        if self.scale_targets is False or (self.scale_targets == "auto" and plan.plain
-                                           and self.clip_grad_norm is None):
-            # the targets as they are (per-sample "sgd": scikit-learn's
-            # algorithm; with a clip, standardized: clip_grad_norm has one
-            # unit whatever the optimizer, breakit12)
+        if self._fits_targets_as_given(plan):
             return TargetScaling.identity(y.shape[1], LOSS_POWER[self.loss])
         return choose_scaling(y, sample_weight, loss=self.loss, penalty=self.penalty,
                               fit_intercept=self.fit_intercept)
