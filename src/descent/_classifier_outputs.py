@@ -159,11 +159,7 @@ class ClassifierOutputs:
         >>> proba.shape, bool(proba[0, 0] > 0.5 > proba[2, 0]), proba.sum(axis=1).round(6)
         ((3, 2), True, array([1., 1., 1.]))
         """
-        scores = self.decision_function(X)
-        # computed in float64, returned in the scores' dtype, as scikit-learn's
-        return _labels.probabilities(self.loss, scores.astype(np.float64),
-                                     self.multi_class == "multinomial").astype(
-                                         scores.dtype, copy=False)
+        return self._in_scores_dtype(_labels.probabilities, X)
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):
@@ -205,7 +201,12 @@ class ClassifierOutputs:
         >>> bool(np.isfinite(log_proba).all())
         True
         """
+        return self._in_scores_dtype(_labels.log_probabilities, X)
+
+    def _in_scores_dtype(self, transform, X):
+        """``transform`` (_labels.probabilities or log_probabilities) of X's
+        decision values: computed in float64, returned in their dtype, as
+        scikit-learn's."""
         scores = self.decision_function(X)
-        return _labels.log_probabilities(self.loss, scores.astype(np.float64),
-                                         self.multi_class == "multinomial").astype(
-                                             scores.dtype, copy=False)
+        return transform(self.loss, scores.astype(np.float64),
+                         self.multi_class == "multinomial").astype(scores.dtype, copy=False)
