@@ -384,10 +384,10 @@ def test_dask_ml_incremental(client, data):
 ], ids=["plain", "adam-scaled"])
 def test_cluster_passes_equal_one_workspace(client, data, estimator):
     # The stationarity check's passes over the blocks (descent.dask's
-    # _ClusterPasses, added up by rows) equal a Workspace of all the rows,
+    # ClusterPasses, added up by rows) equal a Workspace of all the rows,
     # the one fit's check reads, at the same model and direction.
+    from descent._dask_check import ClusterPasses
     from descent._dask_data import persist_blocks
-    from descent.dask import _ClusterPasses
 
     X, y = data
     est = estimator.fit(X, y)
@@ -397,7 +397,7 @@ def test_cluster_passes_equal_one_workspace(client, data, estimator):
                                   da.from_array(y, chunks=CHUNK), None)
     try:
         distributed.wait(blocks)
-        passes = _ClusterPasses(client, blocks, theta.copy())
+        passes = ClusterPasses(client, blocks, theta.copy())
         passes.model = est
         g, g_ref = np.empty_like(theta), np.empty_like(theta)
         assert passes.gradient(g) == pytest.approx(whole.gradient(g_ref), rel=1e-12)

@@ -18,8 +18,8 @@ from ._scaling import scaling_from_moments
 from ._validation import FLOATS
 from ._warnings import user_stacklevel
 
-__all__ = ["dask_inputs", "pack_block", "persist_blocks", "preset_classes",
-           "global_scaling"]
+__all__ = ["by_worker", "dask_inputs", "global_scaling", "near", "pack_block",
+           "persist_blocks", "preset_classes"]
 
 # A block is "not a random sample of the rows" when its class shares (total
 # variation distance), or the share of its targets above the median of all
@@ -297,3 +297,25 @@ def _as_column_like(a, X, name, allow_2d=False):
         # Same rows, other blocks: re-block like X (on the workers).
         a = a.rechunk(chunks)
     return a
+
+
+# ---------------------------------------------------------------------------
+# Where the blocks are.
+
+def by_worker(client, blocks, order):
+    """[(worker or None, [block index, ...]), ...]: the blocks in ``order``
+    grouped by the worker holding them now (asked at each call: workers
+    come and go)."""
+    who_has = client.who_has(blocks)
+    groups: dict[str | None, list[int]] = {}
+    for i in order:
+        holders = sorted(who_has.get(blocks[i].key, ()))
+        groups.setdefault(holders[0] if holders else None, []).append(i)
+    return sorted(groups.items(), key=lambda kv: str(kv[0]))
+
+
+def near(worker):
+    """submit's placement of a task on ``worker``'s blocks: there, loosely (a
+    lost worker's blocks are recomputed elsewhere); anywhere for None (no
+    holder known)."""
+    return {} if worker is None else {"workers": [worker], "allow_other_workers": True}

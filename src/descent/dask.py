@@ -22,7 +22,7 @@ data spread over a Dask cluster.
    Where ``fit`` confirms a stop with its stationarity check
    (descent._probe), so does ``fit_dask``: the check's passes over the rows
    (the gradient, Hessian-vector products, the objective) run on the
-   workers, each block measured by the mixed model (``_ClusterPasses``), and
+   workers, each block measured by the mixed model (descent._dask_check), and
    are added up by rows; a refused stop goes on, and a run that ends far
    from the optimum warns as ``fit`` does.
 
@@ -117,13 +117,20 @@ from sklearn.utils import check_random_state
 
 from ._callbacks import EpochCallbacks, callback_management_context
 from ._classifier import SGDClassifier
-from ._dask_data import dask_inputs, global_scaling, persist_blocks, preset_classes
+from ._dask_check import ClusterPasses, WarningRelay, stopping_rule
+from ._dask_data import (
+    by_worker,
+    dask_inputs,
+    global_scaling,
+    near,
+    persist_blocks,
+    preset_classes,
+)
 from ._kernels import Schedule
 from ._lr_drive import check_schedule, schedule_of
 from ._plan import make_plan
 from ._sgd import SGDRegressor
-from ._stopping import Outcome, StoppingRule
-from ._warnings import user_stacklevel
+from ._stopping import Outcome
 
 __all__ = ["fit_dask"]
 
@@ -191,7 +198,7 @@ def _blocks_epoch(state, blocks, seeds, epoch, coef_init, intercept_init):
     warnings raised so far as (category, message)). The first block of the
     first epoch seeds an unfitted clone with ``fit(..., max_iter=1)``. A
     worker's warnings would only reach its log: they are recorded and sent
-    back, for the client to raise (_WarningRelay)."""
+    back, for the client to raise (descent._dask_check.WarningRelay)."""
     model, objective, n_rows, raised = state
     model = copy.deepcopy(model)
     raised = list(raised)
@@ -217,54 +224,6 @@ def _blocks_epoch(state, blocks, seeds, epoch, coef_init, intercept_init):
         objective += model.loss_curve_[-1] * X.shape[0]
         n_rows += X.shape[0]
     return model, objective, n_rows, raised
-
-
-class _WarningRelay:
-    """The workers' warnings, raised on the client: the first of each
-    category once, naming the epoch and how many more the run had (a
-    one-block partial fit's warning repeats on every block: unscaled breast
-    cancer's "objective rose ... times that of the zero model" came from
-    each worker's first block, measured, and reached only their logs)."""
-
-    def __init__(self):
-        self.seen: dict[type, list] = {}
-
-    def add(self, epoch, raised):
-        for category, message in raised:
-            self.seen.setdefault(category, [epoch, message, 0])[2] += 1
-
-    def raise_all(self):
-        for category, (epoch, message, count) in self.seen.items():
-            more = f" ({count - 1} more like it on the workers)" if count > 1 else ""
-            warnings.warn(f"fit_dask, epoch {epoch}, on a worker's row block: {message}{more}",
-                          category, stacklevel=user_stacklevel())
-
-
-def _blocks_measure(model, blocks, what, theta, v):
-    """One pass of fit_dask's stationarity check over some of a worker's
-    blocks, the fitted ``model``'s workspace at ``theta`` on each
-    (_ClusterPasses): the sums over the blocks of their rows times their
-    mean ("gradient": the loss and its gradient; "hessian": the Gauss-Newton
-    matrix times ``v``; "objective": the objective at ``v``, or at
-    ``theta`` if None), and the rows. Blocks of weight 0 are left out, as
-    from the epochs' objective."""
-    value, array, rows = 0.0, np.zeros_like(theta), 0
-    for X, y, sample_weight in blocks:
-        if sample_weight is not None and not sample_weight.any():
-            continue
-        ws = model._measuring_workspace(X, y, sample_weight, theta.copy())
-        n = X.shape[0]
-        out = np.empty_like(theta)
-        if what == "gradient":
-            value += n * ws.gradient(out)
-        elif what == "hessian":
-            ws.hessian_vector(v, out)
-        else:
-            value += n * ws.objective(v)
-        if what != "objective":
-            array += n * out
-        rows += n
-    return value, array, rows
 
 
 def _get_client(client):
@@ -493,8 +452,8 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
 
     start = None                           # nothing fitted yet
     rule, probe, kept, unit = None, None, 0, 1.0
-    passes = _ClusterPasses(client, blocks, None)
-    relay = _WarningRelay()
+    passes = ClusterPasses(client, blocks, None)
+    relay = WarningRelay()
     try:
         distributed.wait(blocks)
         for f in blocks:
@@ -537,8 +496,8 @@ def _epochs(estimator, checked, client, X, y, sample_weight, coef_init, intercep
             passes.model = mixed
             if rule is None:    # the check needs a fitted model: the first mixed one
                 passes.theta = mixed._theta.copy()
-                rule, probe = _stopping_rule(checked, mixed, plan, passes, unit,
-                                             estimator.verbose)
+                rule, probe = stopping_rule(checked, mixed, plan, passes, unit,
+                                            estimator.verbose)
             passes.theta[:] = mixed._theta
             outcome = rule.update(objective, finite=bool(np.isfinite(mixed._theta).all()),
                                   eta=eta, model=_verbose_model(mixed))
@@ -574,24 +533,6 @@ def _verbose_model(model):
     return lambda: model._model_in_units(model.t_)
 
 
-def _stopping_rule(checked, model, plan, passes, unit, verbose):
-    """fit_dask's StoppingRule and stationarity probe (or None): fit's, the
-    probe's passes run on the cluster (_ClusterPasses); ``model`` is the
-    first mixed model, ``unit`` the check's unit from all the rows'
-    targets."""
-    scaling = model._scaling
-    probe, rule_unit = model._stationarity_check(
-        passes, passes.theta, model._fitted_problem(None, None, None, plan),
-        None if scaling.is_identity else scaling.objective_weights(), unit,
-        published=lambda: (passes.model._avg[:, :-1]
-                           if passes.model._averaging(passes.model.t_) else None))
-    rule = StoppingRule(
-        tol=checked.tol, n_iter_no_change=checked.n_iter_no_change,
-        adaptive=plan.fields["schedule"] == int(Schedule.ADAPTIVE), verbose=verbose,
-        probe=probe, unit=rule_unit, scale_tol=not plan.plain)
-    return rule, probe
-
-
 def _warn_unconverged(checked, model, rule, probe, outcome, plan):
     """fit's warnings for a run that ran out of epochs, or stopped before
     the stationarity check was met (the gap measured on the cluster), said
@@ -612,68 +553,16 @@ def _submit_epoch(client, model, blocks, order, seeds, epoch, coef_init, interce
     milliseconds, measured 5 ms); otherwise one task per worker. Returns
     {future: its block indices} and the last future of each worker."""
     tasks, ends = {}, []
-    for w, idx in _by_worker(client, blocks, order):
+    for w, idx in by_worker(client, blocks, order):
         none_raised: list[tuple[type, str]] = []
         state = (model, 0.0, 0, none_raised)
         for part in ([[i] for i in idx] if per_block else [idx]):
             state = client.submit(_blocks_epoch, state, [blocks[i] for i in part],
                                   [seeds[i] for i in part], epoch, coef_init,
-                                  intercept_init, pure=False, **_near(w))
+                                  intercept_init, pure=False, **near(w))
             tasks[state] = part
         ends.append(state)
     return tasks, ends
-
-
-def _by_worker(client, blocks, order):
-    """[(worker or None, [block index, ...]), ...]: the blocks in ``order``
-    grouped by the worker holding them now (asked at each call: workers
-    come and go)."""
-    who_has = client.who_has(blocks)
-    by_worker: dict[str | None, list[int]] = {}
-    for i in order:
-        holders = sorted(who_has.get(blocks[i].key, ()))
-        by_worker.setdefault(holders[0] if holders else None, []).append(i)
-    return sorted(by_worker.items(), key=lambda kv: str(kv[0]))
-
-
-def _near(worker):
-    """submit's placement of a task on ``worker``'s blocks: there, loosely (a
-    lost worker's blocks are recomputed elsewhere); anywhere for None (no
-    holder known)."""
-    return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
-
-
-class _ClusterPasses:
-    """The passes of a StationarityProbe over the training rows (a
-    Workspace's ``gradient``, ``hessian_vector`` and ``objective``), each
-    run where the persisted blocks are, one task per worker, and added up
-    by rows: the mean over all the rows, as a Workspace of them all gives.
-    ``theta`` is the probe's model (K, n_features + 1), read at each pass;
-    ``model`` the fitted estimator the workers measure with (the last
-    epoch's mixed model), both set by the epochs."""
-
-    def __init__(self, client, blocks, theta):
-        self.client, self.blocks, self.theta = client, blocks, theta
-        self.model = None
-
-    def _pass(self, what, v=None):
-        tasks = [self.client.submit(_blocks_measure, self.model,
-                                    [self.blocks[i] for i in idx], what, self.theta.copy(),
-                                    v, pure=False, **_near(w))
-                 for w, idx in _by_worker(self.client, self.blocks, range(len(self.blocks)))]
-        results = self.client.gather(tasks)
-        rows = sum(r[2] for r in results)
-        return sum(r[0] for r in results) / rows, sum(r[1] for r in results) / rows
-
-    def gradient(self, out):
-        value, out[:] = self._pass("gradient")
-        return value
-
-    def hessian_vector(self, v, out):
-        out[:] = self._pass("hessian", np.array(v))[1]
-
-    def objective(self, theta=None):
-        return self._pass("objective", None if theta is None else np.array(theta))[0]
 
 
 def _fitted_state(model, n_iter):
