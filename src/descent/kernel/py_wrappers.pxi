@@ -43,6 +43,18 @@ def py_log1p_unit(const double[::1] a):
     return out
 
 
+def py_exp_nonpositive(const double[::1] x):
+    """Element-wise exp_nonpositive (the losses' e^x, for x <= 0)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    for i in range(n):
+        if x[i] > 0.0:
+            raise ValueError(f"exp_nonpositive takes x <= 0, got {x[i]!r}")
+        o[i] = exp_nonpositive(x[i])
+    return out
+
+
 def py_softmax_loss(const double[:, ::1] y, const double[:, ::1] z):
     """Row-wise softmax cross-entropy of the logits z (n, K) for targets y (n,
     K): (loss (n,), its derivative in z (n, K))."""
