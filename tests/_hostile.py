@@ -460,9 +460,6 @@ def fit_and_check(X, y, sw, kw, n_targets, extra_inputs=()):
     est = SGDRegressor(**kw)
     must = data_problems(X, y, sw, kw)
     may = may_fail_for(kw)
-    if sp.issparse(X):
-        # scikit-learn's accept_large_sparse=False: int64 indices are refused
-        may += ["32-bit integer indices"]
     _, exc = run_case(lambda: est.fit(X, y, sample_weight=sw),
                         [X, y, sw, *extra_inputs], must_fail=must, may_fail=may)
     if exc is None:

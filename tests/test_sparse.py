@@ -205,6 +205,38 @@ def test_formats_are_converted_and_untouched(data, fmt):
     assert (Xs != before).nnz == 0
 
 
+@pytest.mark.parametrize("estimator, params", [
+    (SGDRegressor, dict()),
+    (SGDRegressor, dict(optimizer="adam")),
+    (SGDClassifier, dict()),
+    (SGDClassifier, dict(loss="log_loss", multi_class="multinomial")),
+])
+def test_int64_indices_fit_as_int32_ones(data, estimator, params):
+    # SciPy gives large or stacked matrices int64 indices; the kernels read
+    # 32-bit ones: the same fit, bit for bit, the caller's X as it was
+    # (scikit-learn refuses any int64 index array, with a message naming its
+    # own issue tracker)
+    X, y = data
+    if estimator is SGDClassifier:
+        y = np.digitize(y, [-1.0, 1.0])      # 3 classes
+    X32 = sp.csr_matrix(X)
+    X64 = X32.copy()
+    X64.indices, X64.indptr = X64.indices.astype(np.int64), X64.indptr.astype(np.int64)
+    want = estimator(**FAST, **params).fit(X32, y)
+    got = estimator(**FAST, **params).fit(X64, y)
+    assert got.coef_.tobytes() == want.coef_.tobytes()
+    assert X64.indices.dtype == np.int64 and X64.indptr.dtype == np.int64
+    np.testing.assert_array_equal(got.predict(X64), want.predict(X32))
+
+
+@pytest.mark.parametrize("estimator", [SGDRegressor, SGDClassifier])
+def test_columns_beyond_32_bit_indices_are_refused(estimator):
+    wide = sp.csr_matrix((np.ones(2), np.array([0, 2**31 + 5], dtype=np.int64),
+                          np.array([0, 1, 2], dtype=np.int64)), shape=(2, 2**31 + 10))
+    with pytest.raises(ValueError, match=r"32-bit integers, at most 2\*\*31 - 1"):
+        estimator().fit(wide, [0, 1])
+
+
 def test_sparse_reaches_ridge_optimum(data):
     X, y = data
     n, alpha = X.shape[0], 0.01

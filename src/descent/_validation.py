@@ -21,8 +21,8 @@ from .optim import Optimizer
 # The dtypes of X the kernels read in place (float32 widened as it is read);
 # validate_data converts any other to the first.
 FLOATS = (np.float64, np.float32)
-# The kernels index rows with 32-bit integers.
-MAX_ROWS = np.iinfo(np.int32).max
+# The kernels index rows, stored values and columns with 32-bit integers.
+MAX_INDEX = np.iinfo(np.int32).max
 
 
 def check_params(est, for_partial_fit=False):
@@ -99,14 +99,14 @@ def numeric_X(X):
 
 def check_data(est, X, y, sample_weight, reset):
     """``validate_data`` plus descent's rules: X float64 or float32 (C order,
-    or CSR without int64 indices; float32 is read in place, other dtypes
+    or CSR: check_int32_indexable; float32 is read in place, other dtypes
     converted to float64 as scikit-learn does), y as (n, K) float64,
     sample_weight finite and >= 0 (None stays None: the kernel reads 1).
     Returns ``(X, y, sample_weight, multi_output)``."""
     X, y = validate_data(est, X, y, accept_sparse="csr", dtype=FLOATS,
                          order="C", copy=False, y_numeric=True, multi_output=True,
-                         accept_large_sparse=False, reset=reset)
-    X = check_csr(X)
+                         reset=reset)
+    X = check_int32_indexable(check_csr(X))
     if y.ndim == 2 and y.shape[1] == 1:
         # scikit-learn's SGDRegressor takes a column vector as 1-D y
         warnings.warn(
@@ -129,7 +129,7 @@ def check_rows(est, X, sample_weight):
             "sparse_update='dense' with n_jobs > 1 and batch_size=1: Hogwild! "
             "threads on sparse rows update the rows' coefficients only; use "
             "sparse_update='auto', or n_jobs=None for dense updates")
-    if X.shape[0] > MAX_ROWS:
+    if X.shape[0] > MAX_INDEX:
         raise ValueError(
             f"{X.shape[0]} samples in one call: fit and partial_fit take at most "
             "2**31 - 1 rows at a time; stream larger data through partial_fit in chunks")
@@ -153,6 +153,21 @@ def check_csr(X):
                               or X.data.shape[0] > X.indptr[-1]):
             X = X.copy()
         X.check_format(full_check=True)
+    return X
+
+
+def check_int32_indexable(X):
+    """X, a CSR X refused if the kernels cannot index it: they read column
+    indices and row extents as 32-bit integers, which kernel_X makes of
+    int64 ones (SciPy's for large or stacked matrices) when they fit. (Not
+    validate_data's accept_large_sparse=False: it refuses every int64 index
+    array, and its message sends users to scikit-learn's tracker.)"""
+    if sp.issparse(X) and max(X.indptr[-1] if X.indptr.size else 0, X.shape[1]) > MAX_INDEX:
+        raise ValueError(
+            f"X has {X.indptr[-1]} stored values and {X.shape[1]} columns: descent's "
+            "kernels index sparse rows with 32-bit integers, at most 2**31 - 1 of "
+            "each; pass the rows to partial_fit in chunks (fewer stored values), or "
+            "hash the features into fewer columns")
     return X
 
 
