@@ -89,22 +89,26 @@ def test_log1p_of_the_log_loss_is_within_two_ulp():
 
 
 
-def test_exp_of_the_losses_is_within_one_ulp():
+def test_exp_of_the_losses_is_within_0_8_ulp():
     # the losses' own exp (exp_nonpositive: the log-loss's e^-|p|, the
     # softmax's e^(z - max z), vectorised over the targets) against long
     # double (64-bit significand on x86-64, so its rounding is ~1/2048 ulp of
-    # a double): the reduction's ends (|r| = ln 2 / 2), the whole range down
-    # to ln(DBL_MIN), where it turns 0 (below: subnormal, which an epoch
+    # a double): the reduction's ends (|r| near ln 2 / 2, where it was 1.03
+    # ulp off before it carried its roundings), the whole range down to
+    # ln(DBL_MIN), where it turns 0 (below: subnormal, which an epoch
     # flushes), and NaN
+    k = RNG.integers(0, 1021, 300_000)
+    ends = -(k + 0.5) * np.log(2) + RNG.uniform(-0.01, 0.01, k.size)
     x = -np.r_[0.0, 5e-324, 1e-300, 1e-17, 1e-8, np.log(2) / 2, np.log(2) * 1.5, 1.0, 37.0,
                708.0, 708.3964185322641, RNG.uniform(0.0, 1.0, 100_000),
-               RNG.uniform(0.0, 40.0, 100_000), RNG.uniform(0.0, 708.39, 100_000)]
+               RNG.uniform(0.0, 40.0, 100_000), RNG.uniform(0.0, 708.39, 100_000),
+               -ends[ends > -708.39]]
     got = K.py_exp_nonpositive(x)
     if np.finfo(np.longdouble).nmant < 63:
         pytest.skip("long double is not the x87 extended format here")
     want = np.exp(x.astype(np.longdouble))
     ulps = np.abs((got - want) / np.spacing(want.astype(float)))
-    assert ulps.max() < 1.0, (x[ulps.argmax()], ulps.max())
+    assert ulps.max() < 0.8, (x[ulps.argmax()], ulps.max())
     assert got[0] == 1.0 and got[1] == 1.0
     edge = K.py_exp_nonpositive(np.array([-708.4, -745.2, -1e308, -np.inf, np.nan]))
     np.testing.assert_array_equal(edge[:4], 0.0)
