@@ -109,7 +109,9 @@ cdef inline double exp_nonpositive(double x) noexcept nogil:
     cdef double hi = xc - k * 6.93147180369123816490e-01       # exact
     cdef double lo = k * 1.90821492927058770002e-10
     cdef double r = hi - lo
-    cdef double c = (hi - r) - lo       # r + c = hi - lo (Fast2Sum: |lo| < |hi|)
+    # r + c = hi - lo (Fast2Sum, exact where |lo| <= |hi|; elsewhere |r| < 1e-6,
+    # whose rounding is far below the result's)
+    cdef double c = (hi - r) - lo
     cdef double r2 = r * r
     cdef double r4 = r2 * r2
     cdef double r8 = r4 * r4
