@@ -16,7 +16,7 @@ from ._classifier_outputs import ClassifierOutputs
 from ._losses import LOSSES, LossTable, loss_info
 from ._optimal import optimal_t0
 from ._plan import CLASSIFIER_DEFAULTS, max_row_norm
-from ._validation import FLOATS, check_csr, check_int32_indexable, check_rows, validation_split
+from ._validation import FLOATS, check_csr, check_rows, validation_split
 
 __all__ = ["SGDClassifier"]
 
@@ -592,7 +592,7 @@ descent.schedules schedule, default="auto"
     def _check_data(self, X, y, sample_weight, reset):
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=FLOATS,
                              order="C", copy=False, reset=reset)
-        X = check_int32_indexable(check_csr(X))
+        X = check_csr(X)
         if reset and self._classes_arg is None:      # fit
             self.classes_, index = _labels.fit_classes(y)
         else:       # partial_fit: sets classes_ on a first call, checks it after

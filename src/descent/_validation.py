@@ -99,14 +99,14 @@ def numeric_X(X):
 
 def check_data(est, X, y, sample_weight, reset):
     """``validate_data`` plus descent's rules: X float64 or float32 (C order,
-    or CSR: check_int32_indexable; float32 is read in place, other dtypes
-    converted to float64 as scikit-learn does), y as (n, K) float64,
-    sample_weight finite and >= 0 (None stays None: the kernel reads 1).
-    Returns ``(X, y, sample_weight, multi_output)``."""
+    or CSR, int64 indices too: check_rows has the limits; float32 is read in
+    place, other dtypes converted to float64 as scikit-learn does), y as
+    (n, K) float64, sample_weight finite and >= 0 (None stays None: the
+    kernel reads 1). Returns ``(X, y, sample_weight, multi_output)``."""
     X, y = validate_data(est, X, y, accept_sparse="csr", dtype=FLOATS,
                          order="C", copy=False, y_numeric=True, multi_output=True,
                          reset=reset)
-    X = check_int32_indexable(check_csr(X))
+    X = check_csr(X)
     if y.ndim == 2 and y.shape[1] == 1:
         # scikit-learn's SGDRegressor takes a column vector as 1-D y
         warnings.warn(
@@ -120,9 +120,10 @@ def check_data(est, X, y, sample_weight, reset):
 
 
 def check_rows(est, X, sample_weight):
-    """What every estimator checks of validated X and sample_weight: the row
-    count's limit, sparse rows with the threads asked for, sample_weight
-    finite and >= 0 as a float64 array (None stays None: the kernel reads 1)."""
+    """What every estimator checks of validated X and sample_weight: the
+    kernels' 32-bit limits (rows; a CSR X's stored values and columns),
+    sparse rows with the threads asked for, sample_weight finite and >= 0 as
+    a float64 array (None stays None: the kernel reads 1)."""
     if sp.issparse(X) and hogwild_requested(est.batch_size, est.n_jobs) \
             and est.sparse_update == "dense":
         raise ValueError(
@@ -133,6 +134,16 @@ def check_rows(est, X, sample_weight):
         raise ValueError(
             f"{X.shape[0]} samples in one call: fit and partial_fit take at most "
             "2**31 - 1 rows at a time; stream larger data through partial_fit in chunks")
+    # (a CSR X's int64 indices, SciPy's for large or stacked matrices, are
+    # read as 32-bit ones where they fit: kernel_X converts them on a copy;
+    # not validate_data's accept_large_sparse=False, which refuses every int64
+    # index array with a message sending users to scikit-learn's tracker)
+    if sp.issparse(X) and max(X.indptr[-1], X.shape[1]) > MAX_INDEX:
+        raise ValueError(
+            f"X has {X.indptr[-1]} stored values and {X.shape[1]} columns: descent's "
+            "kernels index sparse rows with 32-bit integers, at most 2**31 - 1 of "
+            "each; pass the rows to partial_fit in chunks (fewer stored values), or "
+            "hash the features into fewer columns")
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
@@ -153,21 +164,6 @@ def check_csr(X):
                               or X.data.shape[0] > X.indptr[-1]):
             X = X.copy()
         X.check_format(full_check=True)
-    return X
-
-
-def check_int32_indexable(X):
-    """X, a CSR X refused if the kernels cannot index it: they read column
-    indices and row extents as 32-bit integers, which kernel_X makes of
-    int64 ones (SciPy's for large or stacked matrices) when they fit. (Not
-    validate_data's accept_large_sparse=False: it refuses every int64 index
-    array, and its message sends users to scikit-learn's tracker.)"""
-    if sp.issparse(X) and max(X.indptr[-1] if X.indptr.size else 0, X.shape[1]) > MAX_INDEX:
-        raise ValueError(
-            f"X has {X.indptr[-1]} stored values and {X.shape[1]} columns: descent's "
-            "kernels index sparse rows with 32-bit integers, at most 2**31 - 1 of "
-            "each; pass the rows to partial_fit in chunks (fewer stored values), or "
-            "hash the features into fewer columns")
     return X
 
 
