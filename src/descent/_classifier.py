@@ -267,7 +267,8 @@ descent.schedules schedule, default="auto"
         ``class_weight`` naming labels that are not classes, or
         ``"balanced"`` in ``partial_fit``; ``multi_class="multinomial"`` with
         a loss other than ``"log_loss"``; NaN or infinite X or
-        ``sample_weight``; parameters that cannot work together, as for
+        ``sample_weight``; more than 2**31 - 1 rows, or a sparse X's stored
+        values or columns; parameters that cannot work together, as for
         :class:`SGDRegressor` (each message names them), and
         ``scoring="loss"`` without ``early_stopping``; divergence (the
         message names the epoch and the step to lower).

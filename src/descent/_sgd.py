@@ -289,8 +289,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         invalid hyper-parameter; ``n_jobs=0``; ``early_stopping`` with
         ``partial_fit``; ``restore_best_weights`` without ``early_stopping``.
         Invalid data: NaN or infinity in X or y, inconsistent
-        lengths, no rows, more than 2**31 - 1 rows in one call, a negative or
-        non-finite ``sample_weight``, a ``coef_init`` or ``intercept_init`` of
+        lengths, no rows, more than 2**31 - 1 rows in one call (or a sparse
+        X's stored values or columns), a negative or non-finite
+        ``sample_weight``, a ``coef_init`` or ``intercept_init`` of
         the wrong shape or not finite, an early-stopping split with an empty
         side or a validation set of zero weight. Divergence: the weights or
         the objective overflow (the message names the epoch and the step to
