@@ -122,7 +122,8 @@ ctypedef struct Data:
     # y > 0: class_weight of the one-vs-rest problems), 2 K, or NULL for all ones
     const double* cw
     Py_ssize_t d
-    Py_ssize_t ahead      # rows prefetched ahead in the shuffled order
+    Py_ssize_t ahead      # rows prefetched ahead into L1 in the shuffled order
+    Py_ssize_t ahead_l2   # and farther ahead into L2 (rows.prefetch_distances)
     bint prefetch_model   # and a CSR row's coefficients (rows.prefetch_model)
 
 

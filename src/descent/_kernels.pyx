@@ -36,7 +36,7 @@ from descent.kernel.platform cimport (
     descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
 from descent.kernel.rows cimport (
-    csr_increasing, csr_within, feature_stride, prefetch_distance, prefetch_model,
+    csr_increasing, csr_within, feature_stride, prefetch_distances, prefetch_model,
     shuffle_indices,
 )
 from descent.kernel.rules cimport StepScalars, rule_step, step_scalars
@@ -209,8 +209,8 @@ cdef class Workspace:
         D.y = &y[0, 0]
         D.sw = &sample_weight[0] if sample_weight is not None else NULL
         # rows ahead by the values a row holds (a CSR row: its mean nnz)
-        D.ahead = prefetch_distance(
-            max(1, (D.indptr[n_rows] if D.sparse else n_rows * d) // max(1, n_rows)))
+        prefetch_distances(
+            D, max(1, (D.indptr[n_rows] if D.sparse else n_rows * d) // max(1, n_rows)))
         # (the coefficients a row's step touches: with an update rule, its
         # three state arrays' too)
         D.prefetch_model = D.sparse and prefetch_model(

@@ -296,8 +296,9 @@ cdef inline bint csr_within(const int* a, Py_ssize_t n, Py_ssize_t d) noexcept n
 cdef inline void prefetch_span(const void* start, Py_ssize_t nbytes,
                                bint to_l2=False) noexcept nogil:
     # Every cache line of the nbytes from start, one prefetch each; to_l2:
-    # into L2 (a model's coefficients, prefetch_ahead), whose queue holds
-    # more misses in flight than L1's fill buffers. Measured (2-vCPU AVX-512
+    # into L2 (rows far ahead, prefetch_rows; a model's coefficients,
+    # prefetch_ahead), whose queue holds more misses in flight than L1's fill
+    # buffers. Measured, for the coefficients (2-vCPU AVX-512
     # Xeon, 200,000 shuffled CSR rows of 50 non-zeros, ms an epoch, to L1 /
     # to L2): binary log-loss, 1,000,000 features 101 / 95; per-sample Adam,
     # 5 targets of 100,000 features (100,000 rows) 696-759 / 656-733; 20
@@ -314,52 +315,59 @@ cdef inline void prefetch_span(const void* start, Py_ssize_t nbytes,
         line += 64
 
 
-cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i) noexcept nogil:
+cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i,
+                                 bint to_l2) noexcept nogil:
     # A shuffled sample is a cache miss on its row, target and weight; its
-    # index is known rows ahead (D.ahead), so ask for all their cache lines
-    # now. A CSR row's values and column indices too: the hardware prefetcher
-    # does not follow a 600-byte row in time (measured with prefetch_extent,
-    # per-sample SGD on shuffled CSR rows of 20 non-zeros, 200,000 x 10,000:
-    # 329 ns a sample when only each array's first line was asked, 134 ns).
+    # index is known rows ahead, so ask for all their cache lines now
+    # (prefetch_rows). A CSR row's values and column indices too: the hardware
+    # prefetcher does not follow a 600-byte row in time (measured with the
+    # extent prefetched, per-sample SGD on shuffled CSR rows of 20 non-zeros,
+    # 200,000 x 10,000: 329 ns a sample when only each array's first line was
+    # asked, 134 ns).
     cdef Py_ssize_t lo, hi
     if LayoutT is DenseT:
-        prefetch_span(D.X + i * D.d, D.d * sizeof(double))
+        prefetch_span(D.X + i * D.d, D.d * sizeof(double), to_l2)
     elif LayoutT is Dense32T:
-        prefetch_span(D.X32 + i * D.d, D.d * sizeof(float))
+        prefetch_span(D.X32 + i * D.d, D.d * sizeof(float), to_l2)
     else:
         lo, hi = D.indptr[i], D.indptr[i + 1]
-        prefetch_span(D.indices + lo, (hi - lo) * sizeof(int))
+        prefetch_span(D.indices + lo, (hi - lo) * sizeof(int), to_l2)
         if LayoutT is Sparse32T:
-            prefetch_span(D.data32 + lo, (hi - lo) * sizeof(float))
+            prefetch_span(D.data32 + lo, (hi - lo) * sizeof(float), to_l2)
         else:
-            prefetch_span(D.data + lo, (hi - lo) * sizeof(double))
-    prefetch_span(D.y + i * D.K, D.K * sizeof(double))
+            prefetch_span(D.data + lo, (hi - lo) * sizeof(double), to_l2)
+    prefetch_span(D.y + i * D.K, D.K * sizeof(double), to_l2)
     if D.sw != NULL:
-        DESCENT_PREFETCH(D.sw + i)
+        prefetch_span(D.sw + i, sizeof(double), to_l2)
 
 
-cdef inline void prefetch_extent(const Data* D, const row_t* idx, Py_ssize_t k,
-                                 Py_ssize_t n) noexcept nogil:
-    # A CSR row's extent, indptr[i:i + 2], twice D.ahead samples on: reading
-    # it D.ahead samples later to prefetch the row is then no cache miss
-    # (measured: half the time of prefetch_sample was that load).
-    if k + 2 * D.ahead < n:
-        DESCENT_PREFETCH(D.indptr + idx[k + 2 * D.ahead])
+cdef inline void prefetch_rows(LayoutT* lay, const Data* D, const row_t* idx,
+                               Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    # At sample k of the order idx[0:n], two prefetches of rows on
+    # (rows.prefetch_distances): the row D.ahead_l2 samples on into L2, which
+    # holds more misses in flight than L1's fill buffers and so takes the
+    # DRAM latency, and the row D.ahead samples on from there into L1. For CSR
+    # rows also the extent, indptr[i:i + 2], of the row D.ahead samples past
+    # the farther one: reading it then to prefetch the row is no cache miss
+    # (measured: half the time of a one-level prefetch_sample was that load).
+    if k + D.ahead_l2 < n:
+        prefetch_sample(lay, D, idx[k + D.ahead_l2], True)
+    if k + D.ahead < n:
+        prefetch_sample(lay, D, idx[k + D.ahead], False)
+    if (LayoutT is SparseT or LayoutT is Sparse32T) and k + D.ahead_l2 + D.ahead < n:
+        DESCENT_PREFETCH(D.indptr + idx[k + D.ahead_l2 + D.ahead])
 
 
 cdef inline void prefetch_ahead(LayoutT* lay, const Data* D, const row_t* idx,
                                 Py_ssize_t k, Py_ssize_t n, const double* w) noexcept nogil:
-    # At sample k of the order idx[0:n]: the row D.ahead samples on
-    # (prefetch_sample), and for CSR rows the coefficients of the row half as
-    # far on, whose column indices that prefetch brought in D.ahead / 2
-    # samples ago: on wide sparse data each of a row's nnz coefficients is a
+    # At sample k of the order idx[0:n]: the rows on (prefetch_rows), and
+    # for CSR rows the coefficients of the row D.ahead / 2 samples on, whose
+    # column indices are in cache by then: on wide sparse data each of a row's nnz coefficients is a
     # cache miss of its own once the model outgrows the cache (D.prefetch_model:
     # prefetch_model).
     cdef Py_ssize_t kk, tt, i
-    if k + D.ahead < n:
-        prefetch_sample(lay, D, idx[k + D.ahead])
+    prefetch_rows(lay, D, idx, k, n)
     if LayoutT is SparseT or LayoutT is Sparse32T:
-        prefetch_extent(D, idx, k, n)
         if D.prefetch_model and k + D.ahead // 2 < n:
             i = idx[k + D.ahead // 2]
             for tt in range(D.K):
@@ -374,9 +382,7 @@ cdef inline void prefetch_ahead_by_feature(LayoutT* lay, const Data* D, const ro
     # prefetch_ahead for CSR rows and a model stored feature-major (below):
     # feature j's block, span doubles from W + j * per_feature.
     cdef Py_ssize_t kk, i
-    if k + D.ahead < n:
-        prefetch_sample(lay, D, idx[k + D.ahead])
-    prefetch_extent(D, idx, k, n)
+    prefetch_rows(lay, D, idx, k, n)
     if D.prefetch_model and k + D.ahead // 2 < n:
         i = idx[k + D.ahead // 2]
         for kk in range(D.indptr[i], D.indptr[i + 1]):
@@ -418,12 +424,20 @@ cdef inline void copy_layout(double* src, double* W, Py_ssize_t K, Py_ssize_t m,
                 src[tt * m + j] = W[j * per_feature + tt]
 
 
-cdef inline Py_ssize_t prefetch_distance(Py_ssize_t d) noexcept nogil:
-    # Rows prefetched ahead: far enough to cover a DRAM miss with the work of
-    # the rows in between. Measured, shuffled per-sample SGD (ns/sample by
-    # rows ahead): d = 10: 90, 72, 54, 43, 39, 38 for 1, 2, 4, 8, 16, 32 rows
-    # ahead; d = 100: 198, 178, 166, 160, 176, 166; d = 1000: flat within noise.
-    return max(2, min(32, 768 // (d + 1)))
+cdef inline void prefetch_distances(Data* D, Py_ssize_t values) noexcept nogil:
+    # The rows prefetch_rows asks for ahead, by the values a row holds: into
+    # L2 about 12 KB of rows on (at least 2 rows, at most 64), into L1 a
+    # quarter as far. One level, D.ahead = 768 / (values + 1) rows into L1,
+    # left a shuffled epoch 1.4-1.7x the time of the same rows read in cache
+    # order. Measured (2-vCPU AMD EPYC VM, per-sample log-loss SGD, shuffled,
+    # ms an epoch, L1:L2 rows ahead, medians of 3): 200,000 x 100: 7:0 (one
+    # level) 33.3, 2:8 23.0, 3:12 23.5, 3:10 23.5, 2:16 23.1, 1:8 27.8;
+    # 20,000 x 1000: 2:0 26.0, 1:2 15.7-17.0, 1:4 18.4, 2:8 16.2; 1,000,000 x
+    # 10: 32:0 64-73, 4:16 60, 16:64 61, 4:32 59; CSR 200,000 x 100,000 with
+    # 50 non-zeros a row: 15:0 52.4-52.9, 5:20 40.2, 8:32 41.8, 15:30 42.1,
+    # 20 classes 234 / 185-194 (one level / two).
+    D.ahead_l2 = max(2, min(64, 1536 // (values + 1)))
+    D.ahead = max(1, min(16, D.ahead_l2 // 4))
 
 
 cdef inline bint prefetch_model(Py_ssize_t coefficients) noexcept nogil:
