@@ -122,8 +122,9 @@ ctypedef struct Data:
     # y > 0: class_weight of the one-vs-rest problems), 2 K, or NULL for all ones
     const double* cw
     Py_ssize_t d
-    Py_ssize_t ahead      # rows prefetched ahead into L1 in the shuffled order
-    Py_ssize_t ahead_l2   # and farther ahead into L2 (rows.prefetch_distances)
+    Py_ssize_t ahead      # rows prefetched ahead into L1 in the shuffled order,
+    Py_ssize_t ahead_l2   # and into L2 (per-sample loops),
+    Py_ssize_t ahead_batch  # and by batch gradients (rows.prefetch_distances)
     bint prefetch_model   # and a CSR row's coefficients (rows.prefetch_model)
 
 

@@ -132,7 +132,7 @@ cdef inline void dense_chunk(LossT* kind, LayoutT* lay, const Data* D, const Set
         Pt.beta2_pow = pow(coef_rule.beta2, Pt.step)
         for k in range(lo, hi):
             i = idx[k]
-            prefetch_ahead(lay, D, idx, k, hi, w)
+            prefetch_ahead(lay, D, idx, k, hi, w, False)
             T[0] = T[0] + sample_loss_grad(kind, lay, D, s, i, w, K, NULL, dl, NULL, NULL)
             sc = next_step(s, coef_rule, &Pt)
             rule_step_targets(coef_rule, intercept_rule, sc, s, w,
@@ -283,7 +283,7 @@ cdef inline double hogwild_sparse(LossT* kind, LayoutT* lay, const Data* D,
     coef_rule.weight_decay = 0.0      # the penalty enters per coordinate
     for k in prange(n, num_threads=s.n_threads, schedule='static'):
         i = idx[k]
-        prefetch_ahead(lay, D, idx, k, n, B.theta)
+        prefetch_ahead(lay, D, idx, k, n, B.theta, False)
         dl = B.dl + threadid() * D.K
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, D.K, NULL, dl, NULL, NULL)
         if plain:

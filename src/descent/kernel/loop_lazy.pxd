@@ -92,7 +92,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
         if by_feature:
             prefetch_ahead_by_feature(lay, D, idx, k, n, V.w, V.per_feature, V.per_feature)
         else:
-            prefetch_ahead(lay, D, idx, k, n, B.theta)
+            prefetch_ahead(lay, D, idx, k, n, B.theta, False)
         sc = next_step(s, &coef_rule, P)
         factor = lazy_factor(&L, &coef_rule, &sc)
         if lazy_needs_restart(&L, factor):

@@ -308,7 +308,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     per_target_start(per_target, K)
     for k in range(n):
         i = idx[k]
-        prefetch_ahead(lay, D, idx, k, n, B.theta)
+        prefetch_ahead(lay, D, idx, k, n, B.theta, False)
         eta = schedule_eta(s, P, eta, t)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, wscale, dl, &pend,
                                      per_target)

@@ -99,7 +99,7 @@ cdef inline double epoch_rule(LossT* kind, LayoutT* lay, const Data* D, const Se
     alpha_l1 = penalty_rules(s, rp, &coef_rule, &intercept_rule)
     for k in range(n):
         i = idx[k]
-        prefetch_ahead(lay, D, idx, k, n, B.theta)
+        prefetch_ahead(lay, D, idx, k, n, B.theta, False)
         loss_sum += sample_loss_grad(kind, lay, D, s, i, B.theta, K, NULL, B.dl, &pend, NULL)
         sc = next_step(s, &coef_rule, P)
         if LayoutT is DenseT or LayoutT is Dense32T:
@@ -128,7 +128,7 @@ cdef inline double accumulate_rows(LossT* kind, LayoutT* lay, const Data* D,
     cdef double loss_sum = 0.0
     for k in range(lo, hi):
         i = idx[k]
-        prefetch_ahead(lay, D, idx, k, hi, theta)
+        prefetch_ahead(lay, D, idx, k, hi, theta, True)
         loss_sum = sample_dloss(kind, lay, D, s, i, theta, K, NULL, dl, loss_sum, NULL, NULL)
         for tt in range(K):
             row_axpy(lay, D, i, dl[tt], g + tt * (d + 1))
