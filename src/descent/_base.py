@@ -31,7 +31,7 @@ from ._model import LinearModel
 from ._optimal import optimal_t0, search_optimal_eta0
 from ._plan import DEFAULTS, PENALTY_RATIO, SCHEDULES, auto_step, make_plan
 from ._probe import StationarityProbe
-from ._scaling import LOSS_POWER, TargetScaling
+from ._scaling import LOSS_POWER, TargetScaling, weighted_moments
 from ._stopping import (
     Outcome,
     StoppingRule,
@@ -132,9 +132,10 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         variance (standard deviation for a loss of power 1)."""
         if y.shape[0] == 0 or (sample_weight is not None and not np.sum(sample_weight) > 0):
             return 1.0      # no weighted training row (the fit then has nothing to check)
-        sd = np.sqrt(np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2,
-                                axis=0, weights=sample_weight))
-        return self._spread_unit(sd)
+        rows = y.reshape(y.shape[0], -1)
+        total = y.shape[0] if sample_weight is None else np.sum(sample_weight)
+        _, var = weighted_moments(rows, sample_weight, total)
+        return self._spread_unit(np.sqrt(var))
 
     def _spread_unit(self, sd):
         """_probe_unit of targets of standard deviations ``sd`` (one per

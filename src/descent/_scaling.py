@@ -34,6 +34,9 @@ import numpy as np
 
 from ._plan import PENALTY_RATIO
 
+# Rows at a time of weighted_moments' sums.
+MOMENT_CHUNK = 65536
+
 # Losses whose value scales with the residual's square (power 2) or with the
 # residual itself (power 1).
 LOSS_POWER = {"squared_error": 2, "huber": 2, "squared_epsilon_insensitive": 2,
@@ -57,8 +60,11 @@ class TargetScaling:
         return bool(np.all(self.shift == 0) and np.all(self.scale == 1))
 
     def targets(self, y):
-        """y (n, K) in the scaled space (a new array; y is not written)."""
-        return (y - self.shift) / self.scale
+        """y (n, K) in the scaled space (a new array, C-contiguous; y is not
+        written). Divided in place: one array the size of y, not two."""
+        out = np.subtract(y, self.shift, order="C")
+        out /= self.scale
+        return out
 
     def encode(self, theta):
         """A model (K, d + 1) of the original targets in the scaled space."""
@@ -103,20 +109,37 @@ class TargetScaling:
 def choose_scaling(y, sample_weight, *, loss, penalty, fit_intercept):
     """The scaling of the targets y (n, K) (weighted by sample_weight, or
     None) for an update-rule fit."""
-    n, K = y.shape
-    w = np.ones(n) if sample_weight is None else sample_weight
-    total = w.sum()
+    K = y.shape[1]
+    total = y.shape[0] if sample_weight is None else sample_weight.sum()
     if total <= 0:
         return TargetScaling.identity(K, LOSS_POWER[loss])
-    # column by column, each contiguous: a target's statistics are then the
-    # same bits whether it is fitted alone or with others
-    mean, var = np.empty(K), np.empty(K)
-    for k in range(K):
-        yk = np.ascontiguousarray(y[:, k])
-        mean[k] = np.dot(w, yk) / total
-        var[k] = np.dot(w, (yk - mean[k]) ** 2) / total
+    mean, var = weighted_moments(y, sample_weight, total)
     return scaling_from_moments(mean, var, loss=loss, penalty=penalty,
                                 fit_intercept=fit_intercept)
+
+
+def weighted_moments(y, sample_weight, total):
+    """The weighted means and variances (K,) of the targets y (n, K) (weights
+    sample_weight, or None for ones, summing to total > 0). Column by column,
+    each contiguous: a target's statistics are then the same bits whether it
+    is fitted alone or with others. And MOMENT_CHUNK rows at a time: with all
+    rows at once, the column's deviations and a vector of ones were the peak
+    memory of a fit on 1,000,000 x 10 (25 % of X; the shuffled order 5 %).
+    Up to MOMENT_CHUNK rows, the bits of one np.dot over the column."""
+    n, K = y.shape[0], y.shape[1]
+    ones = np.ones(min(n, MOMENT_CHUNK)) if sample_weight is None else None
+
+    def chunks(k):      # (weights, contiguous targets) of column k's chunks
+        for lo in range(0, n, MOMENT_CHUNK):
+            hi = min(lo + MOMENT_CHUNK, n)
+            yield (ones[:hi - lo] if ones is not None else sample_weight[lo:hi],
+                   np.ascontiguousarray(y[lo:hi, k]))
+
+    mean, var = np.zeros(K), np.zeros(K)
+    for k in range(K):
+        mean[k] = sum(np.dot(w, yk) for w, yk in chunks(k)) / total
+        var[k] = sum(np.dot(w, (yk - mean[k]) ** 2) for w, yk in chunks(k)) / total
+    return mean, var
 
 
 def scaling_from_moments(mean, var, *, loss, penalty, fit_intercept):
