@@ -179,8 +179,9 @@ cdef inline double hogwild_dense(LossT* kind, LayoutT* lay, const Data* D,
     # Chunks of samples are handed out dynamically: a thread that the machine
     # slows down (a shared VM's steal) takes fewer, instead of the others
     # waiting for it at the end of the epoch. Long enough chunks that the rows
-    # prefetched ahead inside one (D.ahead_l2) are a small part of it.
-    sync = max(HOGWILD_SYNC, 4 * D.ahead_l2)
+    # prefetched ahead inside one are a small part of it (D.ahead_batch: the
+    # chunks of before two prefetch levels).
+    sync = max(HOGWILD_SYNC, 8 * D.ahead_batch)
     nchunks = (n + sync - 1) // sync
     for c in prange(nchunks, num_threads=s.n_threads, schedule='dynamic'):
         dense_chunk(kind, lay, D, s, &coef_rule, &intercept_rule, alpha_l1, idx, c * sync,
