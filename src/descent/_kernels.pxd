@@ -123,7 +123,7 @@ ctypedef struct Data:
     const double* cw
     Py_ssize_t d
     Py_ssize_t ahead      # rows prefetched ahead into L1 in the shuffled order,
-    Py_ssize_t ahead_l2   # and into L2 (per-sample loops; 0: no L2 prefetch),
+    Py_ssize_t ahead_l2   # and into L2 (per-sample loops),
     Py_ssize_t ahead_batch  # and by batch gradients (rows.prefetch_distances)
     bint prefetch_model   # and a CSR row's coefficients (rows.prefetch_model)
 

@@ -344,19 +344,18 @@ cdef inline void prefetch_sample(LayoutT* lay, const Data* D, Py_ssize_t i,
 cdef inline void prefetch_rows(LayoutT* lay, const Data* D, const row_t* idx,
                                Py_ssize_t k, Py_ssize_t n, bint batch) noexcept nogil:
     # At sample k of the order idx[0:n], the rows on (prefetch_distances).
-    # Per-sample loops on rows of 32 values or more, two prefetches: the row
-    # D.ahead_l2 samples on into L2, which holds more misses in flight than
-    # L1's fill buffers and so takes the DRAM latency, and the row D.ahead
-    # samples on from there into L1. Smaller rows (D.ahead_l2 0), and a batch
-    # gradient's rows (batch), which do not wait for each other so that the
+    # Per-sample loops, two prefetches: the row D.ahead_l2 samples on into
+    # L2, which holds more misses in flight than L1's fill buffers and so
+    # takes the DRAM latency, and the row D.ahead samples on from there into
+    # L1. A batch gradient's rows (batch) do not wait for each other, so the
     # core overlaps them: one prefetch into L1 (with a second, into L2, a
     # full-batch step at d = 10 took 1.2x as long). For CSR rows
     # also the extent, indptr[i:i + 2], of the row the L1 distance past the
     # farthest: reading it then to prefetch the row is no cache miss
     # (measured: half the time of prefetch_sample was that load).
     cdef Py_ssize_t near = D.ahead_batch if batch else D.ahead
-    cdef Py_ssize_t far = D.ahead_l2 if D.ahead_l2 and not batch else near
-    if far != near and k + far < n:
+    cdef Py_ssize_t far = D.ahead_batch if batch else D.ahead_l2
+    if not batch and k + far < n:
         prefetch_sample(lay, D, idx[k + far], True)
     if k + near < n:
         prefetch_sample(lay, D, idx[k + near], False)
@@ -434,30 +433,25 @@ cdef inline void copy_layout(double* src, double* W, Py_ssize_t K, Py_ssize_t m,
 
 cdef inline void prefetch_distances(Data* D, Py_ssize_t values) noexcept nogil:
     # The rows prefetch_rows asks for ahead, by the values a row holds.
-    # Per-sample loops on rows of 32 values or more: into L2 about 12 KB of
-    # rows on (at least 2 rows, at most 64), into L1 a quarter as far. One
-    # level, 768 / (values + 1) rows into L1, left a shuffled epoch 1.4-1.7x
-    # the time of the same rows read in cache order. Measured (2-vCPU AMD
-    # EPYC VM, per-sample log-loss SGD, shuffled, ms an epoch, L1:L2 rows
-    # ahead, medians of 3): 200,000 x 100: 7:0 (one level) 33.3, 2:8 23.0,
-    # 3:12 23.5, 3:10 23.5, 2:16 23.1, 1:8 27.8; 20,000 x 1000: 2:0 26.0, 1:2
-    # 15.7-17.0, 1:4 18.4, 2:8 16.2; CSR 200,000 x 100,000 with 50 non-zeros
-    # a row: 15:0 52.4-52.9, 5:20 40.2, 8:32 41.8, 15:30 42.1; 20 classes 234
-    # against 185-194 (one level / two).
-    # Rows of fewer than 32 values (a cache line or two) and batch gradients:
-    # one level, 768 / (values + 1) rows (at least 2, at most 32). At d = 10
-    # a second level only adds instructions: per-sample SGD on 1,000,000 x
-    # 10, 40.3 ms an epoch with one level against 41.9 with two (16:64),
-    # medians of 4 interleaved; the log-loss 64-73 (32:0) against 59-61
-    # (4:16 to 16:64), within its noise. One level, ns a sample by rows
-    # ahead: d = 10: 90, 72, 54, 43, 39, 38 for 1, 2, 4, 8, 16, 32 rows
-    # ahead; d = 100: 198, 178, 166, 160, 176, 166; d = 1000: flat.
+    # Per-sample loops: into L2 about 12 KB of rows on (at least 2 rows, at
+    # most 64), into L1 a quarter as far. One level, 768 / (values + 1) rows
+    # into L1, left a shuffled epoch 1.4-1.7x the time of the same rows read
+    # in cache order. Measured (2-vCPU AMD EPYC VM, per-sample log-loss SGD,
+    # shuffled, ms an epoch, L1:L2 rows ahead, medians of 3): 200,000 x 100:
+    # 7:0 (one level) 33.3, 2:8 23.0, 3:12 23.5, 3:10 23.5, 2:16 23.1, 1:8
+    # 27.8; 20,000 x 1000: 2:0 26.0, 1:2 15.7-17.0, 1:4 18.4, 2:8 16.2; CSR
+    # 200,000 x 100,000 with 50 non-zeros a row: 15:0 52.4-52.9, 5:20 40.2,
+    # 8:32 41.8, 15:30 42.1; 20 classes 234 against 185-194 (one level /
+    # two). At d = 10 (a row one or two cache lines) it depends on the work
+    # of a row, medians of 5 interleaved: the log-loss 65.3 ms (32:0) against
+    # 59.4 (16:64), the squared loss 39.1 against 41.3; two levels for both.
+    # Batch gradients: one level, 768 / (values + 1) rows (at least 2, at
+    # most 32): their rows do not wait for each other. One level, ns a sample
+    # by rows ahead: d = 10: 90, 72, 54, 43, 39, 38 for 1, 2, 4, 8, 16, 32
+    # rows ahead; d = 100: 198, 178, 166, 160, 176, 166; d = 1000: flat.
     D.ahead_batch = max(2, min(32, 768 // (values + 1)))
-    if values < 32:
-        D.ahead, D.ahead_l2 = D.ahead_batch, 0
-    else:
-        D.ahead_l2 = max(2, min(64, 1536 // (values + 1)))
-        D.ahead = max(1, min(16, D.ahead_l2 // 4))
+    D.ahead_l2 = max(2, min(64, 1536 // (values + 1)))
+    D.ahead = max(1, min(16, D.ahead_l2 // 4))
 
 
 cdef inline bint prefetch_model(Py_ssize_t coefficients) noexcept nogil:
