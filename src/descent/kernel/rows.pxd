@@ -298,11 +298,11 @@ cdef inline void prefetch_span(const void* start, Py_ssize_t nbytes,
     # Every cache line of the nbytes from start, one prefetch each; to_l2:
     # into L2 (rows far ahead, prefetch_rows; a model's coefficients,
     # prefetch_ahead), whose queue holds more misses in flight than L1's fill
-    # buffers. Measured, for the coefficients (2-vCPU AVX-512
-    # Xeon, 200,000 shuffled CSR rows of 50 non-zeros, ms an epoch, to L1 /
-    # to L2): binary log-loss, 1,000,000 features 101 / 95; per-sample Adam,
-    # 5 targets of 100,000 features (100,000 rows) 696-759 / 656-733; 20
-    # classes of 100,000 features: the same within noise.
+    # buffers. Measured for the coefficients (2-vCPU AVX-512 Xeon, 200,000
+    # shuffled CSR rows of 50 non-zeros, ms an epoch, to L1 / to L2): binary
+    # log-loss, 1,000,000 features 101 / 95; per-sample Adam, 5 targets of
+    # 100,000 features (100,000 rows) 696-759 / 656-733; 20 classes of
+    # 100,000 features: the same within noise.
     cdef size_t line = (<size_t>start) & ~(<size_t>63)
     cdef size_t last = (<size_t>start + <size_t>nbytes - 1) & ~(<size_t>63)
     if nbytes <= 0:
@@ -349,10 +349,10 @@ cdef inline void prefetch_rows(LayoutT* lay, const Data* D, const row_t* idx,
     # takes the DRAM latency, and the row D.ahead samples on from there into
     # L1. A batch gradient's rows (batch) do not wait for each other, so the
     # core overlaps them: one prefetch into L1 (with a second, into L2, a
-    # full-batch step at d = 10 took 1.2x as long). For CSR rows
-    # also the extent, indptr[i:i + 2], of the row the L1 distance past the
-    # farthest: reading it then to prefetch the row is no cache miss
-    # (measured: half the time of prefetch_sample was that load).
+    # full-batch step at d = 10 took 1.2x as long). For CSR rows also the
+    # extent, indptr[i:i + 2], of the row the L1 distance past the farthest:
+    # reading it then to prefetch the row is no cache miss (measured: half
+    # the time of prefetch_sample was that load).
     cdef Py_ssize_t near = D.ahead_batch if batch else D.ahead
     cdef Py_ssize_t far = D.ahead_batch if batch else D.ahead_l2
     if not batch and k + far < n:
@@ -434,10 +434,10 @@ cdef inline void copy_layout(double* src, double* W, Py_ssize_t K, Py_ssize_t m,
 cdef inline void prefetch_distances(Data* D, Py_ssize_t values) noexcept nogil:
     # The rows prefetch_rows asks for ahead, by the values a row holds.
     # Per-sample loops: into L2 about 12 KB of rows on (at least 2 rows, at
-    # most 64), into L1 a quarter as far. One level, 768 / (values + 1) rows
-    # into L1, left a shuffled epoch 1.4-1.7x the time of the same rows read
-    # in cache order. Measured (2-vCPU AMD EPYC VM, per-sample log-loss SGD,
-    # shuffled, ms an epoch, L1:L2 rows ahead, medians of 3): 200,000 x 100:
+    # most 64), into L1 a quarter as far. With one level (768 / (values + 1)
+    # rows into L1) a shuffled epoch took 1.4-1.7x as long. Measured (2-vCPU
+    # AMD EPYC VM, per-sample log-loss SGD, shuffled, ms an epoch, L1:L2 rows
+    # ahead, medians of 3): 200,000 x 100:
     # 7:0 (one level) 33.3, 2:8 23.0, 3:12 23.5, 3:10 23.5, 2:16 23.1, 1:8
     # 27.8; 20,000 x 1000: 2:0 26.0, 1:2 15.7-17.0, 1:4 18.4, 2:8 16.2; CSR
     # 200,000 x 100,000 with 50 non-zeros a row: 15:0 52.4-52.9, 5:20 40.2,
