@@ -128,17 +128,21 @@ def test_float32_fit_allocates_under_a_tenth_of_x(d, params):
     # d = 1000 took 21 % of X (the step's row sums in blocks of 4,096 rows),
     # mini-batch and full batch at d = 100 10.1 % (the step's power iteration
     # kept a vector of ones and float64 temporaries)
-    import tracemalloc
     rng = np.random.default_rng(0)
     X = rng.standard_normal((10_000_000 // d, d)).astype(np.float32)   # 40 MB, the issue's
     y = X @ rng.standard_normal(d).astype(np.float32)
+    assert fit_peak_memory(X, y, params) < 0.1 * X.nbytes
+
+
+def fit_peak_memory(X, y, params):
+    """The peak bytes a one-epoch fit allocates (tracemalloc)."""
+    import tracemalloc
     tracemalloc.start()
     try:
         SGDRegressor(max_iter=1, tol=None, random_state=0, **params).fit(X, y)
-        _, peak = tracemalloc.get_traced_memory()
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 0.1 * X.nbytes
 
 
 @pytest.mark.parametrize("params, bound", [
@@ -150,17 +154,10 @@ def test_narrow_float64_fit_allocates_only_its_vectors_of_n(params, bound):
     # (the stationarity check's unit, the update rules' target scaling) are
     # summed MOMENT_CHUNK rows at a time, the scaled targets divided in place:
     # measured before, 15 % of X (plain) and 25 % (Adam).
-    import tracemalloc
     rng = np.random.default_rng(0)
     X = rng.standard_normal((400_000, 10))             # 32 MB, 6 chunks of rows
     y = X @ rng.standard_normal(10) + 3.0
-    tracemalloc.start()
-    try:
-        SGDRegressor(max_iter=1, tol=None, random_state=0, **params).fit(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < bound * X.nbytes
+    assert fit_peak_memory(X, y, params) < bound * X.nbytes
 
 
 @pytest.mark.parametrize("d", [37, 100])      # dot32's four partial sums, then eight
