@@ -387,11 +387,17 @@ cdef inline void prefetch_ahead_by_feature(LayoutT* lay, const Data* D, const ro
                                            Py_ssize_t per_feature,
                                            Py_ssize_t span) noexcept nogil:
     # prefetch_ahead for CSR rows and a model stored feature-major (below):
-    # feature j's block, span doubles from W + j * per_feature.
+    # feature j's block, span doubles from W + j * per_feature, of the next
+    # row (its column indices in L1 by then). Measured, 20 classes of
+    # 100,000 features, CSR rows of 50 non-zeros (3 cache lines a feature),
+    # one-vs-rest s an epoch, two builds interleaved, medians of 5, two runs:
+    # 3 rows on 0.188 and 0.188, the next row 0.167 and 0.169 (all 10 pairs
+    # faster); 7 rows on 0.181 against 0.172 with 3; the softmax the same
+    # within noise (0.176 / 0.176).
     cdef Py_ssize_t kk, i
     prefetch_rows(lay, D, idx, k, n, False)
-    if D.prefetch_model and k + D.ahead // 2 < n:
-        i = idx[k + D.ahead // 2]
+    if D.prefetch_model and k + 1 < n:
+        i = idx[k + 1]
         for kk in range(D.indptr[i], D.indptr[i + 1]):
             prefetch_span(W + D.indices[kk] * per_feature, span * sizeof(double), True)
 
