@@ -104,13 +104,7 @@ cdef extern from *:
     """
     #include <stdint.h>
     #include <string.h>
-    #if defined(__GNUC__) || defined(__clang__)
-    #define DESCENT_ALWAYS_INLINE inline __attribute__((always_inline))
-    #elif defined(_MSC_VER)
-    #define DESCENT_ALWAYS_INLINE __forceinline
-    #else
-    #define DESCENT_ALWAYS_INLINE inline
-    #endif
+    /* (DESCENT_ALWAYS_INLINE: platform.pxd, through rows.pxd's cimports) */
     static DESCENT_ALWAYS_INLINE double descent_exp_nonpositive(double x) {
         const double least = -708.3964185322641;
         double xc = x < least ? least : x;

@@ -18,6 +18,16 @@ cdef extern from *:
     #define DESCENT_PREFETCH(p) ((void)0)
     #define DESCENT_PREFETCH_L2(p) ((void)0)
     #endif
+    /* Inlined whatever the compiler's heuristics say: for a helper whose
+       call would stop a loop over the targets from vectorising
+       (losses.exp_nonpositive). */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define DESCENT_ALWAYS_INLINE inline __attribute__((always_inline))
+    #elif defined(_MSC_VER)
+    #define DESCENT_ALWAYS_INLINE __forceinline
+    #else
+    #define DESCENT_ALWAYS_INLINE inline
+    #endif
     #ifdef _OPENMP
     #include <omp.h>
     #define DESCENT_HAVE_OPENMP 1
