@@ -130,11 +130,10 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         """What the fitted objective counts per unit of the stationarity
         check's tolerance, with identity target scaling: the targets'
         variance (standard deviation for a loss of power 1)."""
-        if y.shape[0] == 0 or (sample_weight is not None and not np.sum(sample_weight) > 0):
-            return 1.0      # no weighted training row (the fit then has nothing to check)
-        rows = y.reshape(y.shape[0], -1)
         total = y.shape[0] if sample_weight is None else np.sum(sample_weight)
-        _, var = weighted_moments(rows, sample_weight, total)
+        if not total > 0:
+            return 1.0      # no weighted training row (the fit then has nothing to check)
+        _, var = weighted_moments(y.reshape(y.shape[0], -1), sample_weight, total)
         return self._spread_unit(np.sqrt(var))
 
     def _spread_unit(self, sd):
