@@ -115,8 +115,10 @@ warnings.simplefilter("ignore")
 rng = np.random.default_rng(0)
 X = rng.standard_normal((300, 37))            # the kernels' own loops (d < 64)
 y = X @ rng.standard_normal(37) + 0.1 * rng.standard_normal(300)
-X2 = rng.standard_normal((200, 100))          # BLAS dot/axpy (64 <= d <= 8192)
+X2 = rng.standard_normal((200, 100))          # the sixteen-sum dot, BLAS axpy
 y2 = X2 @ rng.standard_normal(100) + 0.1 * rng.standard_normal(200)
+X3 = rng.standard_normal((100, 200))          # BLAS dot and axpy (128 <= d <= 8192)
+y3 = X3 @ rng.standard_normal(200) + 0.1 * rng.standard_normal(100)
 Xs = sp.random(300, 200, density=0.05, format="csr", random_state=1)
 ys = Xs @ rng.standard_normal(200) + 0.1 * rng.standard_normal(300)
 labels = np.argmax(X[:, :3] + 0.3 * rng.standard_normal((300, 3)), axis=1)
@@ -139,6 +141,7 @@ cases["sparse dense-update adam"] = lambda: SGDRegressor(
     optimizer="adam", sparse_update="dense", **base).fit(Xs, ys)
 cases["per-sample sgd d=100 average"] = lambda: SGDRegressor(average=True, **base).fit(X2, y2)
 cases["per-sample adam d=100"] = lambda: SGDRegressor(optimizer="adam", **base).fit(X2, y2)
+cases["per-sample sgd d=200"] = lambda: SGDRegressor(**base).fit(X3, y3)
 cases["full batch adam d=100"] = lambda: SGDRegressor(
     optimizer="adam", batch_size=None, **base).fit(X2, y2)
 X32, Xs32 = X.astype(np.float32), Xs.astype(np.float32)     # read in place, widened

@@ -12,25 +12,43 @@ from descent.kernel.platform cimport DESCENT_CHECK, DESCENT_PREFETCH, DESCENT_PR
 # The dot product keeps four independent partial sums: a single accumulator
 # chains every add through one register (latency bound, about 2x slower at
 # d >= 100), and the compiler may not reassociate the sum itself without
-# -ffast-math.
+# -ffast-math. From BLAS_MIN_D coordinates on, sixteen (two AVX-512, four
+# AVX2 or eight SSE2 accumulators: every variant adds in the same order).
 #
-# Between BLAS_MIN_D and BLAS_MAX_D coordinates, BLAS level-1 (ddot/daxpy of
-# the OpenBLAS that SciPy ships, dispatched at run time to AVX2/AVX-512) beats
-# these portable SSE2 loops despite its call overhead (bench/: shuffled SGD at
-# d = 1000, 1.45 -> 1.28 us/sample). Above BLAS_MAX_D OpenBLAS may start
-# threads of its own, which must not happen inside our (OpenMP) loops.
+# From BLAS_DOT_MIN_D (axpy: BLAS_MIN_D) to BLAS_MAX_D coordinates, BLAS
+# level-1 (ddot/daxpy of the OpenBLAS that SciPy ships, dispatched at run time
+# to AVX2/AVX-512) beats these portable loops despite its call overhead
+# (bench/: shuffled SGD at d = 1000, 1.45 -> 1.28 us/sample). Below it, the
+# call costs more than it saves: per-sample log-loss SGD on rows in L3, ns a
+# sample (the 2-vCPU AVX-512 VM, medians of 7 interleaved; BLAS ddot -> sixteen
+# sums; baseline / avx2 / avx512): d = 64 113 / 80 / 97 -> 97 / 75 / 79;
+# d = 100 116 / 112 / 109 -> 119 / 106 / 100; d = 160 133 / 127 / 111 -> 142 /
+# 114 / 111. Above BLAS_MAX_D OpenBLAS may start threads of its own, which
+# must not happen inside our (OpenMP) loops.
 cdef enum:
     BLAS_MIN_D = 64
+    BLAS_DOT_MIN_D = 128
     BLAS_MAX_D = 8192
 
 
 cdef inline double dot(const double* x, const double* w, Py_ssize_t d) noexcept nogil:
+    cdef double s[16]
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef Py_ssize_t j = 0
+    cdef Py_ssize_t j = 0, m
     cdef int n, one = 1
-    if BLAS_MIN_D <= d <= BLAS_MAX_D:
+    if BLAS_DOT_MIN_D <= d <= BLAS_MAX_D:
         n = <int>d
         return blas.ddot(&n, <double*>x, &one, <double*>w, &one)
+    if d >= BLAS_MIN_D:
+        for m in range(16):
+            s[m] = 0.0
+        while j + 16 <= d:
+            for m in range(16):
+                s[m] += x[j + m] * w[j + m]
+            j += 16
+        for m in range(8):
+            s[m] += s[m + 8]
+        s0, s1, s2, s3 = s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]
     while j + 4 <= d:
         s0 += x[j] * w[j]
         s1 += x[j + 1] * w[j + 1]
