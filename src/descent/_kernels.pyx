@@ -33,7 +33,7 @@ from descent.kernel.paths cimport is_hogwild, run_layout
 from descent.kernel.penalties cimport penalty_value
 from descent.kernel.platform cimport (
     DESCENT_BUILD_TYPE, DESCENT_HAVE_OPENMP, DESCENT_MAX_THREADS, DESCENT_SIMD, descent_align64,
-    descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
+    descent_calloc_large, descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
 from descent.kernel.rows cimport (
     csr_increasing, csr_within, feature_stride, prefetch_distances, prefetch_model,
@@ -303,7 +303,7 @@ cdef class Workspace:
         S = feature_stride(K)
         size = ((d + 1) * S + (S * d if self.s.penalty in (L1, ELASTICNET) else 0)
                 if path == PLAIN else (d + 1) * 4 * S)
-        self.by_feature_raw = calloc(size + 8, sizeof(double))
+        self.by_feature_raw = descent_calloc_large(size + 8, sizeof(double))
         if self.by_feature_raw == NULL:
             raise MemoryError("descent could not allocate its work buffers")
         self.B.by_feature = descent_align64(self.by_feature_raw)

@@ -42,6 +42,33 @@ cdef extern from *:
     #define DESCENT_MAX_THREADS() 1
     #endif
     #include <stdint.h>
+    #include <stdlib.h>
+    #include <string.h>
+    /* calloc for a buffer the epochs read at random (the model stored
+       feature-major, kernel/rows.pxd): from 4 MiB on Linux, aligned to 2 MiB
+       and advised to transparent huge pages, as NumPy does its arrays from
+       that size (where THP is "madvise", the common default, a calloc block
+       stays on 4 KiB pages: a 19 MB model of 20 classes of 100,000 features
+       then misses the TLB on most features a row reads: per-sample
+       one-vs-rest epochs on 200,000 x 100,000 CSR rows of 50 non-zeros were
+       4 % slower than on huge pages, medians of 7 and of 5 interleaved pairs,
+       the 2-vCPU AMD EPYC VM). Freed with free(). */
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    static void* descent_calloc_large(size_t count, size_t size) {
+        void* p = NULL;
+        size_t bytes = count * size;
+        if (size != 0 && bytes / size != count) return NULL;
+        if (bytes < ((size_t)4 << 20)) return calloc(count, size);
+        if (posix_memalign(&p, (size_t)2 << 20, bytes) != 0) return NULL;
+        madvise(p, bytes, MADV_HUGEPAGE);   /* (advice: no error to act on) */
+        memset(p, 0, bytes);
+        return p;
+    }
+    #else
+    static void* descent_calloc_large(size_t count, size_t size) {
+        return calloc(count, size); }
+    #endif
     /* The first 64-byte (cache-line) boundary in a block from malloc. */
     static double* descent_align64(void* raw) {
         return (double*)(((uintptr_t)raw + 63) & ~(uintptr_t)63); }
@@ -117,6 +144,7 @@ cdef extern from *:
     int DESCENT_HAVE_OPENMP
     int DESCENT_MAX_THREADS() nogil
     double* descent_align64(void* raw) nogil
+    void* descent_calloc_large(size_t count, size_t size) nogil
     void DESCENT_CHECK(bint cond) nogil
     unsigned long long descent_flush_denormals() nogil
     void descent_restore_fp(unsigned long long old) nogil
