@@ -50,13 +50,8 @@ from ._warnings import user_stacklevel
 from .optim import OPTIMIZER_NAMES, Optimizer
 
 MAX_INT = np.iinfo(np.int32).max
-# Rows of the end-of-call divergence check: 4096 for one target, and as many
-# (row, target) products for several, on at least 256 rows. A CSR row's
-# targets are dots against K scattered model rows: 4096 rows of 20 classes
-# took 20 ms of a 260 ms one-epoch fit (200,000 x 100,000, 50 non-zeros a
-# row, measured); a divergence is orders of magnitude on any rows.
+# Rows of the end-of-call divergence check.
 FINAL_CHECK_ROWS = 4096
-FINAL_CHECK_MIN_ROWS = 256
 # The state a partial_fit restores if it diverges.
 _STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
 # Every fitted attribute fit() clears.
@@ -400,8 +395,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             elif outcome is Outcome.CONVERGED and probe is not None and rule.gap is not None:
                 end = probe.objective
             else:
-                end = ws.objective(max_rows=max(FINAL_CHECK_ROWS // len(self._theta),
-                                                FINAL_CHECK_MIN_ROWS))
+                end = ws.objective(max_rows=FINAL_CHECK_ROWS)
             if diverged(end, ws.finite, rule.divergence_reference):
                 outcome = Outcome.DIVERGED
         if outcome is Outcome.DIVERGED:
