@@ -316,6 +316,20 @@ def test_a_blow_up_in_the_last_update_raises():
             getattr(SGDRegressor(max_iter=1, shuffle=False), how)(X, y)
 
 
+def test_a_last_step_blowing_up_few_rows_of_many_classes_raises():
+    # The end's check reads every row up to its 4096, whatever the classes:
+    # on 256 of these 4000 (4096 / 50) the 1 % of rows 1000x the rest, which
+    # the full-batch step blew up, were missed and the fit returned.
+    from descent import SGDClassifier
+    rng = np.random.default_rng(4050)
+    X = rng.standard_normal((4000, 20))
+    X[rng.random(4000) < 0.01] *= 1e3
+    y = np.argmax(X @ rng.standard_normal((20, 50)) + rng.standard_normal((4000, 50)), axis=1)
+    with pytest.raises(ValueError, match="diverged"):
+        SGDClassifier(loss="squared_hinge", learning_rate="constant", eta0=1.0,
+                      batch_size=None, max_iter=1, tol=None, random_state=0).fit(X, y)
+
+
 # -- 5. drop-in fidelity --------------------------------------------------------------
 def test_random_state_instance_draws_the_split_first():
     # scikit-learn's validation split is the one its ShuffleSplit draws first
