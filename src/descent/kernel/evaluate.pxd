@@ -11,17 +11,18 @@ from descent.kernel.losses cimport (
     softmax_probabilities,
 )
 from descent.kernel.penalties cimport penalty_value
-from descent.kernel.rows cimport any_row_axpy, any_row_dot, weight
+from descent.kernel.rows cimport any_row_axpy, any_row_dot, any_row_predictions, weight
 
 
 cdef inline double mean_loss_at(const Data* D, const Settings* s, const row_t* idx,
-                                Py_ssize_t n, const double* theta,
-                                double* z) noexcept nogil:
-    # Mean weighted loss of the model theta on the rows idx[0:n] (z: K scratch).
+                                Py_ssize_t n, const double* theta, double* z,
+                                const double* W=NULL, Py_ssize_t per_feature=0) noexcept nogil:
+    # Mean weighted loss of the model theta on the rows idx[0:n] (z: K scratch),
+    # read from its feature-major copy W if not NULL (any_row_predictions).
     cdef Py_ssize_t k
     cdef double total = 0.0
     for k in range(n):
-        total += any_sample_loss(D, s, idx[k], theta, True, z)
+        total += any_sample_loss(D, s, idx[k], theta, True, z, W, per_feature)
     return total / n
 
 
@@ -74,16 +75,17 @@ cdef inline double intercepts_loss(const Data* D, const Settings* s, const row_t
 
 
 cdef inline double objective_at(const Data* D, const Settings* s, const row_t* idx,
-                                Py_ssize_t n, const double* theta,
-                                double* z) noexcept nogil:
+                                Py_ssize_t n, const double* theta, double* z,
+                                const double* W=NULL, Py_ssize_t per_feature=0) noexcept nogil:
     # The training objective of theta on the rows idx[0:n], exactly; without
     # reading X where every coef is 0 (intercepts_loss: the zero model whose
     # objective scales tol, descent._probe.StationarityProbe.start_scale, was
-    # a pass over X of every fit off scikit-learn's path). z: scratch of 5 K.
+    # a pass over X of every fit off scikit-learn's path). z: scratch of 5 K;
+    # W: as mean_loss_at.
     cdef Py_ssize_t j
     for j in range(D.K * (D.d + 1)):
         if j % (D.d + 1) != D.d and theta[j] != 0.0:
-            return mean_loss_at(D, s, idx, n, theta, z) + penalty_value(
+            return mean_loss_at(D, s, idx, n, theta, z, W, per_feature) + penalty_value(
                 s, theta, D.d, D.K, D.d + 1, D.tw)
     return intercepts_loss(D, s, idx, n, theta, z)
 
@@ -161,11 +163,13 @@ cdef inline void hessian_vector(const Data* D, const Settings* s, const row_t* i
 
 
 cdef inline double accuracy_rows(const Data* D, const row_t* idx, Py_ssize_t n,
-                                 const double* theta) noexcept nogil:
+                                 const double* theta, double* z, const double* W=NULL,
+                                 Py_ssize_t per_feature=0) noexcept nogil:
     # The weighted accuracy of the model theta on the rows idx[0:n] (a
     # classifier's early stopping, as ClassifierMixin.score): one target
     # predicts y > 0 where x . w + b > 0; K targets the first largest one's
-    # class, right if its y is the row's largest.
+    # class, right if its y is the row's largest. K targets read from the
+    # feature-major copy W if not NULL (any_row_predictions). z: scratch of K.
     cdef Py_ssize_t k, i, tt, best, truth, d = D.d, K = D.K
     cdef double sw, sw_sum = 0.0, right = 0.0, p, top
     for k in range(n):
@@ -178,8 +182,9 @@ cdef inline double accuracy_rows(const Data* D, const row_t* idx, Py_ssize_t n,
                 right += sw
             continue
         best = truth = 0
+        any_row_predictions(D, i, theta, W, per_feature, z)
         for tt in range(K):
-            p = theta[tt * (d + 1) + d] + any_row_dot(D, i, theta + tt * (d + 1))
+            p = z[tt]
             if tt == 0 or p > top:
                 top, best = p, tt
             if D.y[i * K + tt] > D.y[i * K + truth]:

@@ -18,7 +18,9 @@ from descent._kernels cimport (
     EPSILON_INSENSITIVE, HINGE, HUBER, LOG_LOSS, MODIFIED_HUBER, SOFTMAX,
     SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, LayoutT, Settings,
 )
-from descent.kernel.rows cimport any_row_dot, csr_value, row_dot, row_sqnorm, weight
+from descent.kernel.rows cimport (
+    any_row_predictions, csr_value, row_dot, row_sqnorm, weight,
+)
 
 
 ctypedef struct SquaredErrorT:
@@ -568,20 +570,21 @@ cdef inline double sample_loss_grad_by_feature(LossT* kind, LayoutT* lay, const 
 
 
 cdef inline double any_sample_loss(const Data* D, const Settings* s, Py_ssize_t i,
-                                   const double* theta, bint rows,
-                                   double* z) noexcept nogil:
+                                   const double* theta, bint rows, double* z,
+                                   const double* W=NULL,
+                                   Py_ssize_t per_feature=0) noexcept nogil:
     # sample_dloss's returned loss with the loss and layout chosen at run
-    # time, for code that is not hot, of the model theta (NULL: all zeros);
+    # time, for code that is not hot, of the model theta (NULL: all zeros),
+    # read from its feature-major copy W if not NULL (any_row_predictions);
     # without `rows`, of its intercepts alone (theta's coefs known to be 0,
     # X is not read). z: scratch of K.
     cdef Py_ssize_t tt, d = D.d, K = D.K
     cdef double sw = weight(D, i), y, dloss, w, total = 0.0
-    for tt in range(K):
-        z[tt] = 0.0
-        if theta != NULL:
-            z[tt] = theta[tt * (d + 1) + d]
-            if rows:
-                z[tt] += any_row_dot(D, i, theta + tt * (d + 1))
+    if theta != NULL and rows:
+        any_row_predictions(D, i, theta, W, per_feature, z)
+    else:
+        for tt in range(K):
+            z[tt] = theta[tt * (d + 1) + d] if theta != NULL else 0.0
     if s.loss == SOFTMAX:
         return sw * softmax_loss_grad(D.y + i * K, z, K)
     for tt in range(K):

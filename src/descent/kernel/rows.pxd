@@ -274,6 +274,36 @@ cdef inline double any_row_dot(const Data* D, Py_ssize_t i, const double* w) noe
     return row_dot(<DenseT*>NULL, D, i, w)
 
 
+cdef inline void any_row_predictions(const Data* D, Py_ssize_t i, const double* theta,
+                                     const double* W, Py_ssize_t per_feature,
+                                     double* z) noexcept nogil:
+    # z[t] = x_i . w_t + b_t for the K targets of the model theta (K runs of
+    # d + 1), for the loops that are not hot; where W is not NULL, read from
+    # the same model feature-major (CSR rows; W[j * per_feature + t],
+    # intercepts at feature d; below), a row's features' runs instead of K
+    # scattered coefficients each, with the same operations in the same order
+    # (each target's dot from 0 over the row's values in turn, then added to
+    # its intercept): the same values, bit for bit.
+    cdef Py_ssize_t k, tt, K = D.K, d = D.d
+    cdef const double* wj
+    cdef double x
+    if W == NULL:
+        for tt in range(K):
+            z[tt] = theta[tt * (d + 1) + d] + any_row_dot(D, i, theta + tt * (d + 1))
+        return
+    for tt in range(K):
+        z[tt] = 0.0
+    for k in range(D.indptr[i], D.indptr[i + 1]):
+        DESCENT_CHECK(0 <= D.indices[k] < d)
+        x = <double>D.data32[k] if D.single else D.data[k]
+        wj = W + D.indices[k] * per_feature
+        for tt in range(K):
+            z[tt] += x * wj[tt]
+    wj = W + d * per_feature
+    for tt in range(K):
+        z[tt] = wj[tt] + z[tt]
+
+
 cdef inline void any_row_axpy(const Data* D, Py_ssize_t i, double a,
                               double* w) noexcept nogil:
     if D.sparse:
