@@ -15,17 +15,18 @@ from descent import _kernels, _plan
 N, D, K, ALPHA = 300, 500, 5, 1e-3
 
 
-def workspace(X, Y, loss, *, average_start, multinomial=False, model=None):
+def workspace(X, Y, loss, *, average_start, multinomial=False, model=None, n_val=0):
     est = descent.SGDClassifier(loss=loss, alpha=ALPHA,
                                 multi_class="multinomial" if multinomial else "ovr")
     plan = _plan.make_plan(est, sparse=True)
     if multinomial:
         plan.fields["loss"] = int(_kernels.Loss.SOFTMAX)
     idx = np.arange(X.shape[0], dtype=np.int32)
+    train, val = idx[:len(idx) - n_val], idx[len(idx) - n_val:]
     kernel_X = (X.data, X.indices, X.indptr, X.shape[1])
     model = np.zeros((K, D + 1)) if model is None else model
     avg = np.zeros((K, D + 2) if average_start > 0.0 else (0, 0))
-    return _kernels.Workspace(kernel_X, Y, None, idx, idx[:0], model, avg,
+    return _kernels.Workspace(kernel_X, Y, None, train, val, model, avg,
                               np.zeros((3, K * (D + 1))), np.zeros(0),
                               plan.settings(t=1.0, step=0.0, seed=0,
                                             average_start=average_start),
@@ -84,3 +85,20 @@ def test_few_rows_of_a_wide_model_are_read_target_major():
     assert not ws.evaluates_by_feature(max_rows=1)
     assert ws.objective(theta, max_rows=1) == workspace(
         X, Y, "log_loss", average_start=1.0).objective(theta, max_rows=1)
+
+
+@pytest.mark.parametrize("multinomial", [False, True])
+def test_validation_scores_from_the_feature_major_copy_are_the_target_major_ones(
+        multinomial):
+    # early stopping's accuracy and log-loss on the held-out rows
+    X, Y, labels, theta = data(np.float64, multinomial)
+    scores = []
+    for average_start in (0.0, 1.0):
+        model = theta.copy()
+        ws = workspace(X, Y, "log_loss", average_start=average_start,
+                       multinomial=multinomial, model=model, n_val=60)
+        assert ws.evaluates_by_feature(validation=True) == (average_start == 0.0)
+        scores.append((ws.validation_accuracy(), ws.validation_loss()))
+    assert scores[0] == scores[1]
+    Z = np.asarray(X[-60:] @ theta[:, :-1].T) + theta[:, -1]
+    assert scores[0][0] == np.mean(Z.argmax(axis=1) == labels[-60:])
