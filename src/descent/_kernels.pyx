@@ -513,22 +513,26 @@ cdef class Workspace:
     def objective(self, const double[:, ::1] theta=None, Py_ssize_t max_rows=-1):
         """The training objective (mean weighted loss plus penalty) of
         ``theta`` (K, d + 1), by default the current model, exactly; with
-        ``max_rows`` >= 1, on the first that many training rows of the current
-        (shuffled) order only."""
+        ``max_rows`` >= 1, on at most that many training rows, every
+        ``ceil(n / max_rows)``-th of the current order (a full-batch order
+        is the data's: its first rows can be one class of class-sorted
+        data)."""
         cdef double value
         cdef const double* th = self.B.theta
         cdef unsigned long long fp_mode
-        cdef Py_ssize_t n = self.train_idx.shape[0]
-        if max_rows >= 1:
-            n = min(n, max_rows)
+        cdef const row_t[::1] rows = self.train_idx
+        cdef Py_ssize_t n = rows.shape[0]
+        if 1 <= max_rows < n:
+            rows = np.ascontiguousarray(np.asarray(self.train_idx)[::-(-n // max_rows)])
+            n = rows.shape[0]
         if theta is not None:
             if theta.shape[0] != self.D.K or theta.shape[1] != self.D.d + 1:
                 raise ValueError("theta must be (K, n_features + 1)")
             th = &theta[0, 0]
-        cdef bint by_feature = self._reads_by_feature(self.train_idx, n)
+        cdef bint by_feature = self._reads_by_feature(rows, n)
         with nogil:
             fp_mode = descent_flush_denormals()
-            value = objective_at(&self.D, &self.s, &self.train_idx[0], n, th, self.B.work,
+            value = objective_at(&self.D, &self.s, &rows[0], n, th, self.B.work,
                                  self._copy_by_feature(th) if by_feature else NULL,
                                  feature_stride(self.D.K))
             descent_restore_fp(fp_mode)
@@ -539,7 +543,9 @@ cdef class Workspace:
         validation scores) reads the model from its feature-major copy."""
         cdef const row_t[::1] rows = self.val_idx if validation else self.train_idx
         cdef Py_ssize_t n = rows.shape[0]
-        return self._reads_by_feature(rows, min(n, max_rows) if max_rows >= 1 else n)
+        if 1 <= max_rows < n:       # (objective's rows)
+            rows = np.ascontiguousarray(np.asarray(rows)[::-(-n // max_rows)])
+        return self._reads_by_feature(rows, rows.shape[0])
 
     cdef double* _copy_by_feature(self, const double* th) noexcept nogil:
         # The model th copied feature-major into B.by_feature, scratch between
