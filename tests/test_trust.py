@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_diabetes, load_iris
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 from sklearn.model_selection import ShuffleSplit
+from sklearn.utils.validation import check_is_fitted
 
 import _reference as ref
 from descent import SGDClassifier, SGDRegressor, _kernels
@@ -346,6 +347,36 @@ def test_a_last_step_blowing_up_the_later_rows_of_sorted_data_raises():
         SGDClassifier(loss="squared_hinge", learning_rate="constant", eta0=1.0,
                       batch_size=None, max_iter=1, tol=None, random_state=0).fit(
                           sp.csr_matrix(Z), y)
+
+
+@pytest.mark.parametrize("name", ["SGDRegressor", "SGDClassifier"])
+def test_out_of_memory_at_the_end_of_a_fit_leaves_the_estimator_unfitted(name,
+                                                                         monkeypatch):
+    # A tester's address-space cap ran out in the copy of coef_ that
+    # publishing keeps: fit raised MemoryError with coef_ set (and the
+    # classes, the feature count), a model that looked fitted.
+    import descent
+    from descent import _model
+    X, y = diabetes()
+    if name == "SGDClassifier":
+        y = y > np.median(y)
+
+    def out_of_memory(self, t):
+        raise MemoryError("cap")
+
+    monkeypatch.setattr(_model.LinearModel, "_published_model", out_of_memory)
+    model = getattr(descent, name)(max_iter=2, tol=None)
+    with pytest.raises(MemoryError):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    with pytest.raises(MemoryError):
+        model.partial_fit(X, y, **({"classes": [False, True]} if name == "SGDClassifier"
+                                   else {}))
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    monkeypatch.undo()
+    assert model.fit(X, y).coef_.shape[-1] == X.shape[1]
 
 
 # -- 5. drop-in fidelity --------------------------------------------------------------

@@ -168,8 +168,14 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             if intercept_init is None:
                 intercept_init = intercept
         self._reset()
-        self._call(X, y, sample_weight, self.max_iter, coef_init, intercept_init,
-                   first=True, fitting=True, kept=kept)
+        try:
+            self._call(X, y, sample_weight, self.max_iter, coef_init, intercept_init,
+                       first=True, fitting=True, kept=kept)
+        except MemoryError:
+            # out of memory anywhere in the call (a work buffer, publishing
+            # coef_): not a fitted estimator with part of its attributes
+            self._undo(True, None)
+            raise
         return self
 
     def _partial_fit(self, X, y, sample_weight):
@@ -179,7 +185,12 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         check_params(self, for_partial_fit=first)
         if first:
             self._reset()
-        self._call(X, y, sample_weight, 1, None, None, first=first, fitting=False)
+        try:
+            self._call(X, y, sample_weight, 1, None, None, first=first, fitting=False)
+        except MemoryError:
+            if first:       # (as fit's; a later call's state is its own)
+                self._undo(True, None)
+            raise
         return self
 
     def _reset(self):

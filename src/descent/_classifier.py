@@ -272,6 +272,11 @@ descent.schedules schedule, default="auto"
         :class:`SGDRegressor` (each message names them), and
         ``scoring="loss"`` without ``early_stopping``; divergence (the
         message names the epoch and the step to lower).
+    MemoryError
+        From ``fit`` and a first ``partial_fit``: X, y and the fit's work
+        buffers (the model, and for several classes or targets on sparse X a
+        second copy of it) do not fit in memory; the estimator is then
+        unfitted.
 
     Warns
     -----

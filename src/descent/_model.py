@@ -198,8 +198,10 @@ class LinearModel:
     def _publish(self):
         """coef_ / intercept_ from the state; remembered to notice later
         assignments."""
-        self.coef_, self.intercept_ = self._published_model(self.t_)
-        self._published = (np.atleast_2d(self.coef_).copy(), self.intercept_.copy())
+        coef, intercept = self._published_model(self.t_)
+        published = (np.atleast_2d(coef).copy(), intercept.copy())
+        self.coef_, self.intercept_ = coef, intercept
+        self._published = published
 
     def _fitted_attributes(self, ws):
         """What a copy of the estimator needs to predict with the model a

@@ -297,6 +297,11 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         the objective overflow (the message names the epoch and the step to
         lower); ``fit`` then leaves the estimator unfitted, ``partial_fit``
         as it was before the call.
+    MemoryError
+        From ``fit`` and a first ``partial_fit``: X, y and the fit's work
+        buffers (the model, and for several classes or targets on sparse X a
+        second copy of it) do not fit in memory; the estimator is then
+        unfitted.
 
     Warns
     -----
