@@ -19,11 +19,11 @@ to change the numbers regenerates the file (and says why in its commit):
 The data are exact in binary (multiples of 1/8, 1/16, 1/32 of small
 integers, drawn with the legacy RandomState whose stream is frozen), so that
 X @ w_true is exact in any summation order. d = 7 < 64: the kernels' own
-level-1 loops run, not the BLAS calls that they use for 64 (dot: 128) <= d <=
-8192 and whose results may depend on the CPU. The bits still depend on the compiler's
-floating-point contraction (FMA) and on libm (pow, exp), so the check runs
-only on the machine type, OS and C library that generated the file (x86-64
-Linux, glibc here) and skips elsewhere.
+level-1 loops run, not the BLAS calls that they use for 64 (dot: 128) <= d
+<= 8192 and whose results may depend on the CPU. The bits still depend on
+the compiler's floating-point contraction (FMA) and on libm (pow, exp), so
+the check runs only on the machine type, OS and C library that generated the
+file (x86-64 Linux, glibc here) and skips elsewhere.
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ def test_narrow_float64_fit_allocates_only_its_vectors_of_n(params, bound):
 def test_float32_rows_fit_as_their_float64_values(d, csr):
     # float32 rows are widened to float64 as they are read (kernel/rows.pxd):
     # a fit on them is the fit on the same values in float64, up to the order
-    # of the dot product's sums (sixteen for float64 rows from d = 64).
+    # of the dot product's sums (sixteen for float64 rows of 64-127 values).
     rng = np.random.default_rng(3)
     X32 = rng.standard_normal((300, d)).astype(np.float32)
     if csr:
