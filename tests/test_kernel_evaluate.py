@@ -16,7 +16,8 @@ N, D, K, ALPHA = 300, 500, 5, 1e-3
 
 
 def workspace(X, Y, loss, *, average_start, multinomial=False, model=None, n_val=0):
-    est = descent.SGDClassifier(loss=loss, alpha=ALPHA,
+    # (a constant step: "optimal" needs the t0 the estimator computes)
+    est = descent.SGDClassifier(loss=loss, alpha=ALPHA, learning_rate="constant", eta0=0.01,
                                 multi_class="multinomial" if multinomial else "ovr")
     plan = _plan.make_plan(est, sparse=True)
     if multinomial:
