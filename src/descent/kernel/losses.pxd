@@ -19,7 +19,7 @@ from descent._kernels cimport (
     SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, LayoutT, Settings,
 )
 from descent.kernel.rows cimport (
-    any_row_predictions, csr_value, row_dot, row_sqnorm, weight,
+    any_row_predictions, csr_value, row_dot, row_predictions_by_feature, row_sqnorm, weight,
 )
 
 
@@ -528,42 +528,9 @@ cdef inline double sample_loss_grad_by_feature(LossT* kind, LayoutT* lay, const 
                                                double* per_target) noexcept nogil:
     # sample_loss_grad for CSR row i and a model stored feature-major
     # (rows.pxd), coefs ws * W[j * per_feature + t], intercepts at feature d:
-    # the same sums in the same order. Four features at a time: each target's
-    # sum chains through memory (dl[t] is stored and loaded again by the next
-    # feature, K being known only at run time), and adding four features'
-    # products in one statement, in order, makes one trip through memory of
-    # four (the same sums, bit for bit). Measured (AMD EPYC, 20-class CSR
-    # 200,000 rows of 50 non-zeros, per-sample log-loss, s an epoch, medians
-    # of 5 interleaved runs, before / after): 1,000 features 0.227 / 0.199;
-    # 100,000 features 0.303 / 0.279.
-    cdef Py_ssize_t kk, tt, K = D.K, end = D.indptr[i + 1]
-    cdef double x, x1, x2, x3
-    cdef const double* wj
-    cdef const double* wj1
-    cdef const double* wj2
-    cdef const double* wj3
-    for tt in range(K):
-        dl[tt] = 0.0
-    kk = D.indptr[i]
-    while kk + 4 <= end:
-        x, x1 = csr_value(lay, D, kk), csr_value(lay, D, kk + 1)
-        x2, x3 = csr_value(lay, D, kk + 2), csr_value(lay, D, kk + 3)
-        wj = W + D.indices[kk] * per_feature
-        wj1 = W + D.indices[kk + 1] * per_feature
-        wj2 = W + D.indices[kk + 2] * per_feature
-        wj3 = W + D.indices[kk + 3] * per_feature
-        for tt in range(K):
-            dl[tt] = (((dl[tt] + x * wj[tt]) + x1 * wj1[tt]) + x2 * wj2[tt]) + x3 * wj3[tt]
-        kk += 4
-    while kk < end:
-        x = csr_value(lay, D, kk)
-        wj = W + D.indices[kk] * per_feature
-        for tt in range(K):
-            dl[tt] += x * wj[tt]
-        kk += 1
-    wj = W + D.d * per_feature
-    for tt in range(K):
-        dl[tt] = dl[tt] * ws + wj[tt]
+    # the same sums in the same order (row_predictions_by_feature).
+    cdef Py_ssize_t K = D.K
+    row_predictions_by_feature(lay, D, i, W, per_feature, ws, dl)
     cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0, NULL, per_target)
     clip_sample(lay, D, s, i, K, dl)
     return loss
