@@ -466,12 +466,10 @@ cdef class Workspace:
         cdef double score
         if self.val_idx.shape[0] == 0:
             raise ValueError("no validation rows")
-        cdef Py_ssize_t n = self.val_idx.shape[0]
-        cdef bint by_feature = self._reads_by_feature(self.val_idx, n)
+        cdef const double* W = self._feature_major(self.val_idx, self.B.theta)
         with nogil:
-            score = accuracy_rows(&self.D, &self.val_idx[0], n, self.B.theta, self.B.work,
-                                  self._copy_by_feature(self.B.theta) if by_feature else NULL,
-                                  feature_stride(self.D.K))
+            score = accuracy_rows(&self.D, &self.val_idx[0], self.val_idx.shape[0],
+                                  self.B.theta, self.B.work, W, feature_stride(self.D.K))
         return score
 
     def validation_loss(self):
@@ -479,13 +477,10 @@ cdef class Workspace:
         cdef double value
         if self.val_idx.shape[0] == 0:
             raise ValueError("no validation rows")
-        cdef Py_ssize_t n = self.val_idx.shape[0]
-        cdef bint by_feature = self._reads_by_feature(self.val_idx, n)
+        cdef const double* W = self._feature_major(self.val_idx, self.B.theta)
         with nogil:
-            value = mean_loss_at(&self.D, &self.s, &self.val_idx[0], n, self.B.theta,
-                                 self.B.work,
-                                 self._copy_by_feature(self.B.theta) if by_feature else NULL,
-                                 feature_stride(self.D.K))
+            value = mean_loss_at(&self.D, &self.s, &self.val_idx[0], self.val_idx.shape[0],
+                                 self.B.theta, self.B.work, W, feature_stride(self.D.K))
         return value
 
     def gradient(self, double[:, ::1] out):
@@ -520,44 +515,47 @@ cdef class Workspace:
         cdef double value
         cdef const double* th = self.B.theta
         cdef unsigned long long fp_mode
-        cdef const row_t[::1] rows = self.train_idx
-        cdef Py_ssize_t n = rows.shape[0]
-        if 1 <= max_rows < n:
-            rows = np.ascontiguousarray(np.asarray(self.train_idx)[::-(-n // max_rows)])
-            n = rows.shape[0]
+        cdef const row_t[::1] rows = self._spread_rows(self.train_idx, max_rows)
         if theta is not None:
             if theta.shape[0] != self.D.K or theta.shape[1] != self.D.d + 1:
                 raise ValueError("theta must be (K, n_features + 1)")
             th = &theta[0, 0]
-        cdef bint by_feature = self._reads_by_feature(rows, n)
+        cdef const double* W = self._feature_major(rows, th)
         with nogil:
             fp_mode = descent_flush_denormals()
-            value = objective_at(&self.D, &self.s, &rows[0], n, th, self.B.work,
-                                 self._copy_by_feature(th) if by_feature else NULL,
-                                 feature_stride(self.D.K))
+            value = objective_at(&self.D, &self.s, &rows[0], rows.shape[0], th, self.B.work,
+                                 W, feature_stride(self.D.K))
             descent_restore_fp(fp_mode)
         return value
 
     def evaluates_by_feature(self, Py_ssize_t max_rows=-1, bint validation=False):
         """Whether ``objective(max_rows=max_rows)`` (``validation``: the
         validation scores) reads the model from its feature-major copy."""
-        cdef const row_t[::1] rows = self.val_idx if validation else self.train_idx
-        cdef Py_ssize_t n = rows.shape[0]
-        if 1 <= max_rows < n:       # (objective's rows)
-            rows = np.ascontiguousarray(np.asarray(rows)[::-(-n // max_rows)])
-        return self._reads_by_feature(rows, rows.shape[0])
+        return self._reads_by_feature(
+            self._spread_rows(self.val_idx if validation else self.train_idx, max_rows))
 
-    cdef double* _copy_by_feature(self, const double* th) noexcept nogil:
-        # The model th copied feature-major into B.by_feature, scratch between
-        # epochs (each copies its own model in first).
-        copy_layout(<double*>th, self.B.by_feature, self.D.K, self.D.d + 1,
-                    feature_stride(self.D.K), True)
+    cdef const row_t[::1] _spread_rows(self, const row_t[::1] rows, Py_ssize_t max_rows):
+        # rows, or with 1 <= max_rows < their number every ceil(n / max_rows)-th.
+        cdef Py_ssize_t n = rows.shape[0]
+        if 1 <= max_rows < n:
+            return np.ascontiguousarray(np.asarray(rows)[::-(-n // max_rows)])
+        return rows
+
+    cdef const double* _feature_major(self, const row_t[::1] rows, const double* th):
+        # The model th copied feature-major into B.by_feature (scratch between
+        # epochs: each copies its own model in first) for an evaluation on
+        # rows where _reads_by_feature, else NULL.
+        if not self._reads_by_feature(rows):
+            return NULL
+        with nogil:
+            copy_layout(<double*>th, self.B.by_feature, self.D.K, self.D.d + 1,
+                        feature_stride(self.D.K), True)
         return self.B.by_feature
 
-    cdef bint _reads_by_feature(self, const row_t[::1] rows, Py_ssize_t n):
-        # Whether an evaluation on the rows rows[0:n] (CSR, several targets)
-        # reads the model from its feature-major copy (_copy_by_feature):
-        # where their non-zeros pay for the copy. Stored target-major, each
+    cdef bint _reads_by_feature(self, const row_t[::1] rows):
+        # Whether an evaluation on the rows (CSR, several targets) reads the
+        # model from its feature-major copy (_feature_major): where their
+        # non-zeros pay for the copy. Stored target-major, each
         # non-zero is K scattered reads: the end-of-fit check on 4096
         # shuffled rows of 20 classes (50 non-zeros a row) took 118 ms at
         # 100,000 features, 49 ms with the copy; at 1,000,000 features 127 ms
@@ -566,7 +564,7 @@ cdef class Workspace:
         cdef Py_ssize_t k, i, nnz = 0
         if self.B.by_feature == NULL:
             return False
-        for k in range(n):
+        for k in range(rows.shape[0]):
             i = rows[k]
             nnz += self.D.indptr[i + 1] - self.D.indptr[i]
         return nnz * FEATURE_MAJOR_READS >= self.D.d + 1
