@@ -168,14 +168,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             if intercept_init is None:
                 intercept_init = intercept
         self._reset()
-        try:
-            self._call(X, y, sample_weight, self.max_iter, coef_init, intercept_init,
-                       first=True, fitting=True, kept=kept)
-        except MemoryError:
-            # out of memory anywhere in the call (a work buffer, publishing
-            # coef_): not a fitted estimator with part of its attributes
-            self._undo(True, None)
-            raise
+        self._call(X, y, sample_weight, self.max_iter, coef_init, intercept_init,
+                   first=True, fitting=True, kept=kept)
         return self
 
     def _partial_fit(self, X, y, sample_weight):
@@ -185,12 +179,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         check_params(self, for_partial_fit=first)
         if first:
             self._reset()
-        try:
-            self._call(X, y, sample_weight, 1, None, None, first=first, fitting=False)
-        except MemoryError:
-            if first:       # (as fit's; a later call's state is its own)
-                self._undo(True, None)
-            raise
+        self._call(X, y, sample_weight, 1, None, None, first=first, fitting=False)
         return self
 
     def _reset(self):
@@ -201,6 +190,19 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
     # -- one call -------------------------------------------------------------
     def _call(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *, first,
               fitting, kept=False):
+        try:
+            self._call_steps(X, y, sample_weight, max_iter, coef_init, intercept_init,
+                             first=first, fitting=fitting, kept=kept)
+        except MemoryError:
+            # out of memory anywhere in a first call (a work buffer, publishing
+            # coef_): not a fitted estimator with part of its attributes (a
+            # later partial_fit's state is its own)
+            if first:
+                self._undo(True, None)
+            raise
+
+    def _call_steps(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *,
+                    first, fitting, kept):
         given = (X, y, None if sample_weight is None else {"sample_weight": sample_weight})
         X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
                                                              reset=first)
