@@ -4,6 +4,7 @@ where descent is its drop-in. Each reproduced fault is a test with its right
 value (closed-form ridge, scikit-learn's results)."""
 
 import io
+import pickle
 import warnings
 from contextlib import redirect_stdout
 
@@ -377,6 +378,45 @@ def test_out_of_memory_at_the_end_of_a_fit_leaves_the_estimator_unfitted(name,
         check_is_fitted(model)
     monkeypatch.undo()
     assert model.fit(X, y).coef_.shape[-1] == X.shape[1]
+
+
+@pytest.mark.parametrize("name", ["SGDRegressor", "SGDClassifier"])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_out_of_memory_in_a_later_partial_fit_leaves_the_model_as_it_was(
+        name, early_stopping, monkeypatch):
+    # A later partial_fit that runs out of memory after its epochs (here in
+    # publishing coef_) kept the state its epochs reached: t_, the weights the
+    # next call continues from and the loss curve moved on while coef_ did
+    # not. Now the call is undone: the next partial_fit is the one a model
+    # that never saw the failed call makes.
+    import descent
+    from descent import _model
+    X, y = diabetes()
+    extra = {}
+    if name == "SGDClassifier":
+        y, extra = y > np.median(y), {"classes": [False, True]}
+    model = getattr(descent, name)(max_iter=3, tol=None, random_state=0,
+                                   early_stopping=early_stopping)
+    model.fit(X, y)
+    twin = pickle.loads(pickle.dumps(model))
+    before = {name: np.copy(getattr(model, name)) for name in (
+        "coef_", "intercept_", "t_", "n_iter_", "loss_curve_")}
+
+    def out_of_memory(self, t):
+        raise MemoryError("cap")
+
+    monkeypatch.setattr(_model.LinearModel, "_published_model", out_of_memory)
+    with pytest.raises(MemoryError):
+        model.partial_fit(X, y, **extra)
+    monkeypatch.undo()
+    for attribute, value in before.items():
+        np.testing.assert_array_equal(getattr(model, attribute), value, err_msg=attribute)
+    model.partial_fit(X, y, **extra)
+    twin.partial_fit(X, y, **extra)
+    np.testing.assert_array_equal(model.coef_, twin.coef_)
+    np.testing.assert_array_equal(model.intercept_, twin.intercept_)
+    assert model.t_ == twin.t_
+    assert model.loss_curve_ == twin.loss_curve_
 
 
 # -- 5. drop-in fidelity --------------------------------------------------------------

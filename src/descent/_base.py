@@ -56,6 +56,9 @@ MAX_INT = np.iinfo(np.int32).max
 FINAL_CHECK_ROWS = 4096
 # The state a partial_fit restores if it diverges.
 _STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
+# The attributes a call's _record replaces, which a failed partial_fit puts back.
+_RECORDED = ("coef_", "intercept_", "_published", "n_iter_", "loss_curve_",
+             "validation_scores_", "validation_loss_curve_", "best_epoch_")
 # Every fitted attribute fit() clears.
 _FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init", "_dtype",
            "_auto_lr", "_lr_epoch", "_lr_run", "_lr_key",
@@ -361,12 +364,24 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         q = self._q if plan.plain else np.zeros(0)
         backup = self._backup(first and fitting)
         try:
-            ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
-                                    self._theta, self._avg, self._rule_state, q, settings,
-                                    plan.rule_params, weights, self._class_weights())
+            self._train_steps(X, sample_weight, train_idx, val_idx, plan, probe_unit,
+                              max_iter, first=first, fitting=fitting, callbacks=callbacks,
+                              weights=weights, targets=targets, settings=settings, q=q,
+                              backup=backup)
         except MemoryError:
-            self._undo(first, backup)
+            # out of memory after the backup (a work buffer, an evaluation,
+            # publishing coef_): back to the state before this call, coef_
+            # and the rest consistent with it (a first call is then reset by
+            # _call)
+            self._undo(first and fitting, backup)
             raise
+
+    def _train_steps(self, X, sample_weight, train_idx, val_idx, plan, probe_unit,
+                     max_iter, *, first, fitting, callbacks, weights, targets, settings, q,
+                     backup):
+        ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
+                                self._theta, self._avg, self._rule_state, q, settings,
+                                plan.rule_params, weights, self._class_weights())
         schedule = make_driver(self, plan.lr)      # a descent.schedules object's
         if schedule is not None:
             try:
@@ -573,6 +588,10 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
                   for name in _STATE for value in [getattr(self, name)]}
         backup.update(copy_state(self))
+        # the attributes _record sets, as they are (it replaces them, it does
+        # not write into them)
+        backup.update({name: getattr(self, name) for name in _RECORDED
+                       if hasattr(self, name)})
         return backup
 
     def _undo(self, unfit, backup):

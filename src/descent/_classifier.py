@@ -273,10 +273,10 @@ descent.schedules schedule, default="auto"
         ``scoring="loss"`` without ``early_stopping``; divergence (the
         message names the epoch and the step to lower).
     MemoryError
-        From ``fit`` and a first ``partial_fit``: X, y and the fit's work
-        buffers (the model, and for several classes or targets on sparse X a
-        second copy of it) do not fit in memory; the estimator is then
-        unfitted.
+        X, y and the call's work buffers (the model, and for several classes
+        or targets on sparse X a second copy of it) do not fit in memory.
+        After ``fit`` or a first ``partial_fit`` the estimator is then
+        unfitted; after a later ``partial_fit`` it is as before the call.
 
     Warns
     -----

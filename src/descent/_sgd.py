@@ -298,10 +298,10 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         lower); ``fit`` then leaves the estimator unfitted, ``partial_fit``
         as it was before the call.
     MemoryError
-        From ``fit`` and a first ``partial_fit``: X, y and the fit's work
-        buffers (the model, and for several classes or targets on sparse X a
-        second copy of it) do not fit in memory; the estimator is then
-        unfitted.
+        X, y and the call's work buffers (the model, and for several classes
+        or targets on sparse X a second copy of it) do not fit in memory.
+        After ``fit`` or a first ``partial_fit`` the estimator is then
+        unfitted; after a later ``partial_fit`` it is as before the call.
 
     Warns
     -----
