@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from . import _kernels
 from ._advice import ConvergenceAdvice
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
+from ._labels import kernel_targets
 from ._losses import LOSSES, loss_parameter
 from ._lr_base import LRSchedule
 from ._lr_drive import copy_state, make_driver
@@ -379,9 +380,10 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
     def _train_steps(self, X, sample_weight, train_idx, val_idx, plan, probe_unit,
                      max_iter, *, first, fitting, callbacks, weights, targets, settings, q,
                      backup):
-        ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx, val_idx,
-                                self._theta, self._avg, self._rule_state, q, settings,
-                                plan.rule_params, weights, self._class_weights())
+        ws = _kernels.Workspace(kernel_X(X), kernel_targets(targets), sample_weight,
+                                train_idx, val_idx, self._theta, self._avg,
+                                self._rule_state, q, settings, plan.rule_params, weights,
+                                self._class_weights())
         schedule = make_driver(self, plan.lr)      # a descent.schedules object's
         if schedule is not None:
             try:
@@ -501,7 +503,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         settings = plan.settings(t=self.t_, step=self._step, seed=0,
                                  optimal_init=getattr(self, "_optimal_init", 0.0), u=self._u)
         q = self._q.copy() if plan.plain else np.zeros(0)
-        ws = _kernels.Workspace(kernel_X(X), targets, sample_weight, train_idx,
+        ws = _kernels.Workspace(kernel_X(X), kernel_targets(targets), sample_weight, train_idx,
                                 np.zeros(0, dtype=np.int32), theta, self._avg.copy(),
                                 self._rule_state.copy(), q, settings, plan.rule_params,
                                 weights, self._class_weights())

@@ -112,7 +112,9 @@ ctypedef struct Data:
     bint sparse
     bint single           # X's values are float32 (X32 / data32)
     Py_ssize_t n_rows
-    const double* y       # (n, K) targets, C order
+    const double* y       # (n, K) targets, C order; or NULL, a classifier's
+    const int* label      # class of each row (K > 2 classes; else NULL): its
+    double rest           # targets are 1 at the class, rest (-1 or 0) elsewhere
     Py_ssize_t K
     const double* sw      # sample weights, or NULL for all ones
     # per target, what its loss and penalty count in the objective, or NULL

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
+# a classifier's targets: (the class of each row, K, the other targets' value)
+_Classes = tuple[npt.NDArray[np.int32], int, float]
 _F32 = npt.NDArray[np.float32]
 _Rows = npt.NDArray[np.int32]
 _I32 = npt.NDArray[np.int32]
@@ -125,7 +127,7 @@ class Workspace:
     def __init__(
         self,
         X: _F64 | _CSR,
-        y: _F64,
+        y: _F64 | _Classes,
         sample_weight: _F64 | None,
         train_idx: _Rows,
         val_idx: _Rows,

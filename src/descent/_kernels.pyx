@@ -36,7 +36,7 @@ from descent.kernel.platform cimport (
     descent_calloc_large, descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
 from descent.kernel.rows cimport (
-    copy_layout, csr_increasing, csr_within, feature_stride, prefetch_distances, prefetch_model,
+    copy_layout, csr_increasing, feature_stride, indices_within, prefetch_distances, prefetch_model,
     shuffle_indices,
 )
 from descent.kernel.rules cimport StepScalars, rule_step, step_scalars
@@ -75,7 +75,10 @@ cdef class Workspace:
     rule_state, q, settings, rule_params)``. ``X`` is a C-contiguous float64
     2-D array, or a CSR matrix given as the tuple ``(data, indices, indptr,
     n_features)`` (float64, int32, int32); ``sample_weight`` may be None (all
-    ones). ``y`` is (n, K) for K targets; ``theta`` is (K, d + 1): each
+    ones). ``y`` is (n, K) for K targets, or for K >= 2 classes the tuple
+    ``(classes, K, rest)``: the class of each row (int32 in [0, K)), target
+    t being 1 where it is t and ``rest`` elsewhere (-1 one-vs-rest, 0 the
+    softmax's one-hot). ``theta`` is (K, d + 1): each
     target's coef and intercept. ``avg`` is (K, d + 2) when averaging
     (averaged coef, intercept, and the count of averaged iterates), else
     (0, 0); ``rule_state`` is (3, K * (d + 1)); ``q`` is (K * d,) for the
@@ -114,7 +117,7 @@ cdef class Workspace:
     cdef readonly double last_loss         # the epoch's mean loss (no penalty)
     cdef readonly double divergence_objective
 
-    def __cinit__(self, X, const double[:, ::1] y, const double[::1] sample_weight,
+    def __cinit__(self, X, y, const double[::1] sample_weight,
                   row_t[::1] train_idx, const row_t[::1] val_idx, double[:, ::1] theta,
                   double[:, ::1] avg, double[:, ::1] rule_state, double[::1] q,
                   Settings settings, RuleParams rule_params,
@@ -162,7 +165,7 @@ cdef class Workspace:
         self.s.n_threads = max(1, min(self.s.n_threads, DESCENT_MAX_THREADS()))
         self._allocate()
 
-    cdef _set_data(self, X, const double[:, ::1] y, const double[::1] sample_weight):
+    cdef _set_data(self, X, y, const double[::1] sample_weight):
         cdef const double[:, ::1] X_dense
         cdef const float[:, ::1] X_dense32
         cdef const double[::1] X_data
@@ -191,7 +194,7 @@ cdef class Workspace:
                 raise ValueError("CSR indptr must start at 0")
             if not csr_increasing(&X_indptr[0], n_rows + 1):
                 raise ValueError("CSR indptr must be non-decreasing")
-            if X_indptr[n_rows] > 0 and not csr_within(&X_indices[0], X_indptr[n_rows], d):
+            if X_indptr[n_rows] > 0 and not indices_within(&X_indices[0], X_indptr[n_rows], d):
                 raise ValueError("CSR column index out of range")
             D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
             D.indptr = &X_indptr[0]
@@ -206,13 +209,10 @@ cdef class Workspace:
                 X_dense = X
                 n_rows, d = X_dense.shape[0], X_dense.shape[1]
                 D.X = &X_dense[0, 0] if n_rows > 0 and d > 0 else NULL
-        if n_rows != y.shape[0] or (sample_weight is not None
-                                    and y.shape[0] != sample_weight.shape[0]):
+        D.n_rows, D.d = n_rows, d
+        self._set_targets(y)
+        if sample_weight is not None and n_rows != sample_weight.shape[0]:
             raise ValueError("X, y and sample_weight must have the same length")
-        if self.train_idx.shape[0] == 0 or d == 0 or y.shape[1] == 0:
-            raise ValueError("no training samples or no features")
-        D.n_rows, D.d, D.K = n_rows, d, y.shape[1]
-        D.y = &y[0, 0]
         D.sw = &sample_weight[0] if sample_weight is not None else NULL
         # rows ahead by the values a row holds (a CSR row: its mean nnz)
         prefetch_distances(
@@ -221,6 +221,30 @@ cdef class Workspace:
         # three state arrays' too)
         D.prefetch_model = D.sparse and prefetch_model(
             D.K * (d + 1) * (1 if self.s.path in (PLAIN, HOGWILD_PLAIN) else 4))
+
+    cdef _set_targets(self, y):
+        # y (n, K) float64, or a classifier's (classes, K, rest) (the class
+        # docstring)
+        cdef const double[:, ::1] y_values
+        cdef const int[::1] y_class
+        cdef Data* D = &self.D
+        D.y, D.label, D.rest = NULL, NULL, 0.0
+        if isinstance(y, tuple):
+            y_class, D.K, D.rest = y
+            n_y = y_class.shape[0]
+        else:
+            y_values = y
+            n_y, D.K = y_values.shape[0], y_values.shape[1]
+        if n_y != D.n_rows:
+            raise ValueError("X, y and sample_weight must have the same length")
+        if self.train_idx.shape[0] == 0 or D.d == 0 or D.K == 0:
+            raise ValueError("no training samples or no features")
+        if isinstance(y, tuple):
+            if D.K < 2 or not indices_within(&y_class[0], n_y, D.K):
+                raise ValueError("class indices must be in [0, K), K >= 2")
+            D.label = &y_class[0]
+        else:
+            D.y = &y_values[0, 0]
 
     cdef _check(self, double[:, ::1] theta, double[:, ::1] avg,
                 double[:, ::1] rule_state, double[::1] q):

@@ -7,7 +7,8 @@ with ``multi_class="multinomial"`` too: the softmax of two classes is the
 logistic model). Three classes or more are K = n_classes targets: one-vs-rest,
 column k is +1 where the label is ``classes_[k]`` and -1 elsewhere, all K
 binary problems stepped from one read of each row; or the softmax, one-hot
-rows (1 for the label's class, 0 elsewhere).
+rows (1 for the label's class, 0 elsewhere). Those K targets are held as
+the class of each row (:class:`ClassTargets`), not as an (n, K) matrix.
 """
 
 from __future__ import annotations
@@ -65,14 +66,55 @@ def _small_int_unique(y):
     return classes, (np.cumsum(present) - 1)[offset]
 
 
+class ClassTargets:
+    """The targets of K >= 3 classes as the class of each row: target t of
+    a row is 1 where its class is t and ``rest`` elsewhere (-1 one-vs-rest,
+    0 the softmax's one-hot). 4 bytes a row where the (n, K) float64 matrix
+    takes 8 K (200,000 rows of 20 classes: 0.8 MB against 32; the kernels
+    read either, ``Data.label``). Rows are taken as an array's
+    (``targets[rows]``), a target's column as an array's
+    (``targets[:, t]``); ``np.asarray`` gives the matrix, for the few
+    subsamples that compute with it."""
+
+    ndim = 2
+
+    def __init__(self, index, n_classes, rest):
+        self.index = np.ascontiguousarray(index, dtype=np.int32)
+        self.n_classes = int(n_classes)
+        self.rest = float(rest)
+
+    @property
+    def shape(self):
+        return (self.index.shape[0], self.n_classes)
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):      # (rows, t): target t of those rows
+            rows, t = key
+            return np.where(self.index[rows] == t, 1.0, self.rest)
+        return ClassTargets(self.index[key], self.n_classes, self.rest)
+
+    def __array__(self, dtype=None, copy=None):
+        y = np.full(self.shape, self.rest)
+        y[np.arange(self.index.shape[0]), self.index] = 1.0
+        return y if dtype is None else y.astype(dtype, copy=False)
+
+    def kernel(self):
+        """What ``_kernels.Workspace`` takes for them."""
+        return (self.index, self.n_classes, self.rest)
+
+
+def kernel_targets(y):
+    """The Workspace's y of an estimator's targets (an array as it is)."""
+    return y.kernel() if isinstance(y, ClassTargets) else y
+
+
 def encode(label_index, n_classes, multinomial):
-    """The kernel's y (n, K) of the labels' indices into ``classes_``."""
+    """The kernel's targets of the labels' indices into ``classes_``: y
+    (n, 1) of +-1 for two classes, else :class:`ClassTargets`."""
     n = label_index.shape[0]
     if n_classes == 2:
         return (label_index * 2.0 - 1.0).reshape(n, 1)      # 0, 1 -> -1, +1
-    y = np.zeros((n, n_classes)) if multinomial else np.full((n, n_classes), -1.0)
-    y[np.arange(n), label_index] = 1.0
-    return y
+    return ClassTargets(label_index, n_classes, 0.0 if multinomial else -1.0)
 
 
 def index_in(classes, y):
@@ -93,7 +135,9 @@ def index_in(classes, y):
 
 
 def labels_of(y):
-    """The class index of each row of an encoded y (to stratify a split)."""
+    """The class index of each row of encoded targets (to stratify a split)."""
+    if isinstance(y, ClassTargets):
+        return y.index
     return (y[:, 0] > 0).astype(np.intp) if y.shape[1] == 1 else np.argmax(y, axis=1)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
+from ._labels import kernel_targets
 from ._stopping import diverged
 from ._validation import kernel_X
 
@@ -54,7 +55,7 @@ def search_optimal_eta0(plan, theta, X, y, sample_weight, train_idx, seed, alpha
                                  average_start=0.0, n_threads=1,
                                  path=int(_kernels.Path.PLAIN))
         idx = np.arange(size, dtype=np.int32)
-        ws = _kernels.Workspace(Xk, ys, sws, idx, idx[:0], trial, np.zeros((0, 0)),
+        ws = _kernels.Workspace(Xk, kernel_targets(ys), sws, idx, idx[:0], trial, np.zeros((0, 0)),
                                 np.zeros((3, K * (d + 1))), np.zeros(K * d), settings,
                                 plan.rule_params)
         reference = ws.divergence_reference()
@@ -62,7 +63,8 @@ def search_optimal_eta0(plan, theta, X, y, sample_weight, train_idx, seed, alpha
         if diverged(ws.divergence_objective, ws.finite, reference):
             return np.inf
         pred = np.asarray(Xs @ trial[:, :-1].T) + trial[:, -1]
-        losses = _kernels.py_loss(loss, ys.ravel(), pred.ravel(), epsilon).reshape(ys.shape)
+        losses = _kernels.py_loss(loss, np.asarray(ys).ravel(), pred.ravel(),
+                                  epsilon).reshape(ys.shape)
         per_sample = losses.sum(axis=1)
         value = ((per_sample.sum() if sws is None else np.dot(sws, per_sample)) / size
                  + sum(_kernels.py_penalty(plan.fields["penalty"], w, alpha,

@@ -11,7 +11,9 @@ from descent.kernel.losses cimport (
     softmax_probabilities,
 )
 from descent.kernel.penalties cimport penalty_value
-from descent.kernel.rows cimport any_row_axpy, any_row_dot, any_row_predictions, weight
+from descent.kernel.rows cimport (
+    any_row_axpy, any_row_dot, any_row_predictions, target, true_class, weight,
+)
 
 
 cdef inline double mean_loss_at(const Data* D, const Settings* s, const row_t* idx,
@@ -59,7 +61,7 @@ cdef inline double intercepts_loss(const Data* D, const Settings* s, const row_t
         i = idx[k]
         sw = weight(D, i)
         for tt in range(K):
-            y = D.y[i * K + tt]
+            y = target(D, i, tt)
             c = 2 * tt
             if y == seen_y[c + 1]:
                 c += 1
@@ -151,7 +153,7 @@ cdef inline void hessian_vector(const Data* D, const Settings* s, const row_t* i
                 z[tt] = sw * p[tt] * (z[tt] - sz)
         else:
             for tt in range(K):
-                y = D.y[i * K + tt]
+                y = target(D, i, tt)
                 c = gradient_weight(D, tt, sw, y) * loss_curvature(s.loss, y, p[tt],
                                                                    s.epsilon)
                 z[tt] *= c
@@ -170,7 +172,7 @@ cdef inline double accuracy_rows(const Data* D, const row_t* idx, Py_ssize_t n,
     # predicts y > 0 where x . w + b > 0; K targets the first largest one's
     # class, right if its y is the row's largest. K targets read from the
     # feature-major copy W if not NULL (any_row_predictions). z: scratch of K.
-    cdef Py_ssize_t k, i, tt, best, truth, d = D.d, K = D.K
+    cdef Py_ssize_t k, i, tt, best, d = D.d, K = D.K
     cdef double sw, sw_sum = 0.0, right = 0.0, p, top
     for k in range(n):
         i = idx[k]
@@ -178,18 +180,16 @@ cdef inline double accuracy_rows(const Data* D, const row_t* idx, Py_ssize_t n,
         sw_sum += sw
         if K == 1:
             p = theta[d] + any_row_dot(D, i, theta)
-            if (p > 0.0) == (D.y[i] > 0.0):
+            if (p > 0.0) == (target(D, i, 0) > 0.0):
                 right += sw
             continue
-        best = truth = 0
+        best = 0
         any_row_predictions(D, i, theta, W, per_feature, z)
         for tt in range(K):
             p = z[tt]
             if tt == 0 or p > top:
                 top, best = p, tt
-            if D.y[i * K + tt] > D.y[i * K + truth]:
-                truth = tt
-        if best == truth:
+        if best == true_class(D, i):
             right += sw
     return right / sw_sum if sw_sum > 0.0 else 0.0
 
@@ -206,13 +206,13 @@ cdef inline double r2_score_rows(const Data* D, const row_t* idx, Py_ssize_t n,
         for k in range(n):
             i = idx[k]
             sw_sum += weight(D, i)
-            ymean += weight(D, i) * D.y[i * K + tt]
+            ymean += weight(D, i) * target(D, i, tt)
         ymean /= sw_sum
         for k in range(n):
             i = idx[k]
-            r = D.y[i * K + tt] - any_row_dot(D, i, theta + tt * (d + 1)) - theta[tt * (d + 1) + d]
+            r = target(D, i, tt) - any_row_dot(D, i, theta + tt * (d + 1)) - theta[tt * (d + 1) + d]
             ss_res += weight(D, i) * r * r
-            r = D.y[i * K + tt] - ymean
+            r = target(D, i, tt) - ymean
             ss_tot += weight(D, i) * r * r
         if ss_tot == 0.0:
             total += 1.0 if ss_res == 0.0 else 0.0

@@ -19,7 +19,8 @@ from descent._kernels cimport (
     SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, LayoutT, Settings,
 )
 from descent.kernel.rows cimport (
-    any_row_predictions, csr_value, row_dot, row_predictions_by_feature, row_sqnorm, weight,
+    any_row_predictions, csr_value, row_dot, row_predictions_by_feature, row_sqnorm, target,
+    weight,
 )
 
 
@@ -145,23 +146,36 @@ cdef extern from *:
     double exp_nonpositive "descent_exp_nonpositive" (double x) noexcept nogil
 
 
-cdef inline double log_loss_terms(double y, double p, double* dloss,
-                                  double* lin) noexcept nogil:
-    # The binomial log-loss log(1 + e^p) - y01 p (y01 = 1 for y > 0, else 0)
-    # as log1p(a) + lin[0], a in [0, 1] the returned value, and its
-    # derivative expit(p) - y01, with one exp that cannot overflow, e = e^-|p|:
-    # for p <= 0 the loss is log1p(e) - y01 p, above log1p(e) + (1 - y01) p.
-    # Below p = -37 and above p = 18, e stands for log1p(e) (a = 0), as in
-    # scikit-learn's log1pexp (sklearn/_loss/_loss.pyx.tp): exactly below -37
-    # (e < 2^-53, where 1 + e is 1 too), within e / 2 < 1e-8 relatively above
-    # 18. Without a branch (selects), so that a loop over targets vectorises.
-    cdef double y01 = 1.0 if y > 0.0 else 0.0
-    cdef double e = exp_nonpositive(-fabs(p))
-    cdef bint above = p > 0.0
-    cdef bint tail = (p > 18.0) | (p <= -37.0)     # (no `or`: its jump stops vectorising)
-    dloss[0] = (((1.0 - y01) - y01 * e) if above else ((1.0 - y01) * e - y01)) / (1.0 + e)
-    lin[0] = ((1.0 - y01) * p if above else -(y01 * p)) + (e if tail else 0.0)
-    return 0.0 if tail else e
+# The binomial log-loss log(1 + e^p) - y01 p (y01 = 1 for y > 0, else 0)
+# as log1p(a) + lin[0], a in [0, 1] the returned value, and its derivative
+# expit(p) - y01, with one exp that cannot overflow, e = e^-|p|: for p <= 0
+# the loss is log1p(e) - y01 p, above log1p(e) + (1 - y01) p. Below p = -37
+# and above p = 18, e stands for log1p(e) (a = 0), as in scikit-learn's
+# log1pexp (sklearn/_loss/_loss.pyx.tp): exactly below -37 (e < 2^-53, where
+# 1 + e is 1 too), within e / 2 < 1e-8 relatively above 18. Without a branch
+# (selects), so that a loop over targets vectorises; in C, to force its
+# inlining, as exp_nonpositive: a Cython inline function, GCC stopped
+# inlining it into log_loss_targets when that grew by the class targets'
+# branch, and its loop no longer vectorised (one-vs-rest epochs 1.12x as
+# long, 20 sparse classes and 10 dense, medians of 7 and 5 interleaved
+# pairs, AMD EPYC). The same operations in the same order as before.
+cdef extern from *:
+    """
+    #include <math.h>
+    static DESCENT_ALWAYS_INLINE double descent_log_loss_terms(double y, double p,
+                                                               double* dloss,
+                                                               double* lin) {
+        double y01 = y > 0.0 ? 1.0 : 0.0;
+        double e = descent_exp_nonpositive(-fabs(p));
+        int above = p > 0.0;
+        int tail = (p > 18.0) | (p <= -37.0);
+        dloss[0] = (above ? ((1.0 - y01) - y01 * e) : ((1.0 - y01) * e - y01)) / (1.0 + e);
+        lin[0] = (above ? (1.0 - y01) * p : -(y01 * p)) + (tail ? e : 0.0);
+        return tail ? 0.0 : e;
+    }
+    """
+    double log_loss_terms "descent_log_loss_terms" (double y, double p, double* dloss,
+                                                    double* lin) noexcept nogil
 
 
 cdef inline double log_loss_grad(double y, double p, double* dloss) noexcept nogil:
@@ -329,6 +343,28 @@ cdef inline double softmax_loss_grad(const double* y, double* z,
     return log(total) * ysum - yz
 
 
+cdef inline double row_softmax_loss_grad(const Data* D, Py_ssize_t i, double* z,
+                                         Py_ssize_t K) noexcept nogil:
+    # softmax_loss_grad of row i's targets: y's row, or the one-hot of its
+    # class (Data.label), whose sums there (1 for sum(y), z_c - m for
+    # y . (z - m), adding zeros) are taken as they are: the same bits.
+    cdef Py_ssize_t tt, c
+    cdef double m, total, zc
+    if D.label == NULL:
+        return softmax_loss_grad(D.y + i * K, z, K)
+    c = D.label[i]
+    m = z[0]
+    for tt in range(1, K):
+        if z[tt] > m:
+            m = z[tt]
+    zc = z[c] - m
+    total = exp_shifted(z, K, &m)
+    for tt in range(K):
+        z[tt] = z[tt] / total
+    z[c] -= 1.0
+    return log(total) - zc
+
+
 cdef inline double any_loss_grad(int loss, double y, double p, double eps,
                                  double* dloss) noexcept nogil:
     # loss_grad with the loss chosen at run time, for code that is not hot
@@ -410,14 +446,14 @@ cdef inline double targets_dloss(LossT* kind, const Data* D, const Settings* s,
     cdef double y, loss, w, a, lin
     cdef double sw = weight(D, i)
     if LossT is SoftmaxT:
-        loss = softmax_loss_grad(D.y + i * D.K, dl, K)
+        loss = row_softmax_loss_grad(D, i, dl, K)
         for tt in range(K):
             dl[tt] = sw * dl[tt]
         return loss_sum + sw * loss
     if LossT is LogLossT and K > 1:
         return log_loss_targets(D, i, K, dl, loss_sum, per_target)
     for tt in range(K):
-        y = D.y[i * D.K + tt]
+        y = target(D, i, tt)
         w = gradient_weight(D, tt, sw, y)
         if LossT is LogLossT and pend != NULL and pend.on:
             a = log_loss_terms(y, dl[tt], &dl[tt], &lin)
@@ -447,7 +483,7 @@ cdef inline double log_loss_targets(const Data* D, Py_ssize_t i, Py_ssize_t K,
     # target / its loop): 10 classes, dense 200,000 x 100: 0.148 / 0.135; 20
     # classes, CSR 200,000 x 100,000 of 50 non-zeros: 0.368 / 0.356. The exp's
     # loop: see exp_nonpositive.
-    cdef Py_ssize_t t0 = 0, tt, m
+    cdef Py_ssize_t t0 = 0, tt, m, c
     cdef double a[TARGET_CHUNK]
     cdef double lin[TARGET_CHUNK]
     cdef double w[TARGET_CHUNK]
@@ -457,8 +493,14 @@ cdef inline double log_loss_targets(const Data* D, Py_ssize_t i, Py_ssize_t K,
     cdef double sw = weight(D, i), loss
     while t0 < K:
         m = min(<Py_ssize_t>TARGET_CHUNK, K - t0)
+        if D.label != NULL:         # (target's test out of the loop)
+            c = D.label[i] - t0
+            for tt in range(m):
+                y[tt] = 1.0 if tt == c else D.rest
+        else:
+            for tt in range(m):
+                y[tt] = D.y[i * D.K + t0 + tt]
         for tt in range(m):
-            y[tt] = D.y[i * D.K + t0 + tt]
             w[tt] = gradient_weight(D, t0 + tt, sw, y[tt])
             p[tt] = dl[t0 + tt]
         for tt in range(m):
@@ -553,9 +595,9 @@ cdef inline double any_sample_loss(const Data* D, const Settings* s, Py_ssize_t 
         for tt in range(K):
             z[tt] = theta[tt * (d + 1) + d] if theta != NULL else 0.0
     if s.loss == SOFTMAX:
-        return sw * softmax_loss_grad(D.y + i * K, z, K)
+        return sw * row_softmax_loss_grad(D, i, z, K)
     for tt in range(K):
-        y = D.y[i * K + tt]
+        y = target(D, i, tt)
         w = gradient_weight(D, tt, sw, y)
         if D.tw != NULL:
             w *= D.tw[tt]
