@@ -55,11 +55,9 @@ MAX_INT = np.iinfo(np.int32).max
 # not its first: a full-batch fit's order is the data's, and its first 4096
 # rows of 20,000 sorted by class missed a blow-up of the later classes).
 FINAL_CHECK_ROWS = 4096
-# The state a partial_fit restores if it diverges.
+# The training state the kernels write into (a failed partial_fit restores
+# a copy of it, and the other fitted attributes as they were: _backup).
 _STATE = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "t_")
-# The attributes a call's _record replaces, which a failed partial_fit puts back.
-_RECORDED = ("coef_", "intercept_", "_published", "n_iter_", "loss_curve_",
-             "validation_scores_", "validation_loss_curve_", "best_epoch_")
 # Every fitted attribute fit() clears.
 _FITTED = ("_theta", "_avg", "_rule_state", "_q", "_u", "_step", "_optimal_init", "_dtype",
            "_auto_lr", "_lr_epoch", "_lr_run", "_lr_key",
@@ -194,19 +192,25 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
     # -- one call -------------------------------------------------------------
     def _call(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *, first,
               fitting, kept=False):
+        # A later call that fails (bad input, a divergence, out of memory)
+        # leaves the estimator as it was before it, everything its set-up
+        # changed too (a new optimizer's fresh state, the step it estimated on
+        # this chunk); out of memory anywhere in a first call (a work buffer,
+        # publishing coef_) leaves it unfitted, not fitted with part of its
+        # attributes. (A first call's divergence: _train.)
+        backup = None if first else self._backup(False)
         try:
             self._call_steps(X, y, sample_weight, max_iter, coef_init, intercept_init,
-                             first=first, fitting=fitting, kept=kept)
-        except MemoryError:
-            # out of memory anywhere in a first call (a work buffer, publishing
-            # coef_): not a fitted estimator with part of its attributes (a
-            # later partial_fit's state is its own)
-            if first:
+                             first=first, fitting=fitting, kept=kept, backup=backup)
+        except Exception as error:
+            if backup is not None:
+                self._undo(False, backup)
+            elif isinstance(error, MemoryError):
                 self._undo(True, None)
             raise
 
     def _call_steps(self, X, y, sample_weight, max_iter, coef_init, intercept_init, *,
-                    first, fitting, kept):
+                    first, fitting, kept, backup):
         given = (X, y, None if sample_weight is None else {"sample_weight": sample_weight})
         X, y, sample_weight, multi_output = self._check_data(X, y, sample_weight,
                                                              reset=first)
@@ -239,7 +243,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
             self._optimal_init = self._optimal_t0(plan, X, y, sample_weight, train_idx,
                                                   seed)
         self._train(X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
-                    max_iter, first=first, fitting=fitting, callbacks=callbacks)
+                    max_iter, first=first, fitting=fitting, callbacks=callbacks,
+                    backup=backup)
 
     def _check_continuation(self, X, y, multi_output):
         coef, _ = self._public_model()
@@ -355,7 +360,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
 
     # -- the epochs -------------------------------------------------------------
     def _train(self, X, y, sample_weight, train_idx, val_idx, seed, plan, probe_unit,
-               max_iter, *, first, fitting, callbacks):
+               max_iter, *, first, fitting, callbacks, backup):
         scaling = self._scaling
         weights = None if scaling.is_identity else scaling.objective_weights()
         targets = y if scaling.is_identity else np.ascontiguousarray(scaling.targets(y))
@@ -363,23 +368,8 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
                                  optimal_init=getattr(self, "_optimal_init", 0.0),
                                  u=self._u)
         q = self._q if plan.plain else np.zeros(0)
-        backup = self._backup(first and fitting)
-        try:
-            self._train_steps(X, sample_weight, train_idx, val_idx, plan, probe_unit,
-                              max_iter, first=first, fitting=fitting, callbacks=callbacks,
-                              weights=weights, targets=targets, settings=settings, q=q,
-                              backup=backup)
-        except MemoryError:
-            # out of memory after the backup (a work buffer, an evaluation,
-            # publishing coef_): back to the state before this call, coef_
-            # and the rest consistent with it (a first call is then reset by
-            # _call)
-            self._undo(first and fitting, backup)
-            raise
-
-    def _train_steps(self, X, sample_weight, train_idx, val_idx, plan, probe_unit,
-                     max_iter, *, first, fitting, callbacks, weights, targets, settings, q,
-                     backup):
+        if backup is None:          # a first call's (_call takes a later one's)
+            backup = self._backup(first and fitting)
         ws = _kernels.Workspace(kernel_X(X), kernel_targets(targets), sample_weight,
                                 train_idx, val_idx, self._theta, self._avg,
                                 self._rule_state, q, settings, plan.rule_params, weights,
@@ -584,16 +574,17 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
 
     def _backup(self, unfit):
         """What _undo restores if this call fails: nothing when a failure
-        unfits (a fit resets), else a copy of the training state."""
+        unfits (a fit resets), else every fitted attribute: a copy of the
+        arrays the kernels write into (_STATE), the others as they are (a
+        call replaces them, it does not write into them), the schedule's
+        state copied."""
         if unfit:
             return {}
-        backup = {name: (value.copy() if isinstance(value, np.ndarray) else value)
-                  for name in _STATE for value in [getattr(self, name)]}
+        backup = {name: (value.copy() if name in _STATE and isinstance(value, np.ndarray)
+                         else value)
+                  for name in _FITTED if hasattr(self, name)
+                  for value in [getattr(self, name)]}
         backup.update(copy_state(self))
-        # the attributes _record sets, as they are (it replaces them, it does
-        # not write into them)
-        backup.update({name: getattr(self, name) for name in _RECORDED
-                       if hasattr(self, name)})
         return backup
 
     def _undo(self, unfit, backup):
@@ -603,6 +594,9 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
                 if hasattr(self, name):
                     delattr(self, name)
         else:         # partial_fit: back to the state before this call
+            for name in _FITTED:
+                if name not in backup and hasattr(self, name):
+                    delattr(self, name)
             for name, value in backup.items():
                 setattr(self, name, value)
 
