@@ -483,3 +483,28 @@ def test_probability_dtypes_are_scikit_learns(dtype, classes):
     for method in ("predict_proba", "predict_log_proba", "decision_function"):
         assert getattr(ours, method)(X).dtype == getattr(theirs, method)(X).dtype, method
     assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("average", [False, True, 10, 1000])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_float32_attribute_dtypes_are_scikit_learns(average, classes):
+    # A tester's: a binary float32 model averaged (average=True, or an
+    # average past its start) has scikit-learn's intercept_ in float32,
+    # descent's was float64 (and so its decision_function); 1000 updates
+    # are not reached here: the average's start, float64 again
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 5)).astype(np.float32)
+    y = np.arange(100) % classes
+    kw = dict(average=average, max_iter=5, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [(SGDClassifier(**kw).fit(X, y), SkSGDClassifier(**kw).fit(X, y))]
+        ours, theirs = SGDClassifier(**kw), SkSGDClassifier(**kw)
+        for _ in range(2):
+            ours.partial_fit(X, y, classes=np.arange(classes))
+            theirs.partial_fit(X, y, classes=np.arange(classes))
+        fits.append((ours, theirs))
+    for ours, theirs in fits:
+        assert ours.coef_.dtype == theirs.coef_.dtype
+        assert ours.intercept_.dtype == theirs.intercept_.dtype
+        assert ours.decision_function(X).dtype == theirs.decision_function(X).dtype

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import FLOATS, check_csr, numeric_X
@@ -185,14 +186,17 @@ class LinearModel:
         """(coef_, intercept_) of the state at update count t (averaged if
         on), in the targets' unit and X's dtype (a single intercept in
         float64): new arrays."""
-        theta = self._avg[:, :-1] if self._averaging(t) else self._theta
+        averaged = self._averaging(t)
+        theta = self._avg[:, :-1] if averaged else self._theta
         dtype = getattr(self, "_dtype", np.float64)
         coef, intercept = self._scaling.decode_parts(theta)
         # scikit-learn keeps a single target's intercept_ in float64 when X
         # is float32 (the regressor's, a binary classifier's), several
-        # targets' in X's dtype
+        # targets' in X's dtype, and a binary classifier's averaged one in
+        # X's dtype too (its average is stored in X's dtype)
         coef = coef.astype(dtype, copy=False)
-        intercept = intercept.astype(dtype if theta.shape[0] > 1 else np.float64, copy=False)
+        single = theta.shape[0] == 1 and not (averaged and is_classifier(self))
+        intercept = intercept.astype(np.float64 if single else dtype, copy=False)
         return (coef if self._multi_output else coef.reshape(-1)), intercept
 
     def _publish(self):
