@@ -153,12 +153,15 @@ cdef extern from *:
 # and above p = 18, e stands for log1p(e) (a = 0), as in scikit-learn's
 # log1pexp (sklearn/_loss/_loss.pyx.tp): exactly below -37 (e < 2^-53, where
 # 1 + e is 1 too), within e / 2 < 1e-8 relatively above 18. Without a branch
-# (selects), so that a loop over targets vectorises; in C, to force its
-# inlining, as exp_nonpositive: a Cython inline function, GCC stopped
-# inlining it into log_loss_targets when that grew by the class targets'
-# branch, and its loop no longer vectorised (one-vs-rest epochs 1.12x as
-# long, 20 sparse classes and 10 dense, medians of 7 and 5 interleaved
-# pairs, AMD EPYC). The same operations in the same order as before.
+# (selects), so that a loop over targets vectorises. In C, to force its
+# inlining there, as exp_nonpositive's (log_loss_targets calls this one): as
+# a Cython inline function GCC stopped inlining it into log_loss_targets when
+# that grew by the class targets' branch, and its loop no longer vectorised
+# (one-vs-rest epochs 1.12x as long, 20 sparse classes and 10 dense, medians
+# of 7 and 5 interleaved pairs, AMD EPYC). The other callers call it through
+# log_loss_terms, an inline function GCC may keep a call: forced into every
+# caller, it grew the binary loop's loss step (two copies) out of the epoch's
+# loop.
 cdef extern from *:
     """
     #include <math.h>
@@ -174,8 +177,14 @@ cdef extern from *:
         return tail ? 0.0 : e;
     }
     """
-    double log_loss_terms "descent_log_loss_terms" (double y, double p, double* dloss,
-                                                    double* lin) noexcept nogil
+    double log_loss_terms_inlined "descent_log_loss_terms" (double y, double p,
+                                                            double* dloss,
+                                                            double* lin) noexcept nogil
+
+
+cdef inline double log_loss_terms(double y, double p, double* dloss,
+                                  double* lin) noexcept nogil:
+    return log_loss_terms_inlined(y, p, dloss, lin)
 
 
 cdef inline double log_loss_grad(double y, double p, double* dloss) noexcept nogil:
@@ -504,7 +513,7 @@ cdef inline double log_loss_targets(const Data* D, Py_ssize_t i, Py_ssize_t K,
             w[tt] = gradient_weight(D, t0 + tt, sw, y[tt])
             p[tt] = dl[t0 + tt]
         for tt in range(m):
-            a[tt] = log_loss_terms(y[tt], p[tt], &g[tt], &lin[tt])
+            a[tt] = log_loss_terms_inlined(y[tt], p[tt], &g[tt], &lin[tt])
         for tt in range(m):
             a[tt] = log1p_unit(a[tt])
         for tt in range(m):
