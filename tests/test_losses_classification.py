@@ -1,8 +1,9 @@
 """The classification losses of the kernels (kernel/losses.pxd) against
 NumPy transcriptions of scikit-learn's definitions, through the py_*
-wrappers; the softmax cross-entropy against a log-sum-exp transcription, at
-logits of +-1e4 too; and the first full-batch steps of SGDClassifier against
-gradient steps computed here."""
+wrappers, and their exp and log1p (kernel/elementary.pxd) against NumPy and
+long double; the softmax cross-entropy against a log-sum-exp transcription,
+at logits of +-1e4 too; and the first full-batch steps of SGDClassifier
+against gradient steps computed here."""
 
 import numpy as np
 import pytest

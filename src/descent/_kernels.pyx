@@ -26,9 +26,8 @@ from descent.kernel.lazy cimport Lazy, lazy_advance, lazy_catch_up, lazy_factor,
 from descent.kernel.optim_pass cimport SCAN_OK, scan_inputs, update_pass
 from descent.kernel.loop_plain cimport norms_start
 from descent.kernel.loop_rule cimport gradient_chunks, gradient_stride
-from descent.kernel.losses cimport (
-    any_loss_grad, exp_nonpositive, log1p_unit, softmax_loss_grad,
-)
+from descent.kernel.elementary cimport exp_nonpositive, log1p_unit
+from descent.kernel.losses cimport any_loss_grad, softmax_loss_grad
 from descent.kernel.paths cimport is_hogwild, run_layout
 from descent.kernel.penalties cimport penalty_value
 from descent.kernel.platform cimport (

@@ -20,7 +20,7 @@ cdef extern from *:
     #endif
     /* Inlined whatever the compiler's heuristics say: for a helper whose
        call would stop a loop over the targets from vectorising
-       (losses.exp_nonpositive). */
+       (elementary.exp_nonpositive). */
     #if defined(__GNUC__) || defined(__clang__)
     #define DESCENT_ALWAYS_INLINE inline __attribute__((always_inline))
     #elif defined(_MSC_VER)
