@@ -485,17 +485,20 @@ def test_probability_dtypes_are_scikit_learns(dtype, classes):
     assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("loss", ["log_loss", "modified_huber"])
 @pytest.mark.parametrize("average", [False, True, 10, 1000])
 @pytest.mark.parametrize("classes", [2, 3])
-def test_float32_attribute_dtypes_are_scikit_learns(average, classes):
+def test_float32_attribute_dtypes_are_scikit_learns(average, classes, loss):
     # A tester's: a binary float32 model averaged (average=True, or an
     # average past its start) has scikit-learn's intercept_ in float32,
     # descent's was float64 (and so its decision_function); 1000 updates
-    # are not reached here: the average's start, float64 again
+    # are not reached here: the average's start, float64 again. The next
+    # tester's: a binary modified_huber model's probabilities stay float64
+    # in scikit-learn (a new float64 array) whatever its scores' dtype
     rng = np.random.default_rng(0)
     X = rng.standard_normal((100, 5)).astype(np.float32)
     y = np.arange(100) % classes
-    kw = dict(average=average, max_iter=5, tol=None, random_state=0)
+    kw = dict(loss=loss, average=average, max_iter=5, tol=None, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fits = [(SGDClassifier(**kw).fit(X, y), SkSGDClassifier(**kw).fit(X, y))]
@@ -508,3 +511,5 @@ def test_float32_attribute_dtypes_are_scikit_learns(average, classes):
         assert ours.coef_.dtype == theirs.coef_.dtype
         assert ours.intercept_.dtype == theirs.intercept_.dtype
         assert ours.decision_function(X).dtype == theirs.decision_function(X).dtype
+        assert ours.predict_proba(X).dtype == theirs.predict_proba(X).dtype
+        assert ours.predict_log_proba(X).dtype == theirs.predict_log_proba(X).dtype

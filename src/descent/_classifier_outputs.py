@@ -39,7 +39,9 @@ class ClassifierOutputs:
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             1-D with two classes (positive: ``classes_[1]``), else one column
-            per class; float32 for float32 X, else float64.
+            per class; float32 where X, ``coef_`` and ``intercept_`` all are
+            (a float32 fit of three classes or more, or a binary one averaged,
+            as scikit-learn's), else float64.
 
         Raises
         ------
@@ -134,9 +136,11 @@ class ClassifierOutputs:
         -------
         proba : ndarray of shape (n_samples, n_classes)
             The probabilities, in the dtype of the decision values (float32
-            for a float32 model of three classes or more, as scikit-learn's;
-            else float64; computed in float64); rows sum to 1; columns in the
-            order of ``classes_``.
+            for a float32 model of three classes or more, or a binary one
+            averaged, as scikit-learn's; else float64; a binary
+            ``modified_huber`` model's always float64, as scikit-learn's;
+            computed in float64); rows sum to 1; columns in the order of
+            ``classes_``.
 
         Raises
         ------
@@ -208,5 +212,9 @@ class ClassifierOutputs:
         decision values: computed in float64, returned in their dtype, as
         scikit-learn's."""
         scores = self.decision_function(X)
+        # (scikit-learn writes a binary modified_huber model's two columns
+        # into a new float64 array, whatever the scores' dtype)
+        binary_huber = self.loss == "modified_huber" and scores.ndim == 1
         return transform(self.loss, scores.astype(np.float64),
-                         self.multi_class == "multinomial").astype(scores.dtype, copy=False)
+                         self.multi_class == "multinomial").astype(
+                             np.float64 if binary_huber else scores.dtype, copy=False)
