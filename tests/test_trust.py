@@ -351,6 +351,32 @@ def test_a_last_step_blowing_up_the_later_rows_of_sorted_data_raises():
 
 
 @pytest.mark.parametrize("name", ["SGDRegressor", "SGDClassifier"])
+@pytest.mark.parametrize("bad", ["nan in X", "negative sample_weight"])
+def test_a_refit_on_bad_data_leaves_the_estimator_unfitted_not_half_fitted(name, bad):
+    # A tester's: fit resets, then the data's check set n_features_in_ (and
+    # the classifier's classes_) before it raised, so check_is_fitted said
+    # fitted while predict raised NotFittedError.
+    import descent
+    X, y = diabetes()
+    if name == "SGDClassifier":
+        y = y > np.median(y)
+    model = getattr(descent, name)(max_iter=2, tol=None).fit(X, y)
+    weight = None
+    if bad == "nan in X":
+        X = X.copy()
+        X[3, 2] = np.nan
+    else:
+        weight = np.ones(X.shape[0])
+        weight[5] = -1.0
+    with pytest.raises(ValueError):
+        model.fit(X, y, sample_weight=weight)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    for name in ("n_features_in_", "classes_", "coef_"):
+        assert not hasattr(model, name), name
+
+
+@pytest.mark.parametrize("name", ["SGDRegressor", "SGDClassifier"])
 def test_out_of_memory_at_the_end_of_a_fit_leaves_the_estimator_unfitted(name,
                                                                          monkeypatch):
     # A tester's address-space cap ran out in the copy of coef_ that

@@ -195,9 +195,10 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         # A later call that fails (bad input, a divergence, out of memory)
         # leaves the estimator as it was before it, everything its set-up
         # changed too (a new optimizer's fresh state, the step it estimated on
-        # this chunk); out of memory anywhere in a first call (a work buffer,
-        # publishing coef_) leaves it unfitted, not fitted with part of its
-        # attributes. (A first call's divergence: _train.)
+        # this chunk). A fit that fails, and a first partial_fit out of memory
+        # anywhere (a work buffer, publishing coef_), leave it unfitted, not
+        # with part of its attributes (n_features_in_ from the data's check
+        # made check_is_fitted pass where predict raised NotFittedError).
         backup = None if first else self._backup(False)
         try:
             self._call_steps(X, y, sample_weight, max_iter, coef_init, intercept_init,
@@ -205,7 +206,7 @@ class BaseSGD(ConvergenceAdvice, LinearModel, CallbackSupportMixin, BaseEstimato
         except Exception as error:
             if backup is not None:
                 self._undo(False, backup)
-            elif isinstance(error, MemoryError):
+            elif fitting or isinstance(error, MemoryError):
                 self._undo(True, None)
             raise
 

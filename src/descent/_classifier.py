@@ -271,7 +271,9 @@ descent.schedules schedule, default="auto"
         values or columns; parameters that cannot work together, as for
         :class:`SGDRegressor` (each message names them), and
         ``scoring="loss"`` without ``early_stopping``; divergence (the
-        message names the epoch and the step to lower).
+        message names the epoch and the step to lower). After any of these
+        ``fit`` leaves the estimator unfitted (a previous fit's model too), a
+        later ``partial_fit`` as it was before the call.
     MemoryError
         X, y and the call's work buffers (the model, and for several classes
         or targets on sparse X a second copy of it) do not fit in memory.

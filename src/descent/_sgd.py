@@ -295,8 +295,9 @@ class SGDRegressor(RegressorMixin, BaseSGD):
         the wrong shape or not finite, an early-stopping split with an empty
         side or a validation set of zero weight. Divergence: the weights or
         the objective overflow (the message names the epoch and the step to
-        lower); ``fit`` then leaves the estimator unfitted, ``partial_fit``
-        as it was before the call.
+        lower). After any of these ``fit`` leaves the estimator unfitted (a
+        previous fit's model too), a later ``partial_fit`` as it was before
+        the call.
     MemoryError
         X, y and the call's work buffers (the model, and for several classes
         or targets on sparse X a second copy of it) do not fit in memory.
