@@ -372,8 +372,8 @@ def test_a_refit_on_bad_data_leaves_the_estimator_unfitted_not_half_fitted(name,
         model.fit(X, y, sample_weight=weight)
     with pytest.raises(NotFittedError):
         check_is_fitted(model)
-    for name in ("n_features_in_", "classes_", "coef_"):
-        assert not hasattr(model, name), name
+    for attribute in ("n_features_in_", "classes_", "coef_"):
+        assert not hasattr(model, attribute), attribute
 
 
 @pytest.mark.parametrize("name", ["SGDRegressor", "SGDClassifier"])
