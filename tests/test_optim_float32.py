@@ -114,9 +114,16 @@ def test_overflowing_gradients_of_float32_params():
     w = np.ones(2, dtype=np.float32)
     optim.SGD(lr=1e-30).step(w, np.array([3e38, -3e38], dtype=np.float32))
     assert np.isfinite(w).all()
-    # a float64 gradient beyond float32's range is infinite once converted
-    with pytest.raises(ValueError, match="grad contains NaN or infinity"):
+    # a float64 gradient beyond float32's range is infinite once converted,
+    # and the error says so (it named only NaN or infinity, a tester's: the
+    # caller's gradient was finite), for one array and for groups
+    with pytest.raises(ValueError, match=r"infinity once in float32.*beyond float32's range"):
         optim.SGD().step(np.ones(1, dtype=np.float32), np.array([1e40]))
+    with pytest.raises(ValueError, match=r"grads\[1\]: .*beyond float32's range"):
+        optim.Adam([np.ones(2), np.ones(2, dtype=np.float32)]).step(
+            [np.ones(2), np.array([1e300, 1.0])])
+    with pytest.raises(ValueError, match=r"grad contains NaN or infinity$"):
+        optim.SGD().step(np.ones(1), np.array([np.inf]))
 
 
 def test_nonfinite_float32_values_change_nothing():

@@ -204,12 +204,13 @@ class Optimizer(BaseEstimator):
         ValueError
             For invalid hyper-parameters, a parameter that is not a writeable
             C-contiguous float64 or float32 ndarray, a gradient of another shape or not
-            real, grad holding NaN or infinity (or, for the rules that square
-            it, values of magnitude 1e150 or more, 1e15 for float32
-            parameters, counting ``weight_decay * params``), params holding
-            NaN or infinity, or a float64 state (checkpoint, earlier arrays)
-            whose values do not fit float32 parameters. A step that raises
-            changes no parameter and no state.
+            real, grad holding NaN or infinity in the params' dtype (a float64
+            gradient beyond 3.4e38 is infinite for float32 params), or, for the
+            rules that square it, values of magnitude 1e150 or more, 1e15 for
+            float32 parameters, counting ``weight_decay * params``; params
+            holding NaN or infinity, or a float64 state (checkpoint, earlier
+            arrays) whose values do not fit float32 parameters. A step that
+            raises changes no parameter and no state.
 
         Examples
         --------
@@ -264,7 +265,12 @@ class Optimizer(BaseEstimator):
 
     def _raise(self, code, where, dtype=np.float64):
         if code == _kernels.StepCode.STEP_GRAD_NONFINITE:
-            raise ValueError(f"{where}grad contains NaN or infinity")
+            raise ValueError(
+                f"{where}grad contains NaN or infinity" + (
+                    " once in float32, the params' dtype (a float64 gradient beyond "
+                    "float32's range, 3.4e38 in magnitude, is infinite there): scale "
+                    "the objective, or step float64 params"
+                    if dtype == np.float32 else ""))
         if code == _kernels.StepCode.STEP_GRAD_TOO_BIG:
             single = dtype == np.float32
             bound = min(self._max_grad, _kernels.MAX_GRAD_F32) if single else self._max_grad

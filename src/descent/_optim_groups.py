@@ -368,7 +368,7 @@ def as_grad(grad, params, where):
                          f"{params.shape}")
     if np.may_share_memory(grad, params):
         grad = grad.copy()      # the kernel writes params while reading grad
-    with np.errstate(over="ignore"):      # beyond float32's range: the step says so
+    with np.errstate(over="ignore"):      # beyond float32's range: the step's error says so
         return np.asarray(grad, dtype=params.dtype, order="C")   # keeps 0-d arrays 0-d
 
 
