@@ -34,9 +34,9 @@ from descent.kernel.platform cimport (
     DESCENT_BUILD_TYPE, DESCENT_HAVE_OPENMP, DESCENT_MAX_THREADS, DESCENT_SIMD, descent_align64,
     descent_calloc_large, descent_cpu_runs, descent_flush_denormals, descent_restore_fp,
 )
+from descent.kernel.feature_major cimport copy_layout, feature_stride
 from descent.kernel.rows cimport (
-    copy_layout, csr_increasing, feature_stride, indices_within, prefetch_distances, prefetch_model,
-    shuffle_indices,
+    csr_increasing, indices_within, prefetch_distances, prefetch_model, shuffle_indices,
 )
 from descent.kernel.rules cimport StepScalars, rule_step, step_scalars
 
@@ -203,8 +203,8 @@ cdef class Workspace:
 
     cdef _allocate_by_feature(self):
         # The model (and q, or the rule's state) feature-major for the epochs
-        # of several targets on CSR rows (kernel/rows.pxd), zeroed (the padding
-        # is read by the weight scale's fold): PLAIN (d + 1) runs, then d runs
+        # of several targets on CSR rows (kernel/feature_major.pxd), zeroed (the
+        # padding is read by the weight scale's fold): PLAIN (d + 1) runs, then d runs
         # of q for L1; LAZY (d + 1) blocks of 4 runs. Only for epochs whose
         # non-zeros outweigh copying the model in and out: measured, 20
         # classes of 100,000 features, lazy Adam on 200 rows of 20 non-zeros

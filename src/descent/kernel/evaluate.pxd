@@ -11,9 +11,8 @@ from descent.kernel.losses cimport (
     softmax_probabilities,
 )
 from descent.kernel.penalties cimport penalty_value
-from descent.kernel.rows cimport (
-    any_row_axpy, any_row_dot, any_row_predictions, target, true_class, weight,
-)
+from descent.kernel.feature_major cimport any_row_predictions
+from descent.kernel.rows cimport any_row_axpy, any_row_dot, target, true_class, weight
 
 
 cdef inline double mean_loss_at(const Data* D, const Settings* s, const row_t* idx,

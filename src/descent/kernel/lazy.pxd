@@ -128,8 +128,9 @@ cdef inline void lazy_advance(Lazy* L, const StepScalars* sc, double factor) noe
 # Where the lazy loops find coordinate (target t, feature j) of the model and
 # of the rule's three state rows: at t * per_target + j * per_feature from
 # w, s0, s1, s2. Target-major (the Buffers' own rows): per_target d + 1,
-# per_feature 1. Feature-major (CSR rows, several targets: rows.pxd), one
-# block of 4 runs [w | s0 | s1 | s2] a feature: per_target 1, per_feature 4 S.
+# per_feature 1. Feature-major (CSR rows, several targets:
+# feature_major.pxd), one block of 4 runs [w | s0 | s1 | s2] a feature:
+# per_target 1, per_feature 4 S.
 ctypedef struct ModelView:
     double* w
     double* s0

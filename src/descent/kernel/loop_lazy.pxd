@@ -18,9 +18,8 @@ from descent.kernel.losses cimport (
     LossT, PendingLoss, pending_start, pending_total, sample_loss_grad,
     sample_loss_grad_by_feature,
 )
-from descent.kernel.rows cimport (
-    copy_layout, csr_row_values, feature_stride, prefetch_ahead, prefetch_ahead_by_feature,
-)
+from descent.kernel.feature_major cimport copy_layout, feature_stride, prefetch_ahead_by_feature
+from descent.kernel.rows cimport csr_row_values, prefetch_ahead
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
 
 
@@ -70,7 +69,7 @@ cdef inline double epoch_lazy(LossT* kind, LayoutT* lay, const Data* D,
     # One epoch over the CSR rows idx[0:n] (lay: SparseT or Sparse32T);
     # returns the sum of their weighted losses. With several targets (the
     # Workspace then gives B.by_feature) on the feature-major copy of the
-    # model and its state (rows.pxd), one block of 4 runs a feature.
+    # model and its state (feature_major.pxd), one block of 4 runs a feature.
     cdef Py_ssize_t k, i, d = D.d, K = D.K
     cdef int kk
     cdef double loss_sum = 0.0, alpha_l1, factor

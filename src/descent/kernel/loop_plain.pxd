@@ -22,10 +22,8 @@ from descent.kernel.losses cimport (
     sample_loss_grad_by_feature,
 )
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
-from descent.kernel.rows cimport (
-    copy_layout, csr_value, dot, feature_stride, prefetch_ahead, prefetch_ahead_by_feature,
-    dense_axpy_sqnorm, row_axpy,
-)
+from descent.kernel.feature_major cimport copy_layout, feature_stride, prefetch_ahead_by_feature
+from descent.kernel.rows cimport csr_value, dense_axpy_sqnorm, dot, prefetch_ahead, row_axpy
 
 
 # The running penalty. scikit-learn's stopping rule reads each epoch's
@@ -349,7 +347,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
 
 # Many targets on CSR rows (one-vs-rest classes, the softmax):
 # epoch_plain_by_feature runs the epoch on the feature-major copy of the
-# model (rows.pxd), W[j * S + t], S = feature_stride(K). The weight scale is
+# model (feature_major.pxd), W[j * S + t], S = feature_stride(K). The weight scale is
 # one for all targets (each shrink multiplies every target's by the same
 # factor), and each target's arithmetic is epoch_plain's, in the same order:
 # the same results, bit for bit. The copy costs two transpositions of the

@@ -21,10 +21,8 @@ from descent._kernels cimport (
 from descent.kernel.elementary cimport (
     exp_nonpositive, log1p_unit, log_loss_terms, log_loss_terms_inlined,
 )
-from descent.kernel.rows cimport (
-    any_row_predictions, csr_value, row_dot, row_predictions_by_feature, row_sqnorm, target,
-    weight,
-)
+from descent.kernel.feature_major cimport any_row_predictions, row_predictions_by_feature
+from descent.kernel.rows cimport csr_value, row_dot, row_sqnorm, target, weight
 
 
 ctypedef struct SquaredErrorT:
@@ -449,8 +447,8 @@ cdef inline double sample_loss_grad_by_feature(LossT* kind, LayoutT* lay, const 
                                                double ws, double* dl,
                                                double* per_target) noexcept nogil:
     # sample_loss_grad for CSR row i and a model stored feature-major
-    # (rows.pxd), coefs ws * W[j * per_feature + t], intercepts at feature d:
-    # the same sums in the same order (row_predictions_by_feature).
+    # (feature_major.pxd), coefs ws * W[j * per_feature + t], intercepts at
+    # feature d: the same sums in the same order (row_predictions_by_feature).
     cdef Py_ssize_t K = D.K
     row_predictions_by_feature(lay, D, i, W, per_feature, ws, dl)
     cdef double loss = targets_dloss(kind, D, s, i, K, dl, 0.0, NULL, per_target)

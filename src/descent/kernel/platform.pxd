@@ -45,9 +45,9 @@ cdef extern from *:
     #include <stdlib.h>
     #include <string.h>
     /* calloc for a buffer the epochs read at random (the model stored
-       feature-major, kernel/rows.pxd): from 4 MiB on Linux, aligned to 2 MiB
-       and advised to transparent huge pages, as NumPy does its arrays from
-       that size (where THP is "madvise", the common default, a calloc block
+       feature-major, kernel/feature_major.pxd): from 4 MiB on Linux, aligned
+       to 2 MiB and advised to transparent huge pages, as NumPy does its
+       arrays from that size (where THP is "madvise", the common default, a calloc block
        stays on 4 KiB pages: a 19 MB model of 20 classes of 100,000 features
        then misses the TLB on most features a row reads: per-sample
        one-vs-rest epochs on 200,000 x 100,000 CSR rows of 50 non-zeros were
