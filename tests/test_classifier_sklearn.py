@@ -247,6 +247,35 @@ def test_one_vs_rest_classes_stop_one_by_one_as_scikit_learns(
                             atol=1e-9 * scale)
 
 
+@pytest.mark.parametrize("n_classes", [4, 5, 8, 9, 17])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet", "l1"])
+@pytest.mark.parametrize("loss", ["hinge", "log_loss"])
+def test_many_classes_on_csr_rows_as_scikit_learns(loss, penalty, n_classes):
+    # Several classes on CSR rows train on the feature-major copy of the
+    # model, whose loops take the classes 4 or 8 at a time (feature_major.pxd):
+    # class counts of one block, a full block, one past it and a block and
+    # one; each class's updates and its stopping epoch (the running
+    # objective's norms are summed in those blocks) as scikit-learn's.
+    rng = np.random.default_rng(n_classes)
+    X = sp.random(120, 40, density=0.2, format="csr", random_state=rng,
+                  data_rvs=rng.standard_normal)
+    y = np.arange(120) % n_classes
+    rng.shuffle(y)
+    # (the log-loss's default stopping also checks stationarity, not
+    # scikit-learn's rule alone: test_default_tol_stops_at_scikit_learns_epoch)
+    for tol in (None, 1e-3) if loss == "hinge" else (None,):
+        kw = dict(loss=loss, penalty=penalty, alpha=1e-3, shuffle=False, random_state=0,
+                  tol=tol, max_iter=6 if tol is None else 1000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            theirs = SkSGDClassifier(**kw).fit(X, y)
+            ours = SGDClassifier(**kw).fit(X, y)
+        assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_), tol
+        scale = max(1.0, np.abs(theirs.coef_).max())
+        assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-9 * scale)
+        assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-9 * scale)
+
+
 def test_parity_grid_size():
     # 9 losses x 3 penalties x 2 schedules + 4 with "optimal", average on l2 only
     assert len(GRID) == 88

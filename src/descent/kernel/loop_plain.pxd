@@ -22,7 +22,9 @@ from descent.kernel.losses cimport (
     sample_loss_grad_by_feature,
 )
 from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
-from descent.kernel.feature_major cimport copy_layout, feature_stride, prefetch_ahead_by_feature
+from descent.kernel.feature_major cimport (
+    add_by_feature, copy_layout, feature_stride, prefetch_ahead_by_feature,
+)
 from descent.kernel.rows cimport csr_value, dense_axpy_sqnorm, dot, prefetch_ahead, row_axpy
 
 
@@ -378,59 +380,22 @@ cdef inline void cumulative_l1_by_feature(LayoutT* lay, const Data* D, Py_ssize_
             clipped_l1(W + j + tt, Q + j + tt, ws, u)
 
 
-cdef inline void add_by_feature(LayoutT* lay, const Data* D, Py_ssize_t i, double* W,
-                                Py_ssize_t S, const double* step, double ws, bint has_l1,
-                                Norms* N, double* sq, double* l1) noexcept nogil:
+cdef inline void add_norms_by_feature(LayoutT* lay, const Data* D, Py_ssize_t i,
+                                      double* W, Py_ssize_t S, const double* step,
+                                      double ws, bint has_l1, Norms* N,
+                                      double* sq, double* l1) noexcept nogil:
     # The row's add to every target, W feature-major (target tt's multiple
     # step[tt]); with N, the norms its add sets where it is not 0, summed in
-    # sq and l1 (scratch of K each: contiguous, so that the loop over the
-    # targets stays vectorised; sums in Norms' strided fields cost 20-class
-    # CSR fits 1.5x, measured).
-    # The norms are summed in a pass of their own, after the add, four
-    # features at a time (sample_loss_grad_by_feature's dot explains why; the
-    # same sums: a CSR row has no feature twice). Summed in the add's loop,
-    # one feature at a time, they cost the 20-class CSR fits 4-8 % (measured,
-    # AMD EPYC, s an epoch, medians of 5 interleaved runs).
-    cdef Py_ssize_t kk, tt, K = D.K, start = D.indptr[i], end = D.indptr[i + 1]
-    cdef double x
-    cdef double* wj
-    cdef const double* w0
-    cdef const double* w1
-    cdef const double* w2
-    cdef const double* w3
-    for kk in range(start, end):
-        x = csr_value(lay, D, kk)
-        wj = W + D.indices[kk] * S
-        for tt in range(K):
-            wj[tt] += step[tt] * x
+    # sq and l1 (scratch of K each) as the add writes them.
+    cdef Py_ssize_t tt
     if N == NULL:
+        add_by_feature(lay, D, i, W, S, step, NULL, NULL)
         return
-    for tt in range(K):
-        sq[tt] = l1[tt] = 0.0
-    kk = start
-    while kk + 4 <= end:
-        w0, w1 = W + D.indices[kk] * S, W + D.indices[kk + 1] * S
-        w2, w3 = W + D.indices[kk + 2] * S, W + D.indices[kk + 3] * S
-        for tt in range(K):
-            sq[tt] = (((sq[tt] + w0[tt] * w0[tt]) + w1[tt] * w1[tt]) + w2[tt] * w2[tt]
-                      + w3[tt] * w3[tt])
-        if has_l1:
-            for tt in range(K):
-                l1[tt] = (((l1[tt] + fabs(w0[tt])) + fabs(w1[tt])) + fabs(w2[tt])
-                          + fabs(w3[tt]))
-        kk += 4
-    while kk < end:
-        w0 = W + D.indices[kk] * S
-        for tt in range(K):
-            sq[tt] += w0[tt] * w0[tt]
-        if has_l1:
-            for tt in range(K):
-                l1[tt] += fabs(w0[tt])
-        kk += 1
-    for tt in range(K):
+    add_by_feature(lay, D, i, W, S, step, sq, l1 if has_l1 else NULL)
+    for tt in range(D.K):
         if step[tt] != 0.0:
             N[tt].seen_sq = sq[tt] * (ws * ws)
-            N[tt].seen_l1 = l1[tt] * ws
+            N[tt].seen_l1 = (l1[tt] if has_l1 else 0.0) * ws
 
 
 cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data* D,
@@ -446,7 +411,7 @@ cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data*
     cdef double* Q = B.by_feature + (d + 1) * S
     cdef double* dl = B.dl
     cdef double* step = B.work          # per target: the row's multiple
-    cdef double* sq = B.work + K        # and the row's sums (add_by_feature)
+    cdef double* sq = B.work + K        # and the row's sums (add_norms_by_feature)
     cdef Norms* N = B.norms if s.penalty != NO_PENALTY else NULL
     cdef double update, z, ws = 1.0, loss_sum = 0.0, penalty_sum = 0.0
     cdef double eta = P.eta, t = P.t, u = P.u
@@ -480,7 +445,7 @@ cdef inline double epoch_plain_by_feature(LossT* kind, LayoutT* lay, const Data*
             step[tt] = update / ws
             if update != 0.0:
                 W[d * S + tt] += update * s.intercept_decay * fi
-        add_by_feature(lay, D, i, W, S, step, ws, has_l1, N, sq, sq + K)
+        add_norms_by_feature(lay, D, i, W, S, step, ws, has_l1, N, sq, sq + K)
         if has_l1:
             cumulative_l1_by_feature(lay, D, i, W, Q, S, ws, u)
         t += 1.0
