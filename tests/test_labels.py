@@ -23,6 +23,10 @@ def test_class_targets_read_as_the_matrix_they_stand_for():
         matrix[np.arange(5), index] = 1.0
         assert y.shape == (5, 4) and y.ndim == 2
         np.testing.assert_array_equal(np.asarray(y), matrix)
+        np.testing.assert_array_equal(np.asarray(y, dtype=np.float32), matrix)
+        if np.lib.NumpyVersion(np.__version__) >= "2.0.0":   # (copy=: NumPy 2)
+            with pytest.raises(ValueError, match="without a copy"):
+                np.asarray(y, copy=False)     # a view or an error
         np.testing.assert_array_equal(np.asarray(y[[4, 1]]), matrix[[4, 1]])
         np.testing.assert_array_equal(np.asarray(y[1:3]), matrix[1:3])
         np.testing.assert_array_equal(y[:, 2], matrix[:, 2])

@@ -94,6 +94,9 @@ class ClassTargets:
         return ClassTargets(self.index[key], self.n_classes, self.rest)
 
     def __array__(self, dtype=None, copy=None):
+        if copy is False:       # (NumPy 2's protocol: the matrix is always new)
+            raise ValueError("ClassTargets builds its (n, K) matrix: it cannot be "
+                             "viewed without a copy")
         y = np.full(self.shape, self.rest)
         y[np.arange(self.index.shape[0]), self.index] = 1.0
         return y if dtype is None else y.astype(dtype, copy=False)
