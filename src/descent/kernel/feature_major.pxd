@@ -32,10 +32,11 @@ cdef inline Py_ssize_t feature_stride(Py_ssize_t K) noexcept nogil:
 
 # The loops over a run's targets go a block of lanes at a time: 4 or 8
 # targets (the run of S = 4 or a cache line of a longer run; S is whole
-# blocks, and the lanes past K read the run's padding, 0), a count the
-# compiler knows, so that the block's sums over the row's features stay in
-# vector registers from the row's first feature to its last. The lane tags
-# give each count its compiled loop, as the layout tags do the layouts.
+# blocks, and the lanes past K work on the run's padding and are not kept:
+# an add leaves it as it is), a count the compiler knows, so that the
+# block's sums over the row's features stay in vector registers from the
+# row's first feature to its last. The lane tags give each count its
+# compiled loop, as the layout tags do the layouts.
 # Before, the loops went over the K targets, a count known only at run time:
 # each target's sum went through memory at every feature (four features
 # added in one statement, to make one trip of four), and the running
