@@ -349,12 +349,13 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
 
 # Many targets on CSR rows (one-vs-rest classes, the softmax):
 # epoch_plain_by_feature runs the epoch on the feature-major copy of the
-# model (feature_major.pxd), W[j * S + t], S = feature_stride(K). The weight scale is
-# one for all targets (each shrink multiplies every target's by the same
-# factor), and each target's arithmetic is epoch_plain's, in the same order:
-# the same results, bit for bit. The copy costs two transpositions of the
-# model an epoch (measured: 20 ms at 20 x 100,001, against 300 ms for the
-# epoch's rows).
+# model (feature_major.pxd), W[j * S + t], S = feature_stride(K). The
+# weight scale is one for all targets (each shrink multiplies every target's
+# by the same factor), and each target's arithmetic is epoch_plain's, in the
+# same order: the same results, bit for bit. The copy costs two
+# transpositions of the model an epoch (measured at 20 x 100,001: 20 ms on
+# the Intel Xeon VM, against 300 ms for 200,000 rows; on the AMD EPYC VM an
+# epoch of 2,000 rows, both copies included, takes 1.9 ms).
 
 cdef inline double shrink_by_feature(double* W, double ws, double z, Py_ssize_t d,
                                      Py_ssize_t S) noexcept nogil:
