@@ -226,21 +226,18 @@ cdef inline double row_softmax_loss_grad(const Data* D, Py_ssize_t i, double* z,
     # softmax_loss_grad of row i's targets: y's row, or the one-hot of its
     # class (Data.label), whose sums there (1 for sum(y), z_c - m for
     # y . (z - m), adding zeros) are taken as they are: the same bits.
+    # (z_c is kept before exp_shifted overwrites z, which finds m itself)
     cdef Py_ssize_t tt, c
     cdef double m, total, zc
     if D.label == NULL:
         return softmax_loss_grad(D.y + i * K, z, K)
     c = D.label[i]
-    m = z[0]
-    for tt in range(1, K):
-        if z[tt] > m:
-            m = z[tt]
-    zc = z[c] - m
+    zc = z[c]
     total = exp_shifted(z, K, &m)
     for tt in range(K):
         z[tt] = z[tt] / total
     z[c] -= 1.0
-    return log(total) - zc
+    return log(total) - (zc - m)
 
 
 cdef inline double any_loss_grad(int loss, double y, double p, double eps,
