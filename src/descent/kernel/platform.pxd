@@ -47,12 +47,12 @@ cdef extern from *:
     /* calloc for a buffer the epochs read at random (the model stored
        feature-major, kernel/feature_major.pxd): from 4 MiB on Linux, aligned
        to 2 MiB and advised to transparent huge pages, as NumPy does its
-       arrays from that size (where THP is "madvise", the common default, a calloc block
-       stays on 4 KiB pages: a 19 MB model of 20 classes of 100,000 features
-       then misses the TLB on most features a row reads: per-sample
-       one-vs-rest epochs on 200,000 x 100,000 CSR rows of 50 non-zeros were
-       4 % slower than on huge pages, medians of 7 and of 5 interleaved pairs,
-       the 2-vCPU AMD EPYC VM). Freed with free(). */
+       arrays from that size (where THP is "madvise", the common default, a
+       calloc block stays on 4 KiB pages: a 19 MB model of 20 classes of
+       100,000 features then misses the TLB on most features a row reads:
+       per-sample one-vs-rest epochs on 200,000 x 100,000 CSR rows of 50
+       non-zeros were 4 % slower than on huge pages, medians of 7 and of 5
+       interleaved pairs, the 2-vCPU AMD EPYC VM). Freed with free(). */
     #if defined(__linux__)
     #include <sys/mman.h>
     static void* descent_calloc_large(size_t count, size_t size) {
