@@ -156,29 +156,13 @@ cdef inline ModelView feature_major(double* block, Py_ssize_t S) noexcept nogil:
     return V
 
 
-cdef inline void frozen_catch_up(const Lazy* L, const RuleParams* rp,
-                                 const StepScalars* sc, double ratio, double db,
-                                 Py_ssize_t p, double* w, const double* s0,
-                                 const double* s1, const double* s2) noexcept nogil:
-    # LAZY_FROZEN's catch-up of coordinate p (lazy_catch_up, below). Its
-    # exponent -wd eff is <= 0: exp_nonpositive (elementary.pxd), inlined,
-    # where glibc's exp was a call per coordinate, 22 % of a per-sample Adam
-    # epoch on 10 sparse classes (perf); the two differ in the last bit for
-    # some arguments. Measured (AMD EPYC VM, per-sample Adam, constant lr, L2,
-    # CSR rows of 50 non-zeros, 100,000 features, s an epoch, medians of 5
-    # interleaved, glibc / this): binary, 100,000 rows 0.251 / 0.221; 10
-    # classes, 30,000 rows 0.582 / 0.555.
-    cdef double eff = rule_eff(rp, sc, s0[p], s1[p], s2[p]) * db
-    w[p] = soft_threshold(w[p] * ratio * exp_nonpositive(-L.wd * eff), L.l1 * eff)
-
-
 cdef inline void lazy_catch_up(const Lazy* L, const RuleParams* rp,
                                const StepScalars* sc, Py_ssize_t j, Py_ssize_t p,
                                double* w, double* s0, double* s1,
                                double* s2) noexcept nogil:
     # Coordinate p of the model (w) and state (s0..s2), of feature j, from its
     # snapshot to the current accumulators.
-    cdef double a0 = L.snap_a[j], db = L.b - L.snap_b[j], ratio = L.a / a0
+    cdef double a0 = L.snap_a[j], db = L.b - L.snap_b[j], ratio = L.a / a0, eff
     if L.kind == LAZY_SGD:
         w[p] = soft_threshold(w[p] * ratio, fabs(L.a) * db)
     elif L.kind == LAZY_MOMENTUM:        # s0: the momentum buffer
@@ -194,23 +178,22 @@ cdef inline void lazy_catch_up(const Lazy* L, const RuleParams* rp,
     elif L.kind == LAZY_ADAGRAD:         # s0: the sum of squares
         w[p] = soft_threshold(w[p], L.l1 * db / (sqrt(s0[p]) + rp.eps))
     elif db > 0.0 or ratio != 1.0:
-        frozen_catch_up(L, rp, sc, ratio, db, p, w, s0, s1, s2)
+        # (the exponent -wd eff is <= 0: exp_nonpositive, elementary.pxd,
+        # inlined, where glibc's exp was a call per coordinate, 22 % of a
+        # per-sample Adam epoch on 10 sparse classes, perf; the two differ in
+        # the last bit for some arguments. Measured, AMD EPYC VM, per-sample
+        # Adam, constant lr, L2, CSR rows of 50 non-zeros, 100,000 features,
+        # s an epoch, medians of 5 interleaved, glibc / this: binary, 100,000
+        # rows 0.251 / 0.221; 10 classes, 30,000 rows 0.582 / 0.555)
+        eff = rule_eff(rp, sc, s0[p], s1[p], s2[p]) * db
+        w[p] = soft_threshold(w[p] * ratio * exp_nonpositive(-L.wd * eff), L.l1 * eff)
 
 
 cdef inline void lazy_catch_up_targets(const Lazy* L, const RuleParams* rp,
                                        const StepScalars* sc, Py_ssize_t j, Py_ssize_t K,
                                        const ModelView* V) noexcept nogil:
-    # lazy_catch_up of feature j's coordinates of every target. The frozen
-    # rules' test is the feature's (its snapshot is its targets'), taken once.
+    # lazy_catch_up of feature j's coordinates of every target.
     cdef Py_ssize_t tt, p
-    cdef double ratio, db
-    if L.kind == LAZY_FROZEN:
-        ratio, db = L.a / L.snap_a[j], L.b - L.snap_b[j]
-        if db > 0.0 or ratio != 1.0:
-            for tt in range(K):
-                frozen_catch_up(L, rp, sc, ratio, db, tt * V.per_target + j * V.per_feature,
-                                V.w, V.s0, V.s1, V.s2)
-        return
     for tt in range(K):
         p = tt * V.per_target + j * V.per_feature
         lazy_catch_up(L, rp, sc, j, p, V.w, V.s0, V.s1, V.s2)
