@@ -205,10 +205,11 @@ cdef class Workspace:
         # The model (and q, or the rule's state) feature-major for the epochs
         # of several targets on CSR rows (kernel/feature_major.pxd), zeroed
         # (the padding is read by the weight scale's fold): PLAIN (d + 1)
-        # runs, then d runs of q for L1; LAZY (d + 1) blocks of 4 runs. Only for epochs whose
-        # non-zeros outweigh copying the model in and out: measured, 20
-        # classes of 100,000 features, lazy Adam on 200 rows of 20 non-zeros
-        # took 208 ms with the copy, 115 without; 20,000 rows 2.1 s, 2.8 s.
+        # runs, then d runs of q for L1; LAZY (d + 1) blocks of 4 runs. Only
+        # for epochs whose non-zeros outweigh copying the model in and out:
+        # measured, 20 classes of 100,000 features, lazy Adam on 200 rows of
+        # 20 non-zeros took 208 ms with the copy, 115 without; 20,000 rows
+        # 2.1 s, 2.8 s.
         cdef Py_ssize_t K = self.D.K, d = self.D.d, S, size, nnz
         cdef int path = self.s.path
         if not self.D.sparse or K == 1:
