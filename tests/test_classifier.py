@@ -519,6 +519,32 @@ EXACT_LAZY = {
 }
 
 
+@pytest.mark.parametrize("d", [10, 64, 100, 130])     # dot's short form, its 16 sums, ddot
+@pytest.mark.parametrize("params", [
+    dict(loss="log_loss"),
+    dict(loss="hinge"),         # updates of 0: targets left without a partner
+    # the weight scales fold into the coefs (below 1e-9) many times
+    dict(loss="log_loss", learning_rate="constant", eta0=0.05, alpha=1.0),
+    dict(loss="modified_huber", penalty=None, sample_weight=True),
+])
+def test_dense_one_vs_rest_is_each_binary_fit(d, params):
+    # A dense row's classes are predicted and added two at a time
+    # (loop_plain.add_dense_targets): each class still takes the steps of its
+    # own binary fit, bit for bit, for 5 classes (one class without a pair).
+    rng = np.random.default_rng(d)
+    X = rng.standard_normal((150, d))
+    y = np.digitize(X[:, 0] + 0.5 * rng.standard_normal(150), [-1.0, -0.3, 0.2, 0.9])
+    params = dict(params)
+    sw = rng.uniform(0.5, 2.0, 150) if params.pop("sample_weight", False) else None
+    kw = dict(max_iter=5, tol=None, random_state=0, **params)
+    joint = SGDClassifier(**kw).fit(X, y, sample_weight=sw)
+    assert joint.coef_.shape == (5, d)
+    for c in range(5):
+        alone = SGDClassifier(**kw).fit(X, y == c, sample_weight=sw)
+        assert_array_equal(joint.coef_[c], alone.coef_[0])
+        assert_array_equal(joint.intercept_[c], alone.intercept_[0])
+
+
 @pytest.mark.parametrize("multi_class", ["ovr", "multinomial"])
 @pytest.mark.parametrize("name", list(EXACT_LAZY))
 def test_lazy_sparse_steps_equal_dense_steps_where_exact(name, multi_class):
