@@ -25,7 +25,10 @@ from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
 from descent.kernel.feature_major cimport (
     add_by_feature, copy_layout, feature_stride, prefetch_ahead_by_feature,
 )
-from descent.kernel.rows cimport csr_value, dense_axpy_sqnorm, dot, prefetch_ahead, row_axpy
+from descent.kernel.platform cimport DESCENT_CHECK
+from descent.kernel.rows cimport (
+    axpy_sqnorm, axpy_sqnorm2, csr_value, dense_axpy_sqnorm, dot, prefetch_ahead, row_axpy,
+)
 
 
 # The running penalty. scikit-learn's stopping rule reads each epoch's
@@ -268,6 +271,51 @@ cdef inline void add_and_clip(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers
         v[d] += intercept_step
 
 
+cdef inline void add_dense_targets(const Data* D, Py_ssize_t i, Buffers* B, double eta,
+                                   double z, bint has_l2, double intercept_decay,
+                                   double fi, Norms* N) noexcept nogil:
+    # The steps of epoch_plain's loop over the targets for a dense row, no L1
+    # part, no averaging, with the running penalty's norms (N): each target's
+    # shrink, then the adds of two targets at a time in one pass over the row
+    # (rows.axpy_sqnorm2; the predictions too are two at a time, rows.dot2),
+    # each target's arithmetic add_and_clip's (the same bits). One target at a
+    # time, each dot product and add waited on its one chain of sums (a C
+    # model of the 10 targets' products and adds of a row of 100: 630 ns, in
+    # pairs 280-350). Measured (2-vCPU AMD EPYC VM; per-sample log-loss, dense
+    # 200,000 x 100, 10 classes, s an epoch, 5 interleaved pairs, medians, one
+    # at a time / pairs): one-vs-rest 0.117 / 0.098, the softmax 0.111 / 0.088;
+    # 3 classes at d = 10 0.035 / 0.033; 5 classes at d = 1,000 (ddot's
+    # range) 0.114 / 0.102. Same bits.
+    cdef Py_ssize_t tt, p = -1, d = D.d
+    cdef double* v
+    cdef double* wscale = B.wscale
+    cdef const double* x = D.X + i * d
+    cdef double update, ws, p_step = 0.0
+    cdef double sq[2]
+    DESCENT_CHECK(0 <= i < D.n_rows)
+    for tt in range(D.K):
+        v = B.theta + tt * (d + 1)
+        ws = wscale[tt]
+        if has_l2:
+            norms_shrunk(N + tt, z)
+            ws = shrink(v, ws, z, d)
+            wscale[tt] = ws
+        update = -eta * B.dl[tt]
+        if update == 0.0:
+            continue
+        v[d] += update * intercept_decay * fi
+        if p < 0:          # the first of a pair waits for the second
+            p, p_step = tt, update / ws
+            continue
+        axpy_sqnorm2(p_step, update / ws, x, B.theta + p * (d + 1), v, d, sq)
+        N[p].seen_sq = sq[0] * (wscale[p] * wscale[p])
+        N[tt].seen_sq = sq[1] * (ws * ws)
+        p = -1
+    if p >= 0:
+        N[p].seen_sq = (axpy_sqnorm(p_step, x, B.theta + p * (d + 1), d)
+                        * (wscale[p] * wscale[p]))
+
+
 cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data* D,
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
@@ -297,6 +345,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef bint lazy_average = averaging and (not has_l1 or LayoutT is SparseT
                                             or LayoutT is Sparse32T)
     cdef double fi = 1.0 if s.fit_intercept else 0.0
+    cdef bint paired
     for tt in range(K):
         wscale[tt] = 1.0
         if lazy_average:    # avg holds the average itself between epochs
@@ -304,6 +353,9 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             ab[0], ab[1], ab[2] = 0.0, 1.0, 1.0
     if s.penalty != NO_PENALTY:
         N = B.norms         # (NULL in a Hogwild! thread's run: loop_hogwild.pxd)
+    # a dense row's targets added two at a time (add_dense_targets)
+    paired = (LayoutT is DenseT and TargetsT is not OneTargetT and N != NULL and not has_l1
+              and not averaging)
     pending_start(&pend, K)
     per_target_start(per_target, K)
     for k in range(n):
@@ -316,6 +368,11 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             penalty_sum += running_penalty(N, s, l1r, K, D.tw, per_target)
         if has_l1:
             u += l1r * eta * s.alpha
+        if paired:
+            add_dense_targets(D, i, B, eta, 1.0 - eta * shrink_coef, has_l2,
+                              s.intercept_decay, fi, N)
+            t += 1.0
+            continue
         for tt in range(K):
             v = B.theta + tt * (d + 1)
             ws = wscale[tt]

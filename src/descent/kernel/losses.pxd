@@ -16,13 +16,14 @@ from libc.math cimport fabs, log, sqrt
 
 from descent._kernels cimport (
     EPSILON_INSENSITIVE, HINGE, HUBER, LOG_LOSS, MODIFIED_HUBER, SOFTMAX,
-    SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, LayoutT, Settings,
+    SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, DenseT, LayoutT, Settings,
 )
 from descent.kernel.elementary cimport (
     exp_nonpositive, log1p_unit, log_loss_terms, log_loss_terms_inlined,
 )
 from descent.kernel.feature_major cimport any_row_predictions, row_predictions_by_feature
-from descent.kernel.rows cimport csr_value, row_dot, row_sqnorm, target, weight
+from descent.kernel.platform cimport DESCENT_CHECK
+from descent.kernel.rows cimport csr_value, dot2, row_dot, row_sqnorm, target, weight
 
 
 ctypedef struct SquaredErrorT:
@@ -400,11 +401,20 @@ cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
                                 double* per_target) noexcept nogil:
     # targets_dloss at the predictions of the model theta: K blocks of
     # (w_t, b_t), the coefs being wscale[t] * w_t when wscale is given (the
-    # PLAIN loop's weight scale).
-    cdef Py_ssize_t tt, d = D.d
+    # PLAIN loop's weight scale). A dense row's dot products two targets at a
+    # time (rows.dot2).
+    cdef Py_ssize_t tt = 0, d = D.d
     cdef double p
+    if LayoutT is DenseT:
+        DESCENT_CHECK(0 <= i < D.n_rows)
+        while tt + 2 <= K:
+            dot2(D.X + i * d, theta + tt * (d + 1), theta + (tt + 1) * (d + 1), d, dl + tt)
+            tt += 2
+    while tt < K:
+        dl[tt] = row_dot(lay, D, i, theta + tt * (d + 1))
+        tt += 1
     for tt in range(K):
-        p = row_dot(lay, D, i, theta + tt * (d + 1))
+        p = dl[tt]
         if wscale != NULL:
             p *= wscale[tt]
         dl[tt] = p + theta[tt * (d + 1) + d]

@@ -44,6 +44,40 @@ cdef extern from *:
     #include <stdint.h>
     #include <stdlib.h>
     #include <string.h>
+    /* Eight doubles as one value, for loops that keep two targets' partial
+       sums side by side (rows.dot2, rows.axpy_sqnorm2). Written over arrays
+       of sums, GCC 12's loop vectoriser turned those loops into
+       transpositions of the row's blocks (vpermt2pd; the 10-class dense
+       fits of loop_plain.add_dense_targets 2.2x slower than one target at a
+       time); a vector value is one AVX-512, two AVX2 or four SSE2/NEON
+       registers. Each lane's arithmetic is the scalar code's (elementwise
+       IEEE, no contraction on x86-64: CMakeLists.txt), so the results are
+       the same bits. Other compilers: a struct of eight and loops. */
+    #if defined(__GNUC__) || defined(__clang__)
+    typedef double descent_v8d __attribute__((vector_size(64)));
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_load(const double* p) {
+        descent_v8d v; memcpy(&v, p, sizeof v); return v; }
+    static DESCENT_ALWAYS_INLINE void descent_v8d_store(double* p, descent_v8d v) {
+        memcpy(p, &v, sizeof v); }
+    #define descent_v8d_zero() ((descent_v8d){0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0})
+    #define descent_v8d_set1(a) ((descent_v8d){a, a, a, a, a, a, a, a})
+    #define descent_v8d_add(a, b) ((a) + (b))
+    #define descent_v8d_mul(a, b) ((a) * (b))
+    #else
+    typedef struct { double v[8]; } descent_v8d;
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_load(const double* p) {
+        descent_v8d r; memcpy(r.v, p, sizeof r.v); return r; }
+    static DESCENT_ALWAYS_INLINE void descent_v8d_store(double* p, descent_v8d v) {
+        memcpy(p, v.v, sizeof v.v); }
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_set1(double a) {
+        descent_v8d r; int m; for (m = 0; m < 8; m++) r.v[m] = a; return r; }
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_zero(void) {
+        return descent_v8d_set1(0.0); }
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_add(descent_v8d a, descent_v8d b) {
+        int m; for (m = 0; m < 8; m++) a.v[m] += b.v[m]; return a; }
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_mul(descent_v8d a, descent_v8d b) {
+        int m; for (m = 0; m < 8; m++) a.v[m] *= b.v[m]; return a; }
+    #endif
     /* calloc for a buffer the epochs read at random (the model stored
        feature-major, kernel/feature_major.pxd): from 4 MiB on Linux, aligned
        to 2 MiB and advised to transparent huge pages, as NumPy does its
@@ -139,6 +173,14 @@ cdef extern from *:
     static int descent_cpu_runs(int level) { return level <= 0; }
     #endif
     """
+    ctypedef struct descent_v8d:
+        pass
+    descent_v8d descent_v8d_load(const double* p) nogil
+    void descent_v8d_store(double* p, descent_v8d v) nogil
+    descent_v8d descent_v8d_zero() nogil
+    descent_v8d descent_v8d_set1(double a) nogil
+    descent_v8d descent_v8d_add(descent_v8d a, descent_v8d b) nogil
+    descent_v8d descent_v8d_mul(descent_v8d a, descent_v8d b) nogil
     void DESCENT_PREFETCH(const void* p) nogil
     void DESCENT_PREFETCH_L2(const void* p) nogil
     int DESCENT_HAVE_OPENMP

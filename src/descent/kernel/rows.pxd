@@ -6,7 +6,10 @@ cimport scipy.linalg.cython_blas as blas
 from cython cimport floating
 
 from descent._kernels cimport Data, Dense32T, DenseT, LayoutT, Sparse32T, SparseT, row_t
-from descent.kernel.platform cimport DESCENT_CHECK, DESCENT_PREFETCH, DESCENT_PREFETCH_L2
+from descent.kernel.platform cimport (
+    DESCENT_CHECK, DESCENT_PREFETCH, DESCENT_PREFETCH_L2, descent_v8d, descent_v8d_add,
+    descent_v8d_load, descent_v8d_mul, descent_v8d_set1, descent_v8d_store, descent_v8d_zero,
+)
 
 
 # The dot product keeps four independent partial sums: a single accumulator
@@ -59,6 +62,54 @@ cdef inline double dot(const double* x, const double* w, Py_ssize_t d) noexcept 
         s0 += x[j] * w[j]
         j += 1
     return (s0 + s1) + (s2 + s3)
+
+
+# Two targets' dot products with one row, as a dense row's predictions of K
+# targets take them (losses.sample_dloss): dot's sums, in dot's order, for
+# each (the same bits as two calls), in one pass over x, so that the two
+# targets' add chains run side by side and x is read once; the sixteen sums of
+# each as two vectors of eight (platform.pxd's descent_v8d). In dot's BLAS
+# range, two calls to ddot. Measured with axpy_sqnorm2: loop_plain.pxd's
+# add_dense_targets.
+cdef inline void dot2(const double* x, const double* w0, const double* w1, Py_ssize_t d,
+                      double* out) noexcept nogil:
+    cdef descent_v8d s_lo, s_hi, r_lo, r_hi, x_lo, x_hi
+    cdef double s[8]
+    cdef double r[8]
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0
+    cdef Py_ssize_t j = 0
+    if BLAS_DOT_MIN_D <= d <= BLAS_MAX_D:
+        out[0], out[1] = dot(x, w0, d), dot(x, w1, d)
+        return
+    if d >= BLAS_MIN_D:
+        s_lo = s_hi = r_lo = r_hi = descent_v8d_zero()
+        while j + 16 <= d:
+            x_lo, x_hi = descent_v8d_load(x + j), descent_v8d_load(x + j + 8)
+            s_lo = descent_v8d_add(s_lo, descent_v8d_mul(x_lo, descent_v8d_load(w0 + j)))
+            s_hi = descent_v8d_add(s_hi, descent_v8d_mul(x_hi, descent_v8d_load(w0 + j + 8)))
+            r_lo = descent_v8d_add(r_lo, descent_v8d_mul(x_lo, descent_v8d_load(w1 + j)))
+            r_hi = descent_v8d_add(r_hi, descent_v8d_mul(x_hi, descent_v8d_load(w1 + j + 8)))
+            j += 16
+        descent_v8d_store(s, descent_v8d_add(s_lo, s_hi))     # dot's s[m] += s[m + 8]
+        descent_v8d_store(r, descent_v8d_add(r_lo, r_hi))
+        s0, s1, s2, s3 = s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]
+        r0, r1, r2, r3 = r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7]
+    while j + 4 <= d:
+        s0 += x[j] * w0[j]
+        s1 += x[j + 1] * w0[j + 1]
+        s2 += x[j + 2] * w0[j + 2]
+        s3 += x[j + 3] * w0[j + 3]
+        r0 += x[j] * w1[j]
+        r1 += x[j + 1] * w1[j + 1]
+        r2 += x[j + 2] * w1[j + 2]
+        r3 += x[j + 3] * w1[j + 3]
+        j += 4
+    while j < d:
+        s0 += x[j] * w0[j]
+        r0 += x[j] * w1[j]
+        j += 1
+    out[0], out[1] = (s0 + s1) + (s2 + s3), (r0 + r1) + (r2 + r3)
 
 
 cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexcept nogil:
@@ -170,6 +221,45 @@ cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
         s0 += w[j] * w[j]
         j += 1
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+cdef inline void axpy_sqnorm2(double a0, double a1, const double* x, double* w0, double* w1,
+                              Py_ssize_t d, double* out) noexcept nogil:
+    # axpy_sqnorm(a0, x, w0, d) and axpy_sqnorm(a1, x, w1, d) in one pass over
+    # x, each with axpy_sqnorm's arithmetic in its order (the same bits), the
+    # norms into out[0:2]; the eight sums of each as a vector (see dot2).
+    cdef descent_v8d va0 = descent_v8d_set1(a0), va1 = descent_v8d_set1(a1)
+    cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj, wj
+    cdef double s[8]
+    cdef double r[8]
+    cdef Py_ssize_t j = 0, m
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            xj = descent_v8d_load(x + j)
+            wj = descent_v8d_add(descent_v8d_load(w0 + j), descent_v8d_mul(va0, xj))
+            descent_v8d_store(w0 + j, wj)
+            vs = descent_v8d_add(vs, descent_v8d_mul(wj, wj))
+            wj = descent_v8d_add(descent_v8d_load(w1 + j), descent_v8d_mul(va1, xj))
+            descent_v8d_store(w1 + j, wj)
+            vr = descent_v8d_add(vr, descent_v8d_mul(wj, wj))
+            j += 8
+    descent_v8d_store(s, vs)
+    descent_v8d_store(r, vr)
+    while j + 4 <= d:
+        for m in range(4):
+            w0[j + m] += a0 * x[j + m]
+            s[m] += w0[j + m] * w0[j + m]
+            w1[j + m] += a1 * x[j + m]
+            r[m] += w1[j + m] * w1[j + m]
+        j += 4
+    while j < d:
+        w0[j] += a0 * x[j]
+        s[0] += w0[j] * w0[j]
+        w1[j] += a1 * x[j]
+        r[0] += w1[j] * w1[j]
+        j += 1
+    out[0] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    out[1] = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
 
 
 cdef inline double csr_value(LayoutT* lay, const Data* D, Py_ssize_t k) noexcept nogil:
