@@ -25,9 +25,8 @@ from descent.kernel.penalties cimport l1_ratio_of, schedule_eta, update_average
 from descent.kernel.feature_major cimport (
     add_by_feature, copy_layout, feature_stride, prefetch_ahead_by_feature,
 )
-from descent.kernel.platform cimport DESCENT_CHECK
 from descent.kernel.rows cimport (
-    axpy_sqnorm, axpy_sqnorm2, csr_value, dense_axpy_sqnorm, dot, prefetch_ahead, row_axpy,
+    csr_value, dense_axpy_sqnorm, dense_axpy_sqnorm2, dot, prefetch_ahead, row_axpy,
 )
 
 
@@ -271,9 +270,10 @@ cdef inline void add_and_clip(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers
         v[d] += intercept_step
 
 
-cdef inline void add_dense_targets(const Data* D, Py_ssize_t i, Buffers* B, double eta,
-                                   double z, bint has_l2, double intercept_decay,
-                                   double fi, Norms* N) noexcept nogil:
+cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers* B,
+                                   double eta, double z, bint has_l2,
+                                   double intercept_decay, double fi,
+                                   Norms* N) noexcept nogil:
     # The steps of epoch_plain's loop over the targets for a dense row, no L1
     # part, no averaging, with the running penalty's norms (N): each target's
     # shrink, then the adds of two targets at a time in one pass over the row
@@ -283,16 +283,14 @@ cdef inline void add_dense_targets(const Data* D, Py_ssize_t i, Buffers* B, doub
     # model of the 10 targets' products and adds of a row of 100: 630 ns, in
     # pairs 280-350). Measured (2-vCPU AMD EPYC VM; per-sample log-loss, dense
     # 200,000 x 100, 10 classes, s an epoch, 5 interleaved pairs, medians, one
-    # at a time / pairs): one-vs-rest 0.117 / 0.098, the softmax 0.111 / 0.088;
-    # 3 classes at d = 10 0.035 / 0.033; 5 classes at d = 1,000 (ddot's
-    # range) 0.114 / 0.102. Same bits.
+    # at a time / pairs): one-vs-rest 0.117 / 0.098, the softmax 0.111 / 0.088,
+    # one-vs-rest on float32 rows 0.159 / 0.104; 3 classes at d = 10 0.035 /
+    # 0.033; 5 classes at d = 1,000 (ddot's range) 0.114 / 0.102. Same bits.
     cdef Py_ssize_t tt, p = -1, d = D.d
     cdef double* v
     cdef double* wscale = B.wscale
-    cdef const double* x = D.X + i * d
     cdef double update, ws, p_step = 0.0
     cdef double sq[2]
-    DESCENT_CHECK(0 <= i < D.n_rows)
     for tt in range(D.K):
         v = B.theta + tt * (d + 1)
         ws = wscale[tt]
@@ -307,12 +305,12 @@ cdef inline void add_dense_targets(const Data* D, Py_ssize_t i, Buffers* B, doub
         if p < 0:          # the first of a pair waits for the second
             p, p_step = tt, update / ws
             continue
-        axpy_sqnorm2(p_step, update / ws, x, B.theta + p * (d + 1), v, d, sq)
+        dense_axpy_sqnorm2(lay, D, i, p_step, update / ws, B.theta + p * (d + 1), v, sq)
         N[p].seen_sq = sq[0] * (wscale[p] * wscale[p])
         N[tt].seen_sq = sq[1] * (ws * ws)
         p = -1
     if p >= 0:
-        N[p].seen_sq = (axpy_sqnorm(p_step, x, B.theta + p * (d + 1), d)
+        N[p].seen_sq = (dense_axpy_sqnorm(lay, D, i, p_step, B.theta + p * (d + 1))
                         * (wscale[p] * wscale[p]))
 
 
@@ -354,8 +352,8 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     if s.penalty != NO_PENALTY:
         N = B.norms         # (NULL in a Hogwild! thread's run: loop_hogwild.pxd)
     # a dense row's targets added two at a time (add_dense_targets)
-    paired = (LayoutT is DenseT and TargetsT is not OneTargetT and N != NULL and not has_l1
-              and not averaging)
+    paired = ((LayoutT is DenseT or LayoutT is Dense32T) and TargetsT is not OneTargetT
+              and N != NULL and not has_l1 and not averaging)
     pending_start(&pend, K)
     per_target_start(per_target, K)
     for k in range(n):
@@ -369,7 +367,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         if has_l1:
             u += l1r * eta * s.alpha
         if paired:
-            add_dense_targets(D, i, B, eta, 1.0 - eta * shrink_coef, has_l2,
+            add_dense_targets(lay, D, i, B, eta, 1.0 - eta * shrink_coef, has_l2,
                               s.intercept_decay, fi, N)
             t += 1.0
             continue

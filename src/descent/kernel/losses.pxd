@@ -16,14 +16,14 @@ from libc.math cimport fabs, log, sqrt
 
 from descent._kernels cimport (
     EPSILON_INSENSITIVE, HINGE, HUBER, LOG_LOSS, MODIFIED_HUBER, SOFTMAX,
-    SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, DenseT, LayoutT, Settings,
+    SQUARED_EPSILON_INSENSITIVE, SQUARED_ERROR, SQUARED_HINGE, Data, Dense32T, DenseT, LayoutT,
+    Settings,
 )
 from descent.kernel.elementary cimport (
     exp_nonpositive, log1p_unit, log_loss_terms, log_loss_terms_inlined,
 )
 from descent.kernel.feature_major cimport any_row_predictions, row_predictions_by_feature
-from descent.kernel.platform cimport DESCENT_CHECK
-from descent.kernel.rows cimport csr_value, dot2, row_dot, row_sqnorm, target, weight
+from descent.kernel.rows cimport csr_value, dense_dot2, row_dot, row_sqnorm, target, weight
 
 
 ctypedef struct SquaredErrorT:
@@ -405,10 +405,9 @@ cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
     # time (rows.dot2).
     cdef Py_ssize_t tt = 0, d = D.d
     cdef double p
-    if LayoutT is DenseT:
-        DESCENT_CHECK(0 <= i < D.n_rows)
+    if LayoutT is DenseT or LayoutT is Dense32T:
         while tt + 2 <= K:
-            dot2(D.X + i * d, theta + tt * (d + 1), theta + (tt + 1) * (d + 1), d, dl + tt)
+            dense_dot2(lay, D, i, theta + tt * (d + 1), theta + (tt + 1) * (d + 1), dl + tt)
             tt += 2
     while tt < K:
         dl[tt] = row_dot(lay, D, i, theta + tt * (d + 1))

@@ -50,15 +50,19 @@ cdef extern from *:
        transpositions of the row's blocks (vpermt2pd; the 10-class dense
        fits of loop_plain.add_dense_targets 2.2x slower than one target at a
        time); a vector value is one AVX-512, two AVX2 or four SSE2/NEON
-       registers. Each lane's arithmetic is the scalar code's (elementwise
-       IEEE, no contraction on x86-64: CMakeLists.txt), so the results are
-       the same bits. Other compilers: a struct of eight and loops. */
+       registers (float32 rows widened as they load). Each lane's arithmetic
+       is the scalar code's (elementwise IEEE, no contraction on x86-64:
+       CMakeLists.txt), so the results are the same bits. Other compilers: a
+       struct of eight and loops. */
     #if defined(__GNUC__) || defined(__clang__)
     typedef double descent_v8d __attribute__((vector_size(64)));
     static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_load(const double* p) {
         descent_v8d v; memcpy(&v, p, sizeof v); return v; }
     static DESCENT_ALWAYS_INLINE void descent_v8d_store(double* p, descent_v8d v) {
         memcpy(p, &v, sizeof v); }
+    typedef float descent_v8f __attribute__((vector_size(32)));
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_load_f32(const float* p) {
+        descent_v8f v; memcpy(&v, p, sizeof v); return __builtin_convertvector(v, descent_v8d); }
     #define descent_v8d_zero() ((descent_v8d){0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0})
     #define descent_v8d_set1(a) ((descent_v8d){a, a, a, a, a, a, a, a})
     #define descent_v8d_add(a, b) ((a) + (b))
@@ -69,6 +73,8 @@ cdef extern from *:
         descent_v8d r; memcpy(r.v, p, sizeof r.v); return r; }
     static DESCENT_ALWAYS_INLINE void descent_v8d_store(double* p, descent_v8d v) {
         memcpy(p, v.v, sizeof v.v); }
+    static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_load_f32(const float* p) {
+        descent_v8d r; int m; for (m = 0; m < 8; m++) r.v[m] = (double)p[m]; return r; }
     static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_set1(double a) {
         descent_v8d r; int m; for (m = 0; m < 8; m++) r.v[m] = a; return r; }
     static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_zero(void) {
@@ -176,6 +182,7 @@ cdef extern from *:
     ctypedef struct descent_v8d:
         pass
     descent_v8d descent_v8d_load(const double* p) nogil
+    descent_v8d descent_v8d_load_f32(const float* p) nogil
     void descent_v8d_store(double* p, descent_v8d v) nogil
     descent_v8d descent_v8d_zero() nogil
     descent_v8d descent_v8d_set1(double a) nogil

@@ -8,7 +8,8 @@ from cython cimport floating
 from descent._kernels cimport Data, Dense32T, DenseT, LayoutT, Sparse32T, SparseT, row_t
 from descent.kernel.platform cimport (
     DESCENT_CHECK, DESCENT_PREFETCH, DESCENT_PREFETCH_L2, descent_v8d, descent_v8d_add,
-    descent_v8d_load, descent_v8d_mul, descent_v8d_set1, descent_v8d_store, descent_v8d_zero,
+    descent_v8d_load, descent_v8d_load_f32, descent_v8d_mul, descent_v8d_set1, descent_v8d_store,
+    descent_v8d_zero,
 )
 
 
@@ -164,6 +165,38 @@ cdef inline double dot32(const float* x, const double* w, Py_ssize_t d) noexcept
     return (s0 + s1) + (s2 + s3)
 
 
+cdef inline void dot2_32(const float* x, const double* w0, const double* w1, Py_ssize_t d,
+                         double* out) noexcept nogil:
+    # dot32(x, w0, d) and dot32(x, w1, d), each in dot32's order, in one pass
+    # over x (see dot2); the eight sums of each as a vector.
+    cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj
+    cdef double s[8]
+    cdef double r[8]
+    cdef Py_ssize_t j = 0, m
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            xj = descent_v8d_load_f32(x + j)
+            vs = descent_v8d_add(vs, descent_v8d_mul(xj, descent_v8d_load(w0 + j)))
+            vr = descent_v8d_add(vr, descent_v8d_mul(xj, descent_v8d_load(w1 + j)))
+            j += 8
+    descent_v8d_store(s, vs)
+    descent_v8d_store(r, vr)
+    if d >= BLAS_MIN_D:
+        for m in range(4):
+            s[m] += s[m + 4]
+            r[m] += r[m + 4]
+    while j + 4 <= d:
+        for m in range(4):
+            s[m] += <double>x[j + m] * w0[j + m]
+            r[m] += <double>x[j + m] * w1[j + m]
+        j += 4
+    while j < d:
+        s[0] += <double>x[j] * w0[j]
+        r[0] += <double>x[j] * w1[j]
+        j += 1
+    out[0], out[1] = (s[0] + s[1]) + (s[2] + s[3]), (r[0] + r[1]) + (r[2] + r[3])
+
+
 cdef inline double sqnorm32(const float* x, Py_ssize_t d) noexcept nogil:
     cdef double s = 0.0
     cdef Py_ssize_t j
@@ -223,8 +256,8 @@ cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
-cdef inline void axpy_sqnorm2(double a0, double a1, const double* x, double* w0, double* w1,
-                              Py_ssize_t d, double* out) noexcept nogil:
+cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w0,
+                              double* w1, Py_ssize_t d, double* out) noexcept nogil:
     # axpy_sqnorm(a0, x, w0, d) and axpy_sqnorm(a1, x, w1, d) in one pass over
     # x, each with axpy_sqnorm's arithmetic in its order (the same bits), the
     # norms into out[0:2]; the eight sums of each as a vector (see dot2).
@@ -235,7 +268,10 @@ cdef inline void axpy_sqnorm2(double a0, double a1, const double* x, double* w0,
     cdef Py_ssize_t j = 0, m
     if d >= BLAS_MIN_D:
         while j + 8 <= d:
-            xj = descent_v8d_load(x + j)
+            if floating is float:
+                xj = descent_v8d_load_f32(x + j)
+            else:
+                xj = descent_v8d_load(x + j)
             wj = descent_v8d_add(descent_v8d_load(w0 + j), descent_v8d_mul(va0, xj))
             descent_v8d_store(w0 + j, wj)
             vs = descent_v8d_add(vs, descent_v8d_mul(wj, wj))
@@ -247,15 +283,15 @@ cdef inline void axpy_sqnorm2(double a0, double a1, const double* x, double* w0,
     descent_v8d_store(r, vr)
     while j + 4 <= d:
         for m in range(4):
-            w0[j + m] += a0 * x[j + m]
+            w0[j + m] += a0 * <double>x[j + m]
             s[m] += w0[j + m] * w0[j + m]
-            w1[j + m] += a1 * x[j + m]
+            w1[j + m] += a1 * <double>x[j + m]
             r[m] += w1[j + m] * w1[j + m]
         j += 4
     while j < d:
-        w0[j] += a0 * x[j]
+        w0[j] += a0 * <double>x[j]
         s[0] += w0[j] * w0[j]
-        w1[j] += a1 * x[j]
+        w1[j] += a1 * <double>x[j]
         r[0] += w1[j] * w1[j]
         j += 1
     out[0] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
@@ -332,6 +368,28 @@ cdef inline double dense_axpy_sqnorm(LayoutT* lay, const Data* D, Py_ssize_t i, 
     if LayoutT is Dense32T:
         return axpy_sqnorm(a, D.X32 + i * D.d, w, D.d)
     return axpy_sqnorm(a, D.X + i * D.d, w, D.d)
+
+
+cdef inline void dense_dot2(LayoutT* lay, const Data* D, Py_ssize_t i, const double* w0,
+                            const double* w1, double* out) noexcept nogil:
+    # row_dot of a dense row with w0 and with w1, into out[0:2] (dot2).
+    DESCENT_CHECK(0 <= i < D.n_rows)
+    if LayoutT is Dense32T:
+        dot2_32(D.X32 + i * D.d, w0, w1, D.d, out)
+    else:
+        dot2(D.X + i * D.d, w0, w1, D.d, out)
+
+
+cdef inline void dense_axpy_sqnorm2(LayoutT* lay, const Data* D, Py_ssize_t i, double a0,
+                                    double a1, double* w0, double* w1,
+                                    double* out) noexcept nogil:
+    # dense_axpy_sqnorm of the row to w0 (a0) and to w1 (a1), the norms into
+    # out[0:2] (axpy_sqnorm2).
+    DESCENT_CHECK(0 <= i < D.n_rows)
+    if LayoutT is Dense32T:
+        axpy_sqnorm2(a0, a1, D.X32 + i * D.d, w0, w1, D.d, out)
+    else:
+        axpy_sqnorm2(a0, a1, D.X + i * D.d, w0, w1, D.d, out)
 
 
 cdef inline double row_sqnorm(LayoutT* lay, const Data* D, Py_ssize_t i) noexcept nogil:
