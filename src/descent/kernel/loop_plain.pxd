@@ -26,8 +26,9 @@ from descent.kernel.feature_major cimport (
     add_by_feature, copy_layout, feature_stride, prefetch_ahead_by_feature,
 )
 from descent.kernel.rows cimport (
-    csr_value, dense_axpy_sqnorm, dense_axpy_sqnorm2, dot, prefetch_ahead, row_axpy,
+    csr_value, dense_axpy_sqnorm, dense_axpy_sqnorm2, prefetch_ahead, row_axpy,
 )
+from descent.kernel.vectors cimport dot
 
 
 # The running penalty. scikit-learn's stopping rule reads each epoch's
@@ -277,7 +278,7 @@ cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Bu
     # The steps of epoch_plain's loop over the targets for a dense row, no L1
     # part, no averaging, with the running penalty's norms (N): each target's
     # shrink, then the adds of two targets at a time in one pass over the row
-    # (rows.axpy_sqnorm2; the predictions too are two at a time, rows.dot2),
+    # (vectors.axpy_sqnorm2; the predictions too are two at a time, vectors.dot2),
     # each target's arithmetic add_and_clip's (the same bits). One target at a
     # time, each dot product and add waited on its one chain of sums (a C
     # model of the 10 targets' products and adds of a row of 100: 630 ns, in

@@ -16,8 +16,9 @@ from descent.kernel.losses cimport (
     sample_loss_grad,
 )
 from descent.kernel.penalties cimport penalty_parts, penalty_value, update_average
-from descent.kernel.rows cimport csr_value, dense_row, dot, prefetch_ahead, row_axpy
+from descent.kernel.rows cimport csr_value, dense_row, prefetch_ahead, row_axpy
 from descent.kernel.rules cimport StepScalars, next_step, rule_step
+from descent.kernel.vectors cimport dot
 
 
 cdef inline double penalty_rules(const Settings* s, const RuleParams* rp,

@@ -402,7 +402,7 @@ cdef inline double sample_dloss(LossT* kind, LayoutT* lay, const Data* D,
     # targets_dloss at the predictions of the model theta: K blocks of
     # (w_t, b_t), the coefs being wscale[t] * w_t when wscale is given (the
     # PLAIN loop's weight scale). A dense row's dot products two targets at a
-    # time (rows.dot2).
+    # time (vectors.dot2).
     cdef Py_ssize_t tt = 0, d = D.d
     cdef double p
     if LayoutT is DenseT or LayoutT is Dense32T:

@@ -45,7 +45,7 @@ cdef extern from *:
     #include <stdlib.h>
     #include <string.h>
     /* Eight doubles as one value, for loops that keep two targets' partial
-       sums side by side (rows.dot2, rows.axpy_sqnorm2). Written over arrays
+       sums side by side (vectors.dot2, vectors.axpy_sqnorm2). Written over arrays
        of sums, GCC 12's loop vectoriser turned those loops into
        transpositions of the row's blocks (vpermt2pd; the 10-class dense
        fits of loop_plain.add_dense_targets 2.2x slower than one target at a

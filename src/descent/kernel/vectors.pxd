@@ -1,0 +1,297 @@
+# The vectors layer: level-1 arithmetic on contiguous float64 (and float32,
+# widened) buffers: dot products, axpy, their fused forms (an axpy returning
+# the norm after it; two targets in one pass), and where BLAS takes over.
+# Nothing here knows about rows, models or data.
+
+cimport scipy.linalg.cython_blas as blas
+from cython cimport floating
+
+from descent.kernel.platform cimport (
+    descent_v8d, descent_v8d_add, descent_v8d_load, descent_v8d_load_f32, descent_v8d_mul,
+    descent_v8d_set1, descent_v8d_store, descent_v8d_zero,
+)
+
+
+# The dot product keeps four independent partial sums: a single accumulator
+# chains every add through one register (latency bound, about 2x slower at
+# d >= 100), and the compiler may not reassociate the sum itself without
+# -ffast-math. From BLAS_MIN_D coordinates on, sixteen (two AVX-512, four
+# AVX2 or eight SSE2 accumulators: every variant adds in the same order).
+#
+# From BLAS_DOT_MIN_D (axpy: BLAS_MIN_D) to BLAS_MAX_D coordinates, BLAS
+# level-1 (ddot/daxpy of the OpenBLAS that SciPy ships, dispatched at run time
+# to AVX2/AVX-512) beats these portable loops despite its call overhead
+# (bench/: shuffled SGD at d = 1000, 1.45 -> 1.28 us/sample). Below it, the
+# call costs more than it saves: per-sample log-loss SGD on rows in L3, ns a
+# sample (the 2-vCPU AVX-512 VM, medians of 7 interleaved; BLAS ddot -> sixteen
+# sums; baseline / avx2 / avx512): d = 64 113 / 80 / 97 -> 97 / 75 / 79;
+# d = 100 116 / 112 / 109 -> 119 / 106 / 100; d = 160 133 / 127 / 111 -> 142 /
+# 114 / 111. Above BLAS_MAX_D OpenBLAS may start threads of its own, which
+# must not happen inside our (OpenMP) loops.
+cdef enum:
+    BLAS_MIN_D = 64
+    BLAS_DOT_MIN_D = 128
+    BLAS_MAX_D = 8192
+
+
+cdef inline double dot(const double* x, const double* w, Py_ssize_t d) noexcept nogil:
+    cdef double s[16]
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t j = 0, m
+    cdef int n, one = 1
+    if BLAS_DOT_MIN_D <= d <= BLAS_MAX_D:
+        n = <int>d
+        return blas.ddot(&n, <double*>x, &one, <double*>w, &one)
+    if d >= BLAS_MIN_D:
+        for m in range(16):
+            s[m] = 0.0
+        while j + 16 <= d:
+            for m in range(16):
+                s[m] += x[j + m] * w[j + m]
+            j += 16
+        for m in range(8):
+            s[m] += s[m + 8]
+        s0, s1, s2, s3 = s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]
+    while j + 4 <= d:
+        s0 += x[j] * w[j]
+        s1 += x[j + 1] * w[j + 1]
+        s2 += x[j + 2] * w[j + 2]
+        s3 += x[j + 3] * w[j + 3]
+        j += 4
+    while j < d:
+        s0 += x[j] * w[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+# Two targets' dot products with one row, as a dense row's predictions of K
+# targets take them (losses.sample_dloss): dot's sums, in dot's order, for
+# each (the same bits as two calls), in one pass over x, so that the two
+# targets' add chains run side by side and x is read once; the sixteen sums of
+# each as two vectors of eight (platform.pxd's descent_v8d). In dot's BLAS
+# range, two calls to ddot. Measured with axpy_sqnorm2: loop_plain.pxd's
+# add_dense_targets.
+cdef inline void dot2(const double* x, const double* w0, const double* w1, Py_ssize_t d,
+                      double* out) noexcept nogil:
+    cdef descent_v8d s_lo, s_hi, r_lo, r_hi, x_lo, x_hi
+    cdef double s[8]
+    cdef double r[8]
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0
+    cdef Py_ssize_t j = 0
+    if BLAS_DOT_MIN_D <= d <= BLAS_MAX_D:
+        out[0], out[1] = dot(x, w0, d), dot(x, w1, d)
+        return
+    if d >= BLAS_MIN_D:
+        s_lo = s_hi = r_lo = r_hi = descent_v8d_zero()
+        while j + 16 <= d:
+            x_lo, x_hi = descent_v8d_load(x + j), descent_v8d_load(x + j + 8)
+            s_lo = descent_v8d_add(s_lo, descent_v8d_mul(x_lo, descent_v8d_load(w0 + j)))
+            s_hi = descent_v8d_add(s_hi, descent_v8d_mul(x_hi, descent_v8d_load(w0 + j + 8)))
+            r_lo = descent_v8d_add(r_lo, descent_v8d_mul(x_lo, descent_v8d_load(w1 + j)))
+            r_hi = descent_v8d_add(r_hi, descent_v8d_mul(x_hi, descent_v8d_load(w1 + j + 8)))
+            j += 16
+        descent_v8d_store(s, descent_v8d_add(s_lo, s_hi))     # dot's s[m] += s[m + 8]
+        descent_v8d_store(r, descent_v8d_add(r_lo, r_hi))
+        s0, s1, s2, s3 = s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]
+        r0, r1, r2, r3 = r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7]
+    while j + 4 <= d:
+        s0 += x[j] * w0[j]
+        s1 += x[j + 1] * w0[j + 1]
+        s2 += x[j + 2] * w0[j + 2]
+        s3 += x[j + 3] * w0[j + 3]
+        r0 += x[j] * w1[j]
+        r1 += x[j + 1] * w1[j + 1]
+        r2 += x[j + 2] * w1[j + 2]
+        r3 += x[j + 3] * w1[j + 3]
+        j += 4
+    while j < d:
+        s0 += x[j] * w0[j]
+        r0 += x[j] * w1[j]
+        j += 1
+    out[0], out[1] = (s0 + s1) + (s2 + s3), (r0 + r1) + (r2 + r3)
+
+
+cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef int n, one = 1
+    if BLAS_MIN_D <= d <= BLAS_MAX_D:
+        n = <int>d
+        blas.daxpy(&n, &a, <double*>x, &one, w, &one)
+        return
+    for j in range(d):
+        w[j] += a * x[j]
+
+
+# float32 rows are widened to float64 as they are read: the products and
+# sums are float64 (no BLAS: its sdot/saxpy would sum in float32). From
+# BLAS_MIN_D coordinates on, eight partial sums instead of four: the compiler
+# turns them into one AVX-512, two AVX2 or four SSE2 accumulators, where four
+# left the wider variants waiting on one add chain. Measured (C, this build's
+# flags, the dot and the axpy of one sample in L1, the 2-vCPU AVX-512 VM,
+# medians of 11; baseline / avx2 / avx512): d = 100 101 / 89 / 85 ns -> 98 /
+# 66 / 63; d = 1000 644 / 765 / 521 -> 598 / 516 / 314. Sixteen sums gain
+# 10 % more on AVX-512 but cost 3-20 % on SSE2 (registers spill); below
+# BLAS_MIN_D eight sums leave a longer scalar tail (d = 10: 15.5 -> 17.1 ns).
+cdef inline double dot32(const float* x, const double* w, Py_ssize_t d) noexcept nogil:
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    cdef Py_ssize_t j = 0
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            s0 += <double>x[j] * w[j]
+            s1 += <double>x[j + 1] * w[j + 1]
+            s2 += <double>x[j + 2] * w[j + 2]
+            s3 += <double>x[j + 3] * w[j + 3]
+            s4 += <double>x[j + 4] * w[j + 4]
+            s5 += <double>x[j + 5] * w[j + 5]
+            s6 += <double>x[j + 6] * w[j + 6]
+            s7 += <double>x[j + 7] * w[j + 7]
+            j += 8
+        s0 += s4
+        s1 += s5
+        s2 += s6
+        s3 += s7
+    while j + 4 <= d:
+        s0 += <double>x[j] * w[j]
+        s1 += <double>x[j + 1] * w[j + 1]
+        s2 += <double>x[j + 2] * w[j + 2]
+        s3 += <double>x[j + 3] * w[j + 3]
+        j += 4
+    while j < d:
+        s0 += <double>x[j] * w[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline void dot2_32(const float* x, const double* w0, const double* w1, Py_ssize_t d,
+                         double* out) noexcept nogil:
+    # dot32(x, w0, d) and dot32(x, w1, d), each in dot32's order, in one pass
+    # over x (see dot2); the eight sums of each as a vector.
+    cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj
+    cdef double s[8]
+    cdef double r[8]
+    cdef Py_ssize_t j = 0, m
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            xj = descent_v8d_load_f32(x + j)
+            vs = descent_v8d_add(vs, descent_v8d_mul(xj, descent_v8d_load(w0 + j)))
+            vr = descent_v8d_add(vr, descent_v8d_mul(xj, descent_v8d_load(w1 + j)))
+            j += 8
+    descent_v8d_store(s, vs)
+    descent_v8d_store(r, vr)
+    if d >= BLAS_MIN_D:
+        for m in range(4):
+            s[m] += s[m + 4]
+            r[m] += r[m + 4]
+    while j + 4 <= d:
+        for m in range(4):
+            s[m] += <double>x[j + m] * w0[j + m]
+            r[m] += <double>x[j + m] * w1[j + m]
+        j += 4
+    while j < d:
+        s[0] += <double>x[j] * w0[j]
+        r[0] += <double>x[j] * w1[j]
+        j += 1
+    out[0], out[1] = (s[0] + s[1]) + (s[2] + s[3]), (r[0] + r[1]) + (r[2] + r[3])
+
+
+cdef inline double sqnorm32(const float* x, Py_ssize_t d) noexcept nogil:
+    cdef double s = 0.0
+    cdef Py_ssize_t j
+    for j in range(d):
+        s += <double>x[j] * <double>x[j]
+    return s
+
+
+cdef inline void axpy32(double a, const float* x, double* w, Py_ssize_t d) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(d):
+        w[j] += a * <double>x[j]
+
+
+cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
+                               Py_ssize_t d) noexcept nogil:
+    # w += a x (float32 x widened, as axpy32), returning |w|^2 after it from
+    # the same loop (a separate pass cost per-sample SGD in storage order 10 %
+    # at d = 10 and 24 % at d = 1000, BLAS's ddot there, measured); from
+    # BLAS_MIN_D coordinates on with eight partial sums, as dot32.
+    cdef Py_ssize_t j = 0
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            w[j] += a * <double>x[j]
+            w[j + 1] += a * <double>x[j + 1]
+            w[j + 2] += a * <double>x[j + 2]
+            w[j + 3] += a * <double>x[j + 3]
+            w[j + 4] += a * <double>x[j + 4]
+            w[j + 5] += a * <double>x[j + 5]
+            w[j + 6] += a * <double>x[j + 6]
+            w[j + 7] += a * <double>x[j + 7]
+            s0 += w[j] * w[j]
+            s1 += w[j + 1] * w[j + 1]
+            s2 += w[j + 2] * w[j + 2]
+            s3 += w[j + 3] * w[j + 3]
+            s4 += w[j + 4] * w[j + 4]
+            s5 += w[j + 5] * w[j + 5]
+            s6 += w[j + 6] * w[j + 6]
+            s7 += w[j + 7] * w[j + 7]
+            j += 8
+    while j + 4 <= d:
+        w[j] += a * <double>x[j]
+        w[j + 1] += a * <double>x[j + 1]
+        w[j + 2] += a * <double>x[j + 2]
+        w[j + 3] += a * <double>x[j + 3]
+        s0 += w[j] * w[j]
+        s1 += w[j + 1] * w[j + 1]
+        s2 += w[j + 2] * w[j + 2]
+        s3 += w[j + 3] * w[j + 3]
+        j += 4
+    while j < d:
+        w[j] += a * <double>x[j]
+        s0 += w[j] * w[j]
+        j += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w0,
+                              double* w1, Py_ssize_t d, double* out) noexcept nogil:
+    # axpy_sqnorm(a0, x, w0, d) and axpy_sqnorm(a1, x, w1, d) in one pass over
+    # x, each with axpy_sqnorm's arithmetic in its order (the same bits), the
+    # norms into out[0:2]; the eight sums of each as a vector (see dot2).
+    cdef descent_v8d va0 = descent_v8d_set1(a0), va1 = descent_v8d_set1(a1)
+    cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj, wj
+    cdef double s[8]
+    cdef double r[8]
+    cdef Py_ssize_t j = 0, m
+    if d >= BLAS_MIN_D:
+        while j + 8 <= d:
+            if floating is float:
+                xj = descent_v8d_load_f32(x + j)
+            else:
+                xj = descent_v8d_load(x + j)
+            wj = descent_v8d_add(descent_v8d_load(w0 + j), descent_v8d_mul(va0, xj))
+            descent_v8d_store(w0 + j, wj)
+            vs = descent_v8d_add(vs, descent_v8d_mul(wj, wj))
+            wj = descent_v8d_add(descent_v8d_load(w1 + j), descent_v8d_mul(va1, xj))
+            descent_v8d_store(w1 + j, wj)
+            vr = descent_v8d_add(vr, descent_v8d_mul(wj, wj))
+            j += 8
+    descent_v8d_store(s, vs)
+    descent_v8d_store(r, vr)
+    while j + 4 <= d:
+        for m in range(4):
+            w0[j + m] += a0 * <double>x[j + m]
+            s[m] += w0[j + m] * w0[j + m]
+            w1[j + m] += a1 * <double>x[j + m]
+            r[m] += w1[j + m] * w1[j + m]
+        j += 4
+    while j < d:
+        w0[j] += a0 * <double>x[j]
+        s[0] += w0[j] * w0[j]
+        w1[j] += a1 * <double>x[j]
+        r[0] += w1[j] * w1[j]
+        j += 1
+    out[0] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    out[1] = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
