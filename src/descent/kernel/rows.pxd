@@ -333,17 +333,42 @@ cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept no
     return z ^ (z >> 31)
 
 
+cdef inline Py_ssize_t shuffle_draw(Py_ssize_t i, unsigned long long* state) noexcept nogil:
+    # Fisher-Yates's j for position i. j = floor(r32 * (i + 1) / 2**32) with a
+    # 32-bit random r32 (Lemire 2019) replaces a 64-bit division; its bias is
+    # below n / 2**32.
+    if <unsigned long long>i < 0xFFFFFFFFULL:
+        return <Py_ssize_t>(((splitmix64(state) >> 32) * <unsigned long long>(i + 1)) >> 32)
+    return <Py_ssize_t>(splitmix64(state) % <unsigned long long>(i + 1))
+
+
+cdef enum:
+    SHUFFLE_AHEAD = 32      # draws made (and their entries prefetched) ahead
+
+
 cdef inline void shuffle_indices(row_t* idx, Py_ssize_t n,
                                  unsigned long long* state) noexcept nogil:
-    # Fisher-Yates. j = floor(r32 * (i + 1) / 2**32) with a 32-bit random r32
-    # (Lemire 2019) replaces a 64-bit division; its bias is below n / 2**32.
-    cdef Py_ssize_t i, j
+    # Fisher-Yates, from position n - 1 down. Each swap reads idx[j] at random
+    # (a miss once idx outgrows L2), so the draws are made SHUFFLE_AHEAD
+    # positions ahead, in the same order (the same permutation), and their
+    # entries prefetched. The shuffle was 10 % of a per-sample log-loss epoch
+    # of 1,000,000 rows at d = 10 (perf). A C copy of this loop, 1,000,000
+    # rows, the caches flushed before each (2-vCPU AMD EPYC VM): 5.3-7.3 ms
+    # drawing as it goes; drawing 8 ahead 4.5-5.6, 16 3.8-4.8, 32 2.7-3.6, 64
+    # 3.5-3.6.
+    cdef Py_ssize_t i, j, slot
+    cdef Py_ssize_t ahead[SHUFFLE_AHEAD]
     cdef row_t tmp
+    for slot in range(min(<Py_ssize_t>SHUFFLE_AHEAD, n - 1)):
+        ahead[slot] = shuffle_draw(n - 1 - slot, state)
+        DESCENT_PREFETCH(idx + ahead[slot])
+    slot = 0
     for i in range(n - 1, 0, -1):
-        if <unsigned long long>i < 0xFFFFFFFFULL:
-            j = <Py_ssize_t>(((splitmix64(state) >> 32) * <unsigned long long>(i + 1)) >> 32)
-        else:
-            j = <Py_ssize_t>(splitmix64(state) % <unsigned long long>(i + 1))
+        j = ahead[slot]
+        if i - SHUFFLE_AHEAD >= 1:
+            ahead[slot] = shuffle_draw(i - SHUFFLE_AHEAD, state)
+            DESCENT_PREFETCH(idx + ahead[slot])
+        slot = slot + 1 if slot + 1 < SHUFFLE_AHEAD else 0
         tmp = idx[i]
         idx[i] = idx[j]
         idx[j] = tmp
