@@ -272,6 +272,7 @@ cdef inline void add_and_clip(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers
 
 
 cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Buffers* B,
+                                   Py_ssize_t K, double* wscale, const double* dl,
                                    double eta, double z, bint has_l2,
                                    double intercept_decay, double fi,
                                    Norms* N) noexcept nogil:
@@ -279,7 +280,9 @@ cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Bu
     # part, no averaging, with the running penalty's norms (N): each target's
     # shrink, then the adds of two targets at a time in one pass over the row
     # (vectors.axpy_sqnorm2; the predictions too are two at a time, vectors.dot2),
-    # each target's arithmetic add_and_clip's (the same bits). One target at a
+    # each target's arithmetic add_and_clip's (the same bits); a single target
+    # (K = 1: wscale and dl epoch_plain's own) without add_and_clip's branches
+    # for what this case does not have. One target at a
     # time, each dot product and add waited on its one chain of sums (a C
     # model of the 10 targets' products and adds of a row of 100: 630 ns, in
     # pairs 280-350). Measured (2-vCPU AMD EPYC VM; per-sample log-loss, dense
@@ -287,19 +290,24 @@ cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Bu
     # at a time / pairs): one-vs-rest 0.117 / 0.098, the softmax 0.111 / 0.088,
     # one-vs-rest on float32 rows 0.159 / 0.104; 3 classes at d = 10 0.035 /
     # 0.033; 5 classes at d = 1,000 (ddot's range) 0.114 / 0.102. Same bits.
+    # One target, GCC called add_and_clip and axpy_sqnorm from the binary loop
+    # (each call spills the loop's registers); here, axpy_sqnorm's short form
+    # inlines (vectors.axpy_sqnorm_from), one call a sample left. Binary
+    # log-loss, 1,000,000 x 10, 9 interleaved pairs: 0.085 / 0.059 s an epoch
+    # (9 of 9 faster; with the shuffle's draws ahead, rows.shuffle_indices,
+    # about 2.5 ms of it); 200,000 x 100: 0.026 / 0.024 (7 pairs).
     cdef Py_ssize_t tt, p = -1, d = D.d
     cdef double* v
-    cdef double* wscale = B.wscale
     cdef double update, ws, p_step = 0.0
     cdef double sq[2]
-    for tt in range(D.K):
+    for tt in range(K):
         v = B.theta + tt * (d + 1)
         ws = wscale[tt]
         if has_l2:
             norms_shrunk(N + tt, z)
             ws = shrink(v, ws, z, d)
             wscale[tt] = ws
-        update = -eta * B.dl[tt]
+        update = -eta * dl[tt]
         if update == 0.0:
             continue
         v[d] += update * intercept_decay * fi
@@ -344,7 +352,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef bint lazy_average = averaging and (not has_l1 or LayoutT is SparseT
                                             or LayoutT is Sparse32T)
     cdef double fi = 1.0 if s.fit_intercept else 0.0
-    cdef bint paired
+    cdef bint dense_steps
     for tt in range(K):
         wscale[tt] = 1.0
         if lazy_average:    # avg holds the average itself between epochs
@@ -353,8 +361,8 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     if s.penalty != NO_PENALTY:
         N = B.norms         # (NULL in a Hogwild! thread's run: loop_hogwild.pxd)
     # a dense row's targets added two at a time (add_dense_targets)
-    paired = ((LayoutT is DenseT or LayoutT is Dense32T) and TargetsT is not OneTargetT
-              and N != NULL and not has_l1 and not averaging)
+    dense_steps = ((LayoutT is DenseT or LayoutT is Dense32T) and N != NULL and not has_l1
+                   and not averaging)
     pending_start(&pend, K)
     per_target_start(per_target, K)
     for k in range(n):
@@ -367,9 +375,9 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             penalty_sum += running_penalty(N, s, l1r, K, D.tw, per_target)
         if has_l1:
             u += l1r * eta * s.alpha
-        if paired:
-            add_dense_targets(lay, D, i, B, eta, 1.0 - eta * shrink_coef, has_l2,
-                              s.intercept_decay, fi, N)
+        if dense_steps:
+            add_dense_targets(lay, D, i, B, K, wscale, dl, eta, 1.0 - eta * shrink_coef,
+                              has_l2, s.intercept_decay, fi, N)
             t += 1.0
             continue
         for tt in range(K):

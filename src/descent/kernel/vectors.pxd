@@ -210,34 +210,11 @@ cdef inline void axpy32(double a, const float* x, double* w, Py_ssize_t d) noexc
         w[j] += a * <double>x[j]
 
 
-cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
-                               Py_ssize_t d) noexcept nogil:
-    # w += a x (float32 x widened, as axpy32), returning |w|^2 after it from
-    # the same loop (a separate pass cost per-sample SGD in storage order 10 %
-    # at d = 10 and 24 % at d = 1000, BLAS's ddot there, measured); from
-    # BLAS_MIN_D coordinates on with eight partial sums, as dot32.
-    cdef Py_ssize_t j = 0
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    if d >= BLAS_MIN_D:
-        while j + 8 <= d:
-            w[j] += a * <double>x[j]
-            w[j + 1] += a * <double>x[j + 1]
-            w[j + 2] += a * <double>x[j + 2]
-            w[j + 3] += a * <double>x[j + 3]
-            w[j + 4] += a * <double>x[j + 4]
-            w[j + 5] += a * <double>x[j + 5]
-            w[j + 6] += a * <double>x[j + 6]
-            w[j + 7] += a * <double>x[j + 7]
-            s0 += w[j] * w[j]
-            s1 += w[j + 1] * w[j + 1]
-            s2 += w[j + 2] * w[j + 2]
-            s3 += w[j + 3] * w[j + 3]
-            s4 += w[j + 4] * w[j + 4]
-            s5 += w[j + 5] * w[j + 5]
-            s6 += w[j + 6] * w[j + 6]
-            s7 += w[j + 7] * w[j + 7]
-            j += 8
+cdef inline double axpy_sqnorm_from(double a, const floating* x, double* w, Py_ssize_t d,
+                                    Py_ssize_t j, double s0, double s1, double s2, double s3,
+                                    double high) noexcept nogil:
+    # axpy_sqnorm's last part: the coordinates from j on, their squares into
+    # s0..s3 (so far), then the total with high, the other four sums' total.
     while j + 4 <= d:
         w[j] += a * <double>x[j]
         w[j + 1] += a * <double>x[j + 1]
@@ -252,7 +229,47 @@ cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
         w[j] += a * <double>x[j]
         s0 += w[j] * w[j]
         j += 1
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    return ((s0 + s1) + (s2 + s3)) + high
+
+
+cdef inline double axpy_sqnorm_long(double a, const floating* x, double* w,
+                                    Py_ssize_t d) noexcept nogil:
+    # axpy_sqnorm from BLAS_MIN_D coordinates on: eight partial sums, as dot32.
+    cdef Py_ssize_t j = 0
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    while j + 8 <= d:
+        w[j] += a * <double>x[j]
+        w[j + 1] += a * <double>x[j + 1]
+        w[j + 2] += a * <double>x[j + 2]
+        w[j + 3] += a * <double>x[j + 3]
+        w[j + 4] += a * <double>x[j + 4]
+        w[j + 5] += a * <double>x[j + 5]
+        w[j + 6] += a * <double>x[j + 6]
+        w[j + 7] += a * <double>x[j + 7]
+        s0 += w[j] * w[j]
+        s1 += w[j + 1] * w[j + 1]
+        s2 += w[j + 2] * w[j + 2]
+        s3 += w[j + 3] * w[j + 3]
+        s4 += w[j + 4] * w[j + 4]
+        s5 += w[j + 5] * w[j + 5]
+        s6 += w[j + 6] * w[j + 6]
+        s7 += w[j + 7] * w[j + 7]
+        j += 8
+    return axpy_sqnorm_from(a, x, w, d, j, s0, s1, s2, s3, (s4 + s5) + (s6 + s7))
+
+
+cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
+                               Py_ssize_t d) noexcept nogil:
+    # w += a x (float32 x widened, as axpy32), returning |w|^2 after it from
+    # the same loop (a separate pass cost per-sample SGD in storage order 10 %
+    # at d = 10 and 24 % at d = 1000, BLAS's ddot there, measured); the short
+    # form apart from the long, so that it inlines into the loops of few
+    # coordinates (GCC inlines a helper whole or calls it, by its size:
+    # loop_plain.add_dense_targets).
+    if d >= BLAS_MIN_D:
+        return axpy_sqnorm_long(a, x, w, d)
+    return axpy_sqnorm_from(a, x, w, d, 0, 0.0, 0.0, 0.0, 0.0, (0.0 + 0.0) + (0.0 + 0.0))
 
 
 cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w0,
