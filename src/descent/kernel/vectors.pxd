@@ -34,34 +34,40 @@ cdef enum:
     BLAS_MAX_D = 8192
 
 
+cdef inline double dot_from(const floating* x, const double* w, Py_ssize_t d, Py_ssize_t j,
+                            double s0, double s1, double s2, double s3) noexcept nogil:
+    # The last part of dot and dot32: the coordinates from j on into their
+    # four sums s0..s3 (so far), then the total.
+    while j + 4 <= d:
+        s0 += <double>x[j] * w[j]
+        s1 += <double>x[j + 1] * w[j + 1]
+        s2 += <double>x[j + 2] * w[j + 2]
+        s3 += <double>x[j + 3] * w[j + 3]
+        j += 4
+    while j < d:
+        s0 += <double>x[j] * w[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 cdef inline double dot(const double* x, const double* w, Py_ssize_t d) noexcept nogil:
     cdef double s[16]
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef Py_ssize_t j = 0, m
     cdef int n, one = 1
     if BLAS_DOT_MIN_D <= d <= BLAS_MAX_D:
         n = <int>d
         return blas.ddot(&n, <double*>x, &one, <double*>w, &one)
-    if d >= BLAS_MIN_D:
+    if d < BLAS_MIN_D:
+        return dot_from(x, w, d, 0, 0.0, 0.0, 0.0, 0.0)
+    for m in range(16):
+        s[m] = 0.0
+    while j + 16 <= d:
         for m in range(16):
-            s[m] = 0.0
-        while j + 16 <= d:
-            for m in range(16):
-                s[m] += x[j + m] * w[j + m]
-            j += 16
-        for m in range(8):
-            s[m] += s[m + 8]
-        s0, s1, s2, s3 = s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]
-    while j + 4 <= d:
-        s0 += x[j] * w[j]
-        s1 += x[j + 1] * w[j + 1]
-        s2 += x[j + 2] * w[j + 2]
-        s3 += x[j + 3] * w[j + 3]
-        j += 4
-    while j < d:
-        s0 += x[j] * w[j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+            s[m] += x[j + m] * w[j + m]
+        j += 16
+    for m in range(8):
+        s[m] += s[m + 8]
+    return dot_from(x, w, d, j, s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7])
 
 
 # Two targets' dot products with one row, as a dense row's predictions of K
@@ -76,12 +82,13 @@ cdef inline void dot2(const double* x, const double* w0, const double* w1, Py_ss
     cdef descent_v8d s_lo, s_hi, r_lo, r_hi, x_lo, x_hi
     cdef double s[8]
     cdef double r[8]
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0
-    cdef Py_ssize_t j = 0
+    cdef Py_ssize_t j = 0, m
     if BLAS_DOT_MIN_D <= d <= BLAS_MAX_D:
         out[0], out[1] = dot(x, w0, d), dot(x, w1, d)
         return
+    for m in range(4):
+        s[m] = 0.0
+        r[m] = 0.0
     if d >= BLAS_MIN_D:
         s_lo = s_hi = r_lo = r_hi = descent_v8d_zero()
         while j + 16 <= d:
@@ -93,23 +100,11 @@ cdef inline void dot2(const double* x, const double* w0, const double* w1, Py_ss
             j += 16
         descent_v8d_store(s, descent_v8d_add(s_lo, s_hi))     # dot's s[m] += s[m + 8]
         descent_v8d_store(r, descent_v8d_add(r_lo, r_hi))
-        s0, s1, s2, s3 = s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]
-        r0, r1, r2, r3 = r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7]
-    while j + 4 <= d:
-        s0 += x[j] * w0[j]
-        s1 += x[j + 1] * w0[j + 1]
-        s2 += x[j + 2] * w0[j + 2]
-        s3 += x[j + 3] * w0[j + 3]
-        r0 += x[j] * w1[j]
-        r1 += x[j + 1] * w1[j + 1]
-        r2 += x[j + 2] * w1[j + 2]
-        r3 += x[j + 3] * w1[j + 3]
-        j += 4
-    while j < d:
-        s0 += x[j] * w0[j]
-        r0 += x[j] * w1[j]
-        j += 1
-    out[0], out[1] = (s0 + s1) + (s2 + s3), (r0 + r1) + (r2 + r3)
+        for m in range(4):
+            s[m] += s[m + 4]
+            r[m] += r[m + 4]
+    out[0] = dot_from(x, w0, d, j, s[0], s[1], s[2], s[3])
+    out[1] = dot_from(x, w1, d, j, r[0], r[1], r[2], r[3])
 
 
 cdef inline void axpy(double a, const double* x, double* w, Py_ssize_t d) noexcept nogil:
@@ -152,16 +147,7 @@ cdef inline double dot32(const float* x, const double* w, Py_ssize_t d) noexcept
         s1 += s5
         s2 += s6
         s3 += s7
-    while j + 4 <= d:
-        s0 += <double>x[j] * w[j]
-        s1 += <double>x[j + 1] * w[j + 1]
-        s2 += <double>x[j + 2] * w[j + 2]
-        s3 += <double>x[j + 3] * w[j + 3]
-        j += 4
-    while j < d:
-        s0 += <double>x[j] * w[j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    return dot_from(x, w, d, j, s0, s1, s2, s3)
 
 
 cdef inline void dot2_32(const float* x, const double* w0, const double* w1, Py_ssize_t d,
@@ -184,16 +170,8 @@ cdef inline void dot2_32(const float* x, const double* w0, const double* w1, Py_
         for m in range(4):
             s[m] += s[m + 4]
             r[m] += r[m + 4]
-    while j + 4 <= d:
-        for m in range(4):
-            s[m] += <double>x[j + m] * w0[j + m]
-            r[m] += <double>x[j + m] * w1[j + m]
-        j += 4
-    while j < d:
-        s[0] += <double>x[j] * w0[j]
-        r[0] += <double>x[j] * w1[j]
-        j += 1
-    out[0], out[1] = (s[0] + s[1]) + (s[2] + s[3]), (r[0] + r[1]) + (r[2] + r[3])
+    out[0] = dot_from(x, w0, d, j, s[0], s[1], s[2], s[3])
+    out[1] = dot_from(x, w1, d, j, r[0], r[1], r[2], r[3])
 
 
 cdef inline double sqnorm32(const float* x, Py_ssize_t d) noexcept nogil:
@@ -281,7 +259,7 @@ cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w
     cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj, wj
     cdef double s[8]
     cdef double r[8]
-    cdef Py_ssize_t j = 0, m
+    cdef Py_ssize_t j = 0
     if d >= BLAS_MIN_D:
         while j + 8 <= d:
             if floating is float:
@@ -297,18 +275,7 @@ cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w
             j += 8
     descent_v8d_store(s, vs)
     descent_v8d_store(r, vr)
-    while j + 4 <= d:
-        for m in range(4):
-            w0[j + m] += a0 * <double>x[j + m]
-            s[m] += w0[j + m] * w0[j + m]
-            w1[j + m] += a1 * <double>x[j + m]
-            r[m] += w1[j + m] * w1[j + m]
-        j += 4
-    while j < d:
-        w0[j] += a0 * <double>x[j]
-        s[0] += w0[j] * w0[j]
-        w1[j] += a1 * <double>x[j]
-        r[0] += w1[j] * w1[j]
-        j += 1
-    out[0] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-    out[1] = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    out[0] = axpy_sqnorm_from(a0, x, w0, d, j, s[0], s[1], s[2], s[3],
+                              (s[4] + s[5]) + (s[6] + s[7]))
+    out[1] = axpy_sqnorm_from(a1, x, w1, d, j, r[0], r[1], r[2], r[3],
+                              (r[4] + r[5]) + (r[6] + r[7]))
