@@ -279,23 +279,24 @@ cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Bu
     # The steps of epoch_plain's loop over the targets for a dense row, no L1
     # part, no averaging, with the running penalty's norms (N): each target's
     # shrink, then the adds of two targets at a time in one pass over the row
-    # (vectors.axpy_sqnorm2; the predictions too are two at a time, vectors.dot2),
-    # each target's arithmetic add_and_clip's (the same bits); a single target
-    # (K = 1: wscale and dl epoch_plain's own) without add_and_clip's branches
-    # for what this case does not have. One target at a
-    # time, each dot product and add waited on its one chain of sums (a C
-    # model of the 10 targets' products and adds of a row of 100: 630 ns, in
-    # pairs 280-350). Measured (2-vCPU AMD EPYC VM; per-sample log-loss, dense
-    # 200,000 x 100, 10 classes, s an epoch, 5 interleaved pairs, medians, one
-    # at a time / pairs): one-vs-rest 0.117 / 0.098, the softmax 0.111 / 0.088,
-    # one-vs-rest on float32 rows 0.159 / 0.104; 3 classes at d = 10 0.035 /
-    # 0.033; 5 classes at d = 1,000 (ddot's range) 0.114 / 0.102. Same bits.
-    # One target, GCC called add_and_clip and axpy_sqnorm from the binary loop
-    # (each call spills the loop's registers); here, axpy_sqnorm's short form
-    # inlines (vectors.axpy_sqnorm_from), one call a sample left. Binary
-    # log-loss, 1,000,000 x 10, 9 interleaved pairs: 0.085 / 0.059 s an epoch
-    # (9 of 9 faster; with the shuffle's draws ahead, rows.shuffle_indices,
-    # about 2.5 ms of it); 200,000 x 100: 0.026 / 0.024 (7 pairs).
+    # (vectors.axpy_sqnorm2; the predictions too are two at a time,
+    # vectors.dot2), each target's arithmetic add_and_clip's (the same bits).
+    # Taken one at a time, each target's dot product and add waited on its one
+    # chain of sums (a C model of the 10 targets' products and adds of a row of
+    # 100: 630 ns, in pairs 280-350). Measured (2-vCPU AMD EPYC VM; per-sample
+    # log-loss, dense 200,000 x 100, 10 classes, s an epoch, 5 interleaved
+    # pairs, medians, one at a time / pairs): one-vs-rest 0.117 / 0.098, the
+    # softmax 0.111 / 0.088, one-vs-rest on float32 rows 0.159 / 0.104; 3
+    # classes at d = 10 0.035 / 0.033; 5 classes at d = 1,000 (ddot's range)
+    # 0.114 / 0.102.
+    # A single target (K = 1; wscale and dl epoch_plain's own) takes these
+    # steps too: through add_and_clip's branches GCC called add_and_clip and
+    # axpy_sqnorm from the binary loop (each call spills the loop's
+    # registers); here axpy_sqnorm's short form inlines
+    # (vectors.axpy_sqnorm_from), one call a sample left. Binary log-loss,
+    # 1,000,000 x 10, 9 interleaved pairs: 0.085 / 0.059 s an epoch (all
+    # faster; with the shuffle's draws ahead, rows.shuffle_indices, about 2.5
+    # ms of it); 200,000 x 100: 0.026 / 0.024 (7 pairs).
     cdef Py_ssize_t tt, p = -1, d = D.d
     cdef double* v
     cdef double update, ws, p_step = 0.0
@@ -360,7 +361,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
             ab[0], ab[1], ab[2] = 0.0, 1.0, 1.0
     if s.penalty != NO_PENALTY:
         N = B.norms         # (NULL in a Hogwild! thread's run: loop_hogwild.pxd)
-    # a dense row's targets added two at a time (add_dense_targets)
+    # a dense row without L1 or averaging: add_dense_targets's steps
     dense_steps = ((LayoutT is DenseT or LayoutT is Dense32T) and N != NULL and not has_l1
                    and not averaging)
     pending_start(&pend, K)

@@ -45,15 +45,15 @@ cdef extern from *:
     #include <stdlib.h>
     #include <string.h>
     /* Eight doubles as one value, for loops that keep two targets' partial
-       sums side by side (vectors.dot2, vectors.axpy_sqnorm2). Written over arrays
-       of sums, GCC 12's loop vectoriser turned those loops into
+       sums side by side (vectors.dot2, vectors.axpy_sqnorm2). Written over
+       arrays of sums, GCC 12's loop vectoriser turned those loops into
        transpositions of the row's blocks (vpermt2pd; the 10-class dense
-       fits of loop_plain.add_dense_targets 2.2x slower than one target at a
-       time); a vector value is one AVX-512, two AVX2 or four SSE2/NEON
+       fits of loop_plain.add_dense_targets 2.2x slower than one target at
+       a time); a vector value is one AVX-512, two AVX2 or four SSE2/NEON
        registers (float32 rows widened as they load). Each lane's arithmetic
        is the scalar code's (elementwise IEEE, no contraction on x86-64:
-       CMakeLists.txt), so the results are the same bits. Other compilers: a
-       struct of eight and loops. */
+       CMakeLists.txt), so the results are the same bits. Other compilers:
+       a struct of eight and loops. */
     #if defined(__GNUC__) || defined(__clang__)
     typedef double descent_v8d __attribute__((vector_size(64)));
     static DESCENT_ALWAYS_INLINE descent_v8d descent_v8d_load(const double* p) {
