@@ -276,9 +276,9 @@ cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Bu
                                    double eta, double z, bint has_l2,
                                    double intercept_decay, double fi,
                                    Norms* N) noexcept nogil:
-    # The steps of epoch_plain's loop over the targets for a dense row, no L1
-    # part, no averaging, with the running penalty's norms (N): each target's
-    # shrink, then the adds of two targets at a time in one pass over the row
+    # step_targets's steps for a dense row, no L1 part, no averaging, with
+    # the running penalty's norms (N): each target's shrink, then the adds of
+    # two targets at a time in one pass over the row
     # (vectors.axpy_sqnorm2; the predictions too are two at a time,
     # vectors.dot2), each target's arithmetic add_and_clip's (the same bits).
     # Taken one at a time, each target's dot product and add waited on its one
@@ -324,6 +324,36 @@ cdef inline void add_dense_targets(LayoutT* lay, const Data* D, Py_ssize_t i, Bu
                         * (wscale[p] * wscale[p]))
 
 
+cdef inline void step_targets(LayoutT* lay, const Data* D, const Settings* s, Py_ssize_t i,
+                              Buffers* B, Py_ssize_t K, double* wscale, const double* dl,
+                              double eta, double z, double t, double u, bint has_l2,
+                              bint has_l1, bint averaging, bint lazy_average, double fi,
+                              Norms* N) noexcept nogil:
+    # epoch_plain's steps of sample i for each target in turn, whatever the
+    # penalty, averaging and layout (add_dense_targets: the dense rows' lean
+    # case): the shrink by z, the add and L1 clip, the average.
+    cdef Py_ssize_t tt, d = D.d
+    cdef double* v
+    cdef double update, ws
+    for tt in range(K):
+        v = B.theta + tt * (d + 1)
+        ws = wscale[tt]
+        update = -eta * dl[tt]
+        if has_l2 and N != NULL:
+            norms_shrunk(N + tt, z)
+        if has_l2 and lazy_average:
+            ws = shrink_folding(v, ws, z, B.avg + tt * (d + 2), B.avg_ab + 3 * tt, d)
+        elif has_l2:
+            ws = shrink(v, ws, z, d)
+        add_and_clip(lay, D, i, B, tt, ws, u, update, update * s.intercept_decay * fi,
+                     has_l1, lazy_average, N + tt if N != NULL else NULL)
+        if lazy_average and t >= s.average_start:
+            average_sample(B.avg + tt * (d + 2), B.avg_ab + 3 * tt, v[d], ws, d)
+        elif averaging and t >= s.average_start:
+            update_average(B.avg + tt * (d + 2), v, ws, d)
+        wscale[tt] = ws
+
+
 cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, const Data* D,
                                const Settings* s, const row_t* idx, Py_ssize_t n,
                                Buffers* B, Progress* P) noexcept nogil:
@@ -332,7 +362,7 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
     cdef Py_ssize_t k, i, j, tt, d = D.d, K
     cdef double* v
     cdef double* ab
-    cdef double update, ws, z, loss_sum = 0.0, penalty_sum = 0.0
+    cdef double loss_sum = 0.0, penalty_sum = 0.0
     cdef PendingLoss pend
     cdef Norms* N = NULL
     cdef double one_wscale[1]
@@ -379,26 +409,9 @@ cdef inline double epoch_plain(LossT* kind, LayoutT* lay, TargetsT* targets, con
         if dense_steps:
             add_dense_targets(lay, D, i, B, K, wscale, dl, eta, 1.0 - eta * shrink_coef,
                               has_l2, s.intercept_decay, fi, N)
-            t += 1.0
-            continue
-        for tt in range(K):
-            v = B.theta + tt * (d + 1)
-            ws = wscale[tt]
-            update = -eta * dl[tt]
-            z = 1.0 - eta * shrink_coef
-            if has_l2 and N != NULL:
-                norms_shrunk(N + tt, z)
-            if has_l2 and lazy_average:
-                ws = shrink_folding(v, ws, z, B.avg + tt * (d + 2), B.avg_ab + 3 * tt, d)
-            elif has_l2:
-                ws = shrink(v, ws, z, d)
-            add_and_clip(lay, D, i, B, tt, ws, u, update, update * s.intercept_decay * fi,
-                         has_l1, lazy_average, N + tt if N != NULL else NULL)
-            if lazy_average and t >= s.average_start:
-                average_sample(B.avg + tt * (d + 2), B.avg_ab + 3 * tt, v[d], ws, d)
-            elif averaging and t >= s.average_start:
-                update_average(B.avg + tt * (d + 2), v, ws, d)
-            wscale[tt] = ws
+        else:
+            step_targets(lay, D, s, i, B, K, wscale, dl, eta, 1.0 - eta * shrink_coef, t, u,
+                         has_l2, has_l1, averaging, lazy_average, fi, N)
         t += 1.0
     for tt in range(K):
         v = B.theta + tt * (d + 1)

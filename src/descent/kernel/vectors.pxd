@@ -210,31 +210,34 @@ cdef inline double axpy_sqnorm_from(double a, const floating* x, double* w, Py_s
     return ((s0 + s1) + (s2 + s3)) + high
 
 
+cdef inline descent_v8d axpy_sqnorm8(descent_v8d va, descent_v8d xj, double* w,
+                                     descent_v8d acc) noexcept nogil:
+    # Eight coordinates of axpy_sqnorm's long loop: w[0:8] += a x, and acc
+    # (its eight sums) += w[0:8]^2 after it, lane by lane.
+    cdef descent_v8d wj = descent_v8d_add(descent_v8d_load(w), descent_v8d_mul(va, xj))
+    descent_v8d_store(w, wj)
+    return descent_v8d_add(acc, descent_v8d_mul(wj, wj))
+
+
+cdef inline descent_v8d load_row8(const floating* x) noexcept nogil:
+    # Eight coordinates of a row as float64 (float32 widened).
+    if floating is float:
+        return descent_v8d_load_f32(x)
+    return descent_v8d_load(x)
+
+
 cdef inline double axpy_sqnorm_long(double a, const floating* x, double* w,
                                     Py_ssize_t d) noexcept nogil:
     # axpy_sqnorm from BLAS_MIN_D coordinates on: eight partial sums, as dot32.
+    cdef descent_v8d va = descent_v8d_set1(a), acc = descent_v8d_zero()
+    cdef double s[8]
     cdef Py_ssize_t j = 0
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
     while j + 8 <= d:
-        w[j] += a * <double>x[j]
-        w[j + 1] += a * <double>x[j + 1]
-        w[j + 2] += a * <double>x[j + 2]
-        w[j + 3] += a * <double>x[j + 3]
-        w[j + 4] += a * <double>x[j + 4]
-        w[j + 5] += a * <double>x[j + 5]
-        w[j + 6] += a * <double>x[j + 6]
-        w[j + 7] += a * <double>x[j + 7]
-        s0 += w[j] * w[j]
-        s1 += w[j + 1] * w[j + 1]
-        s2 += w[j + 2] * w[j + 2]
-        s3 += w[j + 3] * w[j + 3]
-        s4 += w[j + 4] * w[j + 4]
-        s5 += w[j + 5] * w[j + 5]
-        s6 += w[j + 6] * w[j + 6]
-        s7 += w[j + 7] * w[j + 7]
+        acc = axpy_sqnorm8(va, load_row8(x + j), w + j, acc)
         j += 8
-    return axpy_sqnorm_from(a, x, w, d, j, s0, s1, s2, s3, (s4 + s5) + (s6 + s7))
+    descent_v8d_store(s, acc)
+    return axpy_sqnorm_from(a, x, w, d, j, s[0], s[1], s[2], s[3],
+                            (s[4] + s[5]) + (s[6] + s[7]))
 
 
 cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
@@ -247,7 +250,7 @@ cdef inline double axpy_sqnorm(double a, const floating* x, double* w,
     # loop_plain.add_dense_targets).
     if d >= BLAS_MIN_D:
         return axpy_sqnorm_long(a, x, w, d)
-    return axpy_sqnorm_from(a, x, w, d, 0, 0.0, 0.0, 0.0, 0.0, (0.0 + 0.0) + (0.0 + 0.0))
+    return axpy_sqnorm_from(a, x, w, d, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w0,
@@ -256,22 +259,15 @@ cdef inline void axpy_sqnorm2(double a0, double a1, const floating* x, double* w
     # x, each with axpy_sqnorm's arithmetic in its order (the same bits), the
     # norms into out[0:2]; the eight sums of each as a vector (see dot2).
     cdef descent_v8d va0 = descent_v8d_set1(a0), va1 = descent_v8d_set1(a1)
-    cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj, wj
+    cdef descent_v8d vs = descent_v8d_zero(), vr = descent_v8d_zero(), xj
     cdef double s[8]
     cdef double r[8]
     cdef Py_ssize_t j = 0
     if d >= BLAS_MIN_D:
         while j + 8 <= d:
-            if floating is float:
-                xj = descent_v8d_load_f32(x + j)
-            else:
-                xj = descent_v8d_load(x + j)
-            wj = descent_v8d_add(descent_v8d_load(w0 + j), descent_v8d_mul(va0, xj))
-            descent_v8d_store(w0 + j, wj)
-            vs = descent_v8d_add(vs, descent_v8d_mul(wj, wj))
-            wj = descent_v8d_add(descent_v8d_load(w1 + j), descent_v8d_mul(va1, xj))
-            descent_v8d_store(w1 + j, wj)
-            vr = descent_v8d_add(vr, descent_v8d_mul(wj, wj))
+            xj = load_row8(x + j)
+            vs = axpy_sqnorm8(va0, xj, w0 + j, vs)
+            vr = axpy_sqnorm8(va1, xj, w1 + j, vr)
             j += 8
     descent_v8d_store(s, vs)
     descent_v8d_store(r, vr)
